@@ -1,0 +1,1 @@
+"""Grading harness that runs inside the sandbox container (see run.py)."""

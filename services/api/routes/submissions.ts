@@ -1,0 +1,128 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Context } from '../../context.ts';
+import { SubmissionService } from '../../submissions/submission-service.ts';
+import { AppError, NotFoundError, PayloadTooLargeError } from '../../errors.ts';
+import { canSeeAssessment } from '../../auth/api-keys.ts';
+import { errorSchema, submissionAcceptedSchema, submissionStatusSchema, uuid } from '../schemas.ts';
+import { requireRole } from '../auth-plugin.ts';
+
+export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const service = new SubmissionService(ctx);
+  const multipartOverhead = 64 * 1024;
+
+  r.post(
+    '/v1/assessments/:assessmentId/submissions',
+    {
+      preHandler: requireRole('admin', 'ci', 'reviewer'),
+      // Refuse an announced over-size body before reading any of it.
+      onRequest: async (req) => {
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (declared > ctx.config.UPLOAD_MAX_BYTES + multipartOverhead) throw new PayloadTooLargeError(ctx.config.UPLOAD_MAX_BYTES);
+      },
+      schema: {
+        summary: 'Upload a submission archive (.zip or .tar.gz) for grading',
+        description: 'multipart/form-data with one file field (the archive) and an optional "candidate" text field before it. Send an Idempotency-Key header to make retries safe.',
+        tags: ['submissions'],
+        params: z.object({ assessmentId: z.string().min(1).max(100) }),
+        headers: z.object({ 'idempotency-key': z.string().min(8).max(200).optional() }).passthrough(),
+        response: { 202: submissionAcceptedSchema, 400: errorSchema, 404: errorSchema, 413: errorSchema, 503: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const { assessmentId } = req.params;
+      if (!canSeeAssessment(req.principal!, assessmentId)) throw new NotFoundError(`assessment "${assessmentId}"`);
+      if (!req.isMultipart()) throw new AppError('not_multipart', 'send the archive as multipart/form-data', 400);
+      const part = await req.file({ limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES, files: 1 } });
+      if (!part) throw new AppError('no_file', 'the request holds no file part', 400);
+      const candidate = fieldValue(part.fields.candidate);
+      const accepted = await service.accept({
+        assessmentId,
+        fileName: part.filename || 'archive',
+        stream: part.file,
+        candidate,
+        idempotencyKey: req.headers['idempotency-key'] ?? null,
+      });
+      req.log.info({ submissionId: accepted.submission.id, gradingId: accepted.grading.id }, 'submission accepted');
+      return reply.code(202).send({
+        submissionId: accepted.submission.id,
+        gradingId: accepted.grading.id,
+        status: accepted.grading.status,
+        statusUrl: `/v1/submissions/${accepted.submission.id}`,
+        reportUrl: `/v1/submissions/${accepted.submission.id}/report`,
+        duplicate: accepted.duplicate,
+      });
+    },
+  );
+
+  r.get(
+    '/v1/submissions/:id',
+    {
+      preHandler: requireRole('admin', 'ci', 'reviewer'),
+      schema: { summary: 'Status and phase of a submission', tags: ['submissions'], params: z.object({ id: uuid }), response: { 200: submissionStatusSchema, 404: errorSchema } },
+    },
+    async (req) => submissionStatus(ctx, req.params.id, (a) => canSeeAssessment(req.principal!, a)),
+  );
+
+  r.get(
+    '/v1/submissions/:id/report',
+    {
+      preHandler: requireRole('admin', 'ci', 'reviewer'),
+      schema: {
+        summary: 'The latest graded report of a submission (JSON)',
+        tags: ['reports'],
+        params: z.object({ id: uuid }),
+        querystring: z.object({ reportId: uuid.optional() }),
+      },
+    },
+    async (req, reply) => {
+      const sub = await ctx.submissions.getSubmission(req.params.id);
+      if (!sub || !canSeeAssessment(req.principal!, sub.assessmentId)) throw new NotFoundError('submission');
+      const report = req.query.reportId ? await ctx.reports.get(req.query.reportId) : await ctx.reports.latest(sub.id);
+      if (!report || report.submissionId !== sub.id) {
+        const g = await ctx.submissions.latestGrading(sub.id);
+        throw new AppError('report_not_ready', `no report yet: the grading is ${g?.status ?? 'unknown'} (${g?.phase ?? '-'})`, 404);
+      }
+      return reply.send({ reportId: report.id, createdAt: report.createdAt, ...report.document });
+    },
+  );
+
+  r.get(
+    '/v1/submissions/:id/reports',
+    {
+      preHandler: requireRole('admin', 'ci', 'reviewer'),
+      schema: { summary: 'Report history of a submission, newest first', tags: ['reports'], params: z.object({ id: uuid }) },
+    },
+    async (req) => {
+      const sub = await ctx.submissions.getSubmission(req.params.id);
+      if (!sub || !canSeeAssessment(req.principal!, sub.assessmentId)) throw new NotFoundError('submission');
+      return { reports: await ctx.reports.history(sub.id) };
+    },
+  );
+}
+
+export async function submissionStatus(ctx: Context, id: string, visible: (assessmentId: string) => boolean) {
+  const sub = await ctx.submissions.getSubmission(id);
+  if (!sub || !visible(sub.assessmentId)) throw new NotFoundError('submission');
+  const g = (await ctx.submissions.latestGrading(sub.id))!;
+  const position = g.status === 'queued' ? await ctx.queue.position(g.id).catch(() => null) : null;
+  return {
+    id: sub.id,
+    assessmentId: sub.assessmentId,
+    fileName: sub.fileName,
+    archiveSha256: sub.archiveSha256,
+    createdAt: sub.createdAt,
+    status: g.status,
+    phase: g.phase,
+    queuePosition: position,
+    grading: { id: g.id, queuedAt: g.queuedAt, startedAt: g.startedAt, finishedAt: g.finishedAt, workerHost: g.workerHost, attempts: g.attempts, lastError: g.lastError },
+    reportUrl: g.status === 'completed' ? `/v1/submissions/${sub.id}/report` : null,
+  };
+}
+
+function fieldValue(field: unknown): string | null {
+  const f = Array.isArray(field) ? field[0] : field;
+  return f && typeof f === 'object' && 'value' in f && typeof f.value === 'string' ? f.value : null;
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import path from 'node:path';
+
+const DEFAULT_ADMIN_KEY = 'dev-admin-key-change-me';
+const DEFAULT_INVITE_SECRET = 'dev-invite-secret-change-me';
+
+const bytes = z.coerce.number().int().positive();
+const bool = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+
+/** Every setting of the service, from the environment. One schema, one source of truth. */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_URL: z.string().url().optional(),
+    DATABASE_URL: z.string().default('postgres://grader@127.0.0.1:55432/grader'),
+    REDIS_URL: z.string().default('redis://127.0.0.1:56379'),
+    DOCKER_HOST: z.string().optional(),
+    DATA_DIR: z.string().default(path.resolve('.data')),
+    /** Generated datasets (cached per version); defaults to DATA_DIR/datasets. */
+    DATASET_CACHE_DIR: z.string().optional(),
+    ASSESSMENTS_DIR: z.string().default(path.resolve('assessments')),
+    RUNNER_IMAGE: z.string().default('grader-runner:latest'),
+    SANDBOX_RUNTIME: z.string().optional().describe('OCI runtime for sandbox containers, e.g. runsc for gVisor'),
+    ADMIN_API_KEY: z.string().min(16).default(DEFAULT_ADMIN_KEY),
+    INVITE_SECRET: z.string().min(16).default(DEFAULT_INVITE_SECRET),
+    QUEUE_PREFIX: z.string().default('grader'),
+    QUEUE_MAX_DEPTH: z.coerce.number().int().positive().default(200),
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(1),
+    JOB_ATTEMPTS: z.coerce.number().int().positive().default(4),
+    UPLOAD_MAX_BYTES: bytes.default(20 * 1024 * 1024),
+    UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(200 * 1024 * 1024),
+    UPLOAD_MAX_ENTRIES: bytes.default(2000),
+    UPLOAD_MAX_RATIO: z.coerce.number().positive().default(100),
+    UPLOAD_TIMEOUT_MS: bytes.default(60_000),
+    SANDBOX_MEMORY_BYTES: bytes.default(2 * 1024 * 1024 * 1024),
+    SANDBOX_CPUS: z.coerce.number().positive().default(2),
+    SANDBOX_PIDS: bytes.default(256),
+    SANDBOX_TMPFS_BYTES: bytes.default(512 * 1024 * 1024),
+    SANDBOX_TRAIN_TIMEOUT_MS: bytes.default(10 * 60_000),
+    SANDBOX_PREDICT_TIMEOUT_MS: bytes.default(5 * 60_000),
+    SANDBOX_LOG_BYTES: bytes.default(64 * 1024),
+    SANDBOX_OUTPUT_BYTES: bytes.default(256 * 1024 * 1024),
+    STALLED_GRADING_MS: bytes.default(30 * 60_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    REQUIRE_NOEVICTION: bool.default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV !== 'production') return;
+    if (c.ADMIN_API_KEY === DEFAULT_ADMIN_KEY)
+      ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be set in production (the default is public)' });
+    if (c.INVITE_SECRET === DEFAULT_INVITE_SECRET)
+      ctx.addIssue({ code: 'custom', path: ['INVITE_SECRET'], message: 'must be set in production (the default is public)' });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Config, unknown>> = {}): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) if (env[key] !== undefined && env[key] !== '') input[key] = env[key];
+  const parsed = configSchema.safeParse({ ...input, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import os from 'node:os';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { createPool, type Db } from './db/pool.ts';
+import { BlobStore } from './storage/blob-store.ts';
+import { AssessmentRegistry } from './assessments/assessment-registry.ts';
+import { DatasetStore } from './assessments/dataset-store.ts';
+import { DockerSandbox } from './sandbox/docker-sandbox.ts';
+import { Grader } from './grading/grader.ts';
+import { GradingQueue } from './grading/grading-queue.ts';
+import { SubmissionRepository } from './submissions/submission-repository.ts';
+import { ReportRepository } from './reports/report-repository.ts';
+import { RubricRepository } from './rubrics/rubric-repository.ts';
+
+/** Everything a process (API, worker, CLI) shares, built once from the config. */
+export interface Context {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  redis: Redis;
+  blobs: BlobStore;
+  assessments: AssessmentRegistry;
+  sandbox: DockerSandbox;
+  datasets: DatasetStore;
+  grader: Grader;
+  queue: GradingQueue;
+  submissions: SubmissionRepository;
+  reports: ReportRepository;
+  rubrics: RubricRepository;
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config, name: string): Logger {
+  return pino({ name, level: config.LOG_LEVEL, base: { pid: process.pid, host: os.hostname() } });
+}
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers need blocking commands without a per-request retry cap.
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+/** Refuses a Redis that may evict keys: BullMQ would silently lose jobs. */
+export async function assertNoEviction(redis: Redis): Promise<void> {
+  const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
+  const policy = res[1];
+  if (policy !== 'noeviction')
+    throw new Error(`Redis maxmemory-policy is "${policy}"; it must be "noeviction" or queued gradings can be evicted and lost`);
+}
+
+export function createContext(config: Config, name: string): Context {
+  const logger = createLogger(config, name);
+  const db = createPool(config.DATABASE_URL);
+  const redis = redisConnection(config.REDIS_URL);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const assessments = AssessmentRegistry.load(config.ASSESSMENTS_DIR);
+  const sandbox = new DockerSandbox({ runtime: config.SANDBOX_RUNTIME, logger });
+  const datasets = new DatasetStore(config.DATASET_CACHE_DIR ?? path.join(config.DATA_DIR, 'datasets'), sandbox, config.RUNNER_IMAGE);
+  const grader = new Grader({ config, sandbox, assessments, datasets, logger });
+  const queue = new GradingQueue(redis, config);
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    blobs: new BlobStore(config.DATA_DIR),
+    assessments,
+    sandbox,
+    datasets,
+    grader,
+    queue,
+    submissions: new SubmissionRepository(db),
+    reports: new ReportRepository(db),
+    rubrics: new RubricRepository(db, assessments),
+    async close() {
+      await queue.close().catch(() => {});
+      redis.disconnect();
+      await db.end().catch(() => {});
+    },
+  };
+}

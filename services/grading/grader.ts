@@ -1,0 +1,245 @@
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { extractArchive } from '../archive/archive-scanner.ts';
+import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
+import type { DatasetStore } from '../assessments/dataset-store.ts';
+import type { Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.ts';
+import type { Rubric } from '../rubrics/rubric-schema.ts';
+import { HARNESS_VERSION, predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
+import { measure, type StepOutcome } from './measure.ts';
+import { scoreMeasurements } from './scoring.ts';
+import { REPORT_SCHEMA_VERSION, reportDocumentSchema, type ReportDocument } from '../reports/report-schema.ts';
+import type { z } from 'zod';
+
+export type GradingPhase = 'preparing' | 'training' | 'predicting' | 'scoring';
+
+export interface GradeRequest {
+  gradingId: string;
+  submissionId: string;
+  assessmentId: string;
+  archivePath: string;
+  archiveSha256: string;
+  rubric: Rubric;
+  rubricVersion: number;
+  signal?: AbortSignal;
+  onPhase?: (phase: GradingPhase) => void | Promise<void>;
+}
+
+export interface GraderDeps {
+  config: Config;
+  sandbox: Sandbox;
+  assessments: AssessmentRegistry;
+  datasets: DatasetStore;
+  logger: Logger;
+}
+
+const MAX_NOTES_BYTES = 64 * 1024;
+
+/**
+ * One grading: extract the archive, train and evaluate in one sandbox (no holdout data inside),
+ * predict the holdout in a second one (no labels inside), then measure and score on the host.
+ * A candidate's failure ends up in the report; only platform failures throw.
+ */
+export class Grader {
+  constructor(private readonly deps: GraderDeps) {}
+
+  async grade(req: GradeRequest): Promise<ReportDocument> {
+    const { config, sandbox, assessments, datasets, logger } = this.deps;
+    const assessment = assessments.get(req.assessmentId);
+    const m = assessment.manifest;
+    const work = path.join(config.DATA_DIR, 'work', `${process.pid}-${req.gradingId}`);
+    await fsp.rm(work, { recursive: true, force: true });
+    await fsp.mkdir(work, { recursive: true, mode: 0o711 });
+    const log = logger.child({ gradingId: req.gradingId, submissionId: req.submissionId });
+    try {
+      await req.onPhase?.('preparing');
+      const scan = await extractArchive(req.archivePath, path.join(work, 'submission'), {
+        maxEntries: config.UPLOAD_MAX_ENTRIES,
+        maxUncompressedBytes: config.UPLOAD_MAX_UNCOMPRESSED_BYTES,
+        maxRatio: config.UPLOAD_MAX_RATIO,
+      });
+      const topLevel = [...new Set(scan.entries.map((e) => e.name.split('/')[0]!))].sort();
+      const notes = await readNotes(path.join(work, 'submission'), topLevel);
+      const dataset = await datasets.get(assessment);
+      const imageDigest = await sandbox.imageId(config.RUNNER_IMAGE);
+      const memoryBytes = Math.min(config.SANDBOX_MEMORY_BYTES, m.limits.memoryMb * 1024 * 1024);
+      const limits = (phaseSeconds: number, phases: number): SandboxLimits => ({
+        memoryBytes,
+        cpus: config.SANDBOX_CPUS,
+        pids: config.SANDBOX_PIDS,
+        wallMs: phases * phaseSeconds * 1000 + 60_000,
+        tmpfsBytes: config.SANDBOX_TMPFS_BYTES,
+        outputBytes: config.SANDBOX_OUTPUT_BYTES,
+        logBytes: config.SANDBOX_LOG_BYTES,
+        nofile: 1024,
+        fsizeBytes: config.SANDBOX_OUTPUT_BYTES,
+      });
+      const common = ['--target', m.target, '--positive', m.positiveLabel, '--negative', m.negativeLabel, '--seed', String(m.seed)];
+      const submission = { hostPath: path.join(work, 'submission'), containerPath: '/submission' };
+
+      await req.onPhase?.('training');
+      const trainOut = path.join(work, 'train-out');
+      const trainRun = await sandbox.run({
+        gradingId: req.gradingId,
+        step: 'train',
+        image: config.RUNNER_IMAGE,
+        command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/data/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(m.limits.trainSeconds)],
+        mounts: [submission, { hostPath: dataset.trainCsv, containerPath: '/data/train.csv' }],
+        outputPath: '/out',
+        collectTo: trainOut,
+        limits: limits(m.limits.trainSeconds, 4),
+        signal: req.signal,
+      });
+      const train = await readStep(trainRun, trainOut, 'result.json', trainResultSchema);
+      log.info({ outcome: trainRun.outcome, ms: Math.round(trainRun.timings.totalMs) }, 'training step finished');
+
+      let predict: StepOutcome<PredictResult> | null = null;
+      const models = (train.result?.models ?? []).filter((f) => f === 'model.pkl' || f === 'model_repeat.pkl');
+      if (models.includes('model.pkl') && trainRun.outputs.some((o) => o.name === 'model.pkl')) {
+        await req.onPhase?.('predicting');
+        const predictOut = path.join(work, 'predict-out');
+        const run = await sandbox.run({
+          gradingId: req.gradingId,
+          step: 'predict',
+          image: config.RUNNER_IMAGE,
+          command: ['python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/models', '--inputs', '/data/holdout', '--primary', m.primaryVariant, '--out', '/out', ...common, '--phase-timeout-s', String(m.limits.predictSeconds)],
+          mounts: [
+            submission,
+            { hostPath: dataset.holdoutDir, containerPath: '/data/holdout' },
+            ...models.filter((f) => trainRun.outputs.some((o) => o.name === f)).map((f) => ({ hostPath: path.join(trainOut, f), containerPath: `/models/${f}` })),
+          ],
+          outputPath: '/out',
+          collectTo: predictOut,
+          limits: limits(m.limits.predictSeconds, 2),
+          signal: req.signal,
+        });
+        predict = await readStep(run, predictOut, 'predictions.json', predictResultSchema);
+        log.info({ outcome: run.outcome, ms: Math.round(run.timings.totalMs) }, 'prediction step finished');
+      } else if (train.result) {
+        predict = { sandbox: null, result: null, problem: 'no trained model was produced, so nothing could be predicted' };
+      }
+
+      await req.onPhase?.('scoring');
+      const measured = measure({
+        manifest: m,
+        truth: dataset.truth,
+        reference: dataset.reference,
+        train,
+        predict,
+        seed: m.seed,
+        limits: { memoryBytes, trainSeconds: m.limits.trainSeconds, predictSeconds: m.limits.predictSeconds, pids: config.SANDBOX_PIDS },
+        topLevelEntries: topLevel,
+      });
+      const scored = scoreMeasurements(measured.measurements, req.rubric);
+      const steps = [trainRun, predict?.sandbox].filter((s): s is SandboxResult => !!s);
+      const phases = [...(train.result?.phases ?? []).map((p) => ({ step: 'train', p })), ...(predict?.result?.phases ?? []).map((p) => ({ step: 'predict', p }))];
+      const doc: ReportDocument = {
+        schemaVersion: REPORT_SCHEMA_VERSION,
+        submissionId: req.submissionId,
+        gradingId: req.gradingId,
+        assessmentId: m.id,
+        status: scored.checks.some((c) => c.status === 'skipped' && c.id !== 'leakage.target') || !predict?.result ? 'partial' : 'graded',
+        score: round(scored.score),
+        automaticScore: round(scored.automaticScore),
+        manualScore: scored.manualScore,
+        passed: scored.passed,
+        verdict: scored.verdict,
+        categories: scored.categories.map((c) => ({ ...c, score: c.score === null ? null : round(c.score) })),
+        checks: scored.checks,
+        metrics: { holdout: measured.holdout, evaluate: measured.evaluate },
+        sandbox: steps.map((s, i) => ({
+          step: i === 0 ? 'train' : 'predict',
+          outcome: s.outcome,
+          exitCode: s.exitCode,
+          durationMs: Math.round(s.timings.totalMs),
+          overheadMs: Math.round(s.timings.totalMs - s.timings.runMs),
+          peakMemoryBytes: s.peakMemoryBytes,
+        })),
+        resources: phases.map(({ step, p }) => ({ step, phase: p.name, status: p.status, durationMs: p.durationMs, cpuMs: p.cpuMs, peakMemoryBytes: p.maxRssBytes })),
+        logs: [
+          ...phases.map(({ step, p }) => ({
+            step,
+            phase: p.name,
+            stdout: p.stdout,
+            stderr: p.stderr,
+            stdoutBytes: p.stdoutBytes,
+            stderrBytes: p.stderrBytes,
+            truncated: p.stdoutBytes > Buffer.byteLength(p.stdout) || p.stderrBytes > Buffer.byteLength(p.stderr),
+          })),
+          ...steps.map((s, i) => ({
+            step: i === 0 ? 'train' : 'predict',
+            phase: 'harness',
+            stdout: s.stdout.text,
+            stderr: s.stderr.text,
+            stdoutBytes: s.stdout.totalBytes,
+            stderrBytes: s.stderr.totalBytes,
+            truncated: s.stdout.truncated || s.stderr.truncated,
+          })),
+        ],
+        lint: (train.result?.lint ?? []).map((f) => ({ rule: f.rule, file: f.file, line: f.line, message: f.message, code: f.code })),
+        notes,
+        measurements: measured.measurements,
+        provenance: {
+          submissionSha256: req.archiveSha256,
+          assessmentId: m.id,
+          datasetVersion: m.datasetVersion,
+          datasetSha256: dataset.sha256,
+          rubricId: req.rubric.id,
+          rubricVersion: req.rubricVersion,
+          runnerImage: config.RUNNER_IMAGE,
+          runnerImageDigest: imageDigest,
+          harnessVersion: train.result?.harnessVersion ?? HARNESS_VERSION,
+          seed: m.seed,
+          gradedAt: new Date().toISOString(),
+          workerHost: os.hostname(),
+        },
+      };
+      return reportDocumentSchema.parse(doc);
+    } finally {
+      await fsp.rm(work, { recursive: true, force: true });
+    }
+  }
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** Parses a document the harness wrote, as untrusted input: problems become words, not crashes. */
+async function readStep<T>(run: SandboxResult, dir: string, file: string, schema: z.ZodType<T>): Promise<StepOutcome<T>> {
+  const ended = run.outcome === 'completed' ? '' : ` (the container ended: ${run.outcome.replace('_', ' ')})`;
+  if (!run.outputs.some((o) => o.name === file))
+    return { sandbox: run, result: null, problem: `the run produced no ${file}${ended}${tail(run.stderr.text)}` };
+  let json: unknown;
+  try {
+    json = JSON.parse(await fsp.readFile(path.join(dir, file), 'utf8'));
+  } catch (err) {
+    return { sandbox: run, result: null, problem: `${file} is not valid JSON${ended}: ${(err as Error).message}` };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    return { sandbox: run, result: null, problem: `${file} is malformed${ended}: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+  return { sandbox: run, result: parsed.data, problem: null };
+}
+
+const tail = (s: string) => (s.trim() ? `; last output: ${s.trim().slice(-500)}` : '');
+
+async function readNotes(root: string, topLevel: string[]): Promise<string | null> {
+  const candidates = ['NOTES.md', ...(topLevel.length === 1 ? [path.join(topLevel[0]!, 'NOTES.md')] : [])];
+  for (const rel of candidates) {
+    const p = path.join(root, rel);
+    const fh = await fsp.open(p, 'r').catch(() => null);
+    if (!fh) continue;
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) continue;
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(MAX_NOTES_BYTES), 0, MAX_NOTES_BYTES, 0);
+      const text = buffer.subarray(0, bytesRead).toString('utf8');
+      return st.size > MAX_NOTES_BYTES ? `${text}\n\n…[NOTES.md truncated at ${MAX_NOTES_BYTES} bytes]` : text;
+    } finally {
+      await fh.close();
+    }
+  }
+  return null;
+}

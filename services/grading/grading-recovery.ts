@@ -1,0 +1,47 @@
+import type { Context } from '../context.ts';
+
+/**
+ * Finds gradings the queue lost track of — running with a silent worker, or queued without a job
+ * (Redis was down when they were accepted) — and puts them back on the queue. BullMQ's own stalled
+ * check handles the common case; this is the safety net that keeps the API truthful.
+ */
+export class GradingRecovery {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly everyMs = 15_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep().catch((err) => this.ctx.logger.warn({ err: err.message }, 'recovery sweep failed')), this.everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async sweep(): Promise<{ requeued: string[] }> {
+    const { ctx } = this;
+    const requeued: string[] = [];
+    const stalled = await ctx.submissions.stalled(ctx.config.STALLED_GRADING_MS);
+    const { rows: orphans } = await ctx.db.query<{ id: string }>(
+      `SELECT id FROM gradings WHERE status = 'queued' AND queued_at < now() - interval '60 seconds'`,
+    );
+    for (const g of [...stalled, ...orphans]) {
+      const job = await ctx.queue.queue.getJob(g.id);
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized') continue;
+      if (state === 'failed') {
+        await ctx.submissions.markAttemptFailed(g.id, job?.failedReason ?? 'failed', true);
+        continue;
+      }
+      if (job) await job.remove().catch(() => {});
+      await ctx.queue.enqueue(g.id);
+      requeued.push(g.id);
+      ctx.logger.warn({ gradingId: g.id, state }, 're-queued a grading the queue had lost');
+    }
+    return { requeued };
+  }
+}

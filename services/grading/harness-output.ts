@@ -1,0 +1,179 @@
+import { z } from 'zod';
+
+/**
+ * What the Python harness (docker/runner/harness) writes to /out inside a sandbox container.
+ * Everything here was produced next to candidate code, so it is parsed as untrusted input:
+ * a malformed document is a finding against the submission, never a worker crash.
+ */
+
+export const HARNESS_VERSION = '1.0.0';
+
+const text = z.string().max(200_000);
+
+export const phaseStatusSchema = z.enum(['ok', 'error', 'timeout', 'killed', 'skipped']);
+
+export const phaseRecordSchema = z.object({
+  name: z.string().max(64),
+  status: phaseStatusSchema,
+  durationMs: z.number().nonnegative(),
+  cpuMs: z.number().nonnegative().nullable(),
+  maxRssBytes: z.number().nonnegative().nullable(),
+  signal: z.number().int().nullable(),
+  /** Readable explanation of an error: exception type, message and the candidate's frame. */
+  error: text.nullable(),
+  stdout: text,
+  stderr: text,
+  stdoutBytes: z.number().int().nonnegative(),
+  stderrBytes: z.number().int().nonnegative(),
+  /** True when the child failed to fork/spawn for lack of pids (EAGAIN). */
+  pidsExhausted: z.boolean().default(false),
+});
+
+export const lintFindingSchema = z.object({
+  rule: z.enum([
+    'fit-before-split',
+    'resample-before-split',
+    'select-before-split',
+    'no-pipeline-in-cv',
+    'accuracy-only-metric',
+    'no-random-state',
+    'syntax-error',
+  ]),
+  file: z.string().max(500),
+  line: z.number().int().nonnegative(),
+  col: z.number().int().nonnegative(),
+  message: z.string().max(2000),
+  /** The candidate's source line, quoted. */
+  code: z.string().max(2000),
+});
+
+export const evaluateResultSchema = z.object({
+  metric: z.string().max(100),
+  foldScores: z.array(z.number()).max(1000),
+});
+
+/** One traced call to a scikit-learn / imbalanced-learn API, reduced to what the checks need. */
+export const traceEventSchema = z.object({
+  seq: z.number().int().nonnegative(),
+  phase: z.string().max(64),
+  kind: z.enum(['fit', 'fit_transform', 'fit_resample', 'split', 'train_test_split', 'cross_val', 'search_fit']),
+  estimator: z.string().max(200),
+  /** transformer | selector | sampler | model | splitter | pipeline | search | function */
+  role: z.string().max(32),
+  nRows: z.number().int().nonnegative().nullable(),
+  file: z.string().max(500).nullable(),
+  line: z.number().int().nonnegative().nullable(),
+  code: z.string().max(2000).nullable(),
+  insideCv: z.boolean(),
+});
+
+export const leakFindingSchema = z.object({
+  /** The traced fit that saw validation rows (or the resampling whose rows reached validation). */
+  estimator: z.string().max(200),
+  method: z.string().max(64),
+  fitRows: z.number().int().nonnegative(),
+  /** Validation rows (of the later split) that the fit had already seen. */
+  validationRowsSeen: z.number().int().nonnegative(),
+  validationRowsTotal: z.number().int().nonnegative(),
+  /** Resampling only: validation rows that are synthetic or repeated copies. */
+  syntheticOrRepeatedValidationRows: z.number().int().nonnegative().default(0),
+  splitter: z.string().max(200).nullable(),
+  file: z.string().max(500).nullable(),
+  line: z.number().int().nonnegative().nullable(),
+  code: z.string().max(2000).nullable(),
+  phase: z.string().max(64),
+});
+
+export const foldSchema = z.object({
+  trainRows: z.number().int().nonnegative(),
+  validationRows: z.number().int().nonnegative(),
+  validationPositiveRate: z.number().min(0).max(1).nullable(),
+  trainPositiveRate: z.number().min(0).max(1).nullable(),
+});
+
+export const splitRecordSchema = z.object({
+  phase: z.string().max(64),
+  splitter: z.string().max(200),
+  /** e.g. {"n_splits":5,"shuffle":true,"n_repeats":1} as the splitter reported them */
+  params: z.record(z.string(), z.union([z.number(), z.boolean(), z.string(), z.null()])),
+  stratified: z.boolean(),
+  repeated: z.boolean(),
+  folds: z.array(foldSchema).max(1000),
+  file: z.string().max(500).nullable(),
+  line: z.number().int().nonnegative().nullable(),
+  code: z.string().max(2000).nullable(),
+});
+
+export const trainResultSchema = z.object({
+  harnessVersion: z.string().max(32),
+  mode: z.literal('train'),
+  solution: z.object({
+    found: z.boolean(),
+    /** Path of solution.py relative to the submission root, e.g. "solution.py" or "churn/solution.py". */
+    path: z.string().max(500).nullable(),
+    importError: text.nullable(),
+    functions: z.object({
+      train: z.boolean(),
+      predict: z.boolean(),
+      predict_proba: z.boolean(),
+      evaluate: z.boolean(),
+    }),
+  }),
+  lint: z.array(lintFindingSchema).max(500),
+  phases: z.array(phaseRecordSchema).max(20),
+  /** Candidate's own estimate; null when evaluate is absent or failed (see phases). */
+  evaluate: evaluateResultSchema.nullable(),
+  evaluateProblem: z.string().max(4000).nullable(),
+  /** evaluate() rerun on train.csv with the target column permuted (seeded). */
+  evaluateNull: evaluateResultSchema.nullable(),
+  /** Positive-class rate of the train file, as seen by the harness. */
+  trainPositiveRate: z.number().min(0).max(1).nullable(),
+  trace: z.object({
+    events: z.array(traceEventSchema).max(5000),
+    eventsDropped: z.number().int().nonnegative(),
+    splits: z.array(splitRecordSchema).max(200),
+    preprocessingLeaks: z.array(leakFindingSchema).max(200),
+    resamplingLeaks: z.array(leakFindingSchema).max(200),
+  }),
+  /** Files written to /out next to this document: model.pkl, model_repeat.pkl when training worked. */
+  models: z.array(z.string().max(64)).max(4),
+});
+
+export const predictionSetSchema = z.object({
+  /** Normalized labels: 1 = positive class, 0 = negative. null when the call failed or was malformed. */
+  labels: z.array(z.union([z.literal(0), z.literal(1)])).nullable(),
+  probabilities: z.array(z.number().min(0).max(1)).nullable(),
+  /** Readable problem with predict / predict_proba output (wrong length, bad values, exception). */
+  labelsProblem: z.string().max(4000).nullable(),
+  probabilitiesProblem: z.string().max(4000).nullable(),
+  durationMs: z.number().nonnegative(),
+});
+
+export const predictResultSchema = z.object({
+  harnessVersion: z.string().max(32),
+  mode: z.literal('predict'),
+  phases: z.array(phaseRecordSchema).max(20),
+  /** Per input variant file name (without .csv): predictions of model.pkl on the whole file. */
+  variants: z.record(z.string(), predictionSetSchema),
+  /** Primary variant predicted by model_repeat.pkl (reproducibility). */
+  repeat: predictionSetSchema.nullable(),
+  transductive: z
+    .object({
+      variant: z.string(),
+      /** Row indices (into the primary variant) of the row-by-row sample. */
+      sampleRows: z.array(z.number().int().nonnegative()),
+      rowByRow: z.array(z.union([z.literal(0), z.literal(1)]).nullable()),
+      /** Whole-file order predictions made in shuffled chunks, mapped back to file order. */
+      shuffledChunks: z.array(z.union([z.literal(0), z.literal(1)])).nullable(),
+      chunkSize: z.number().int().positive(),
+      problem: z.string().max(4000).nullable(),
+    })
+    .nullable(),
+});
+
+export type TrainResult = z.infer<typeof trainResultSchema>;
+export type PredictResult = z.infer<typeof predictResultSchema>;
+export type PhaseRecord = z.infer<typeof phaseRecordSchema>;
+export type LintFinding = z.infer<typeof lintFindingSchema>;
+export type SplitRecord = z.infer<typeof splitRecordSchema>;
+export type LeakFinding = z.infer<typeof leakFindingSchema>;

@@ -1,0 +1,172 @@
+import crypto from 'node:crypto';
+import type { Db, Queryable } from '../db/pool.ts';
+
+export interface SubmissionRow {
+  id: string;
+  assessmentId: string;
+  archiveSha256: string;
+  archiveBytes: number;
+  archiveFormat: 'zip' | 'tar.gz';
+  fileName: string;
+  candidate: string | null;
+  inviteId: string | null;
+  createdAt: string;
+}
+
+export interface GradingRow {
+  id: string;
+  submissionId: string;
+  reason: 'initial' | 'regrade';
+  status: 'queued' | 'running' | 'completed' | 'failed';
+  phase: string;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  heartbeatAt: string | null;
+  workerHost: string | null;
+  attempts: number;
+  lastError: string | null;
+}
+
+const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
+
+const toSubmission = (r: Record<string, unknown>): SubmissionRow => ({
+  id: r.id as string,
+  assessmentId: r.assessment_id as string,
+  archiveSha256: r.archive_sha256 as string,
+  archiveBytes: Number(r.archive_bytes),
+  archiveFormat: r.archive_format as SubmissionRow['archiveFormat'],
+  fileName: r.file_name as string,
+  candidate: (r.candidate as string) ?? null,
+  inviteId: (r.invite_id as string) ?? null,
+  createdAt: iso(r.created_at)!,
+});
+
+const toGrading = (r: Record<string, unknown>): GradingRow => ({
+  id: r.id as string,
+  submissionId: r.submission_id as string,
+  reason: r.reason as GradingRow['reason'],
+  status: r.status as GradingRow['status'],
+  phase: r.phase as string,
+  queuedAt: iso(r.queued_at)!,
+  startedAt: iso(r.started_at),
+  finishedAt: iso(r.finished_at),
+  heartbeatAt: iso(r.heartbeat_at),
+  workerHost: (r.worker_host as string) ?? null,
+  attempts: r.attempts as number,
+  lastError: (r.last_error as string) ?? null,
+});
+
+export class SubmissionRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Inserts a submission; with an idempotency key already used, returns that submission instead. */
+  async createSubmission(
+    s: Omit<SubmissionRow, 'id' | 'createdAt'> & { idempotencyKey?: string | null },
+    client: Queryable = this.db,
+  ): Promise<{ submission: SubmissionRow; created: boolean }> {
+    const { rows } = await client.query(
+      `INSERT INTO submissions (id, assessment_id, archive_sha256, archive_bytes, archive_format, file_name, candidate, invite_id, idempotency_key)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+      [crypto.randomUUID(), s.assessmentId, s.archiveSha256, s.archiveBytes, s.archiveFormat, s.fileName, s.candidate, s.inviteId, s.idempotencyKey ?? null],
+    );
+    if (rows[0]) return { submission: toSubmission(rows[0]), created: true };
+    const existing = await this.byIdempotencyKey(s.idempotencyKey!, client);
+    return { submission: existing!, created: false };
+  }
+
+  async byIdempotencyKey(key: string, client: Queryable = this.db): Promise<SubmissionRow | null> {
+    const { rows } = await client.query('SELECT * FROM submissions WHERE idempotency_key = $1', [key]);
+    return rows[0] ? toSubmission(rows[0]) : null;
+  }
+
+  async isArchiveReferenced(sha256: string): Promise<boolean> {
+    const { rows } = await this.db.query('SELECT 1 FROM submissions WHERE archive_sha256 = $1 LIMIT 1', [sha256]);
+    return rows.length > 0;
+  }
+
+  /** Creates the grading for this key, or returns the one that already has it. */
+  async createGrading(submissionId: string, idempotencyKey: string, reason: GradingRow['reason'], client: Queryable = this.db): Promise<{ grading: GradingRow; created: boolean }> {
+    const { rows } = await client.query(
+      `INSERT INTO gradings (id, submission_id, idempotency_key, reason, status, phase)
+       VALUES ($1, $2, $3, $4, 'queued', 'queued')
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+      [crypto.randomUUID(), submissionId, idempotencyKey, reason],
+    );
+    if (rows[0]) return { grading: toGrading(rows[0]), created: true };
+    const existing = await client.query('SELECT * FROM gradings WHERE idempotency_key = $1', [idempotencyKey]);
+    return { grading: toGrading(existing.rows[0]), created: false };
+  }
+
+  async getSubmission(id: string): Promise<SubmissionRow | null> {
+    const { rows } = await this.db.query('SELECT * FROM submissions WHERE id = $1', [id]);
+    return rows[0] ? toSubmission(rows[0]) : null;
+  }
+
+  async getGrading(id: string): Promise<GradingRow | null> {
+    const { rows } = await this.db.query('SELECT * FROM gradings WHERE id = $1', [id]);
+    return rows[0] ? toGrading(rows[0]) : null;
+  }
+
+  async latestGrading(submissionId: string): Promise<GradingRow | null> {
+    const { rows } = await this.db.query('SELECT * FROM gradings WHERE submission_id = $1 ORDER BY queued_at DESC LIMIT 1', [submissionId]);
+    return rows[0] ? toGrading(rows[0]) : null;
+  }
+
+  /** Marks a grading as started by this worker; returns null if it already finished. */
+  async markStarted(id: string, workerHost: string): Promise<GradingRow | null> {
+    const { rows } = await this.db.query(
+      `UPDATE gradings SET status = 'running', phase = 'preparing', started_at = now(), heartbeat_at = now(),
+              worker_host = $2, attempts = attempts + 1
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
+      [id, workerHost],
+    );
+    return rows[0] ? toGrading(rows[0]) : null;
+  }
+
+  async setPhase(id: string, phase: string): Promise<void> {
+    await this.db.query(`UPDATE gradings SET phase = $2, heartbeat_at = now() WHERE id = $1 AND status = 'running'`, [id, phase]);
+  }
+
+  async heartbeat(id: string): Promise<void> {
+    await this.db.query(`UPDATE gradings SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, [id]);
+  }
+
+  async markCompleted(id: string, client: Queryable = this.db): Promise<void> {
+    await client.query(`UPDATE gradings SET status = 'completed', phase = 'done', finished_at = now(), last_error = NULL WHERE id = $1`, [id]);
+  }
+
+  /** Records a failed attempt; `final` when no retry is left. */
+  async markAttemptFailed(id: string, error: string, final: boolean): Promise<void> {
+    await this.db.query(
+      final
+        ? `UPDATE gradings SET status = 'failed', phase = 'failed', finished_at = now(), last_error = $2 WHERE id = $1 AND status <> 'completed'`
+        : `UPDATE gradings SET status = 'queued', phase = 'retrying', last_error = $2 WHERE id = $1 AND status <> 'completed'`,
+      [id, error.slice(0, 4000)],
+    );
+  }
+
+  /** Running gradings whose worker stopped sending heartbeats. */
+  async stalled(olderThanMs: number): Promise<GradingRow[]> {
+    const { rows } = await this.db.query(
+      `SELECT * FROM gradings WHERE status = 'running' AND heartbeat_at < now() - ($1 || ' milliseconds')::interval`,
+      [String(olderThanMs)],
+    );
+    return rows.map(toGrading);
+  }
+
+  async listByAssessment(assessmentId: string, limit = 500): Promise<(SubmissionRow & { grading: GradingRow | null })[]> {
+    const { rows } = await this.db.query(
+      `SELECT s.*, row_to_json(g) AS grading FROM submissions s
+       LEFT JOIN LATERAL (SELECT * FROM gradings WHERE submission_id = s.id ORDER BY queued_at DESC LIMIT 1) g ON true
+       WHERE s.assessment_id = $1 ORDER BY s.created_at DESC LIMIT $2`,
+      [assessmentId, limit],
+    );
+    return rows.map((r) => ({ ...toSubmission(r), grading: r.grading ? toGradingJson(r.grading) : null }));
+  }
+}
+
+function toGradingJson(g: Record<string, unknown>): GradingRow {
+  const d = (k: string) => (g[k] ? new Date(g[k] as string) : null);
+  return toGrading({ ...g, queued_at: d('queued_at'), started_at: d('started_at'), finished_at: d('finished_at'), heartbeat_at: d('heartbeat_at') });
+}
