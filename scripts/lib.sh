@@ -38,12 +38,14 @@ start_docker() {
 start_postgres() {
   if [ -n "${DATABASE_URL:-}" ]; then return; fi
   local bin=/usr/lib/postgresql/15/bin dir="$DATA/pg"
-  if [ ! -f "$dir/PG_VERSION" ]; then
+  if [ ! -f "$dir/PG_VERSION" ] && ! pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
     say "initialising postgres in $dir"
     mkdir -p "$dir" && chown postgres:postgres "$dir" && chmod 700 "$dir"
     runuser -u postgres -- "$bin/initdb" -D "$dir" -A trust -U postgres >/dev/null
   fi
-  if ! runuser -u postgres -- "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+  if pg_isready -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null; then
+    say "reusing the postgres already answering on 127.0.0.1:$PG_PORT"
+  elif ! runuser -u postgres -- "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     say "starting postgres on 127.0.0.1:$PG_PORT"
     runuser -u postgres -- "$bin/pg_ctl" -D "$dir" -w -l "$dir/server.log" \
       -o "-p $PG_PORT -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" start >/dev/null
