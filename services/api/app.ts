@@ -62,7 +62,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(multipart, { limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES, files: 1, fields: 10, fieldSize: 4096, parts: 12 } });
+  await app.register(multipart, { limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES + 1, files: 1, fields: 10, fieldSize: 4096, parts: 12 } });
 
   await healthRoutes(app, ctx);
   await submissionRoutes(app, ctx);

@@ -13,7 +13,10 @@ import { CappedBuffer } from './capped-buffer.ts';
 import { readCgroupCounters, type CgroupCounters } from './cgroup-counters.ts';
 import type { Sandbox, SandboxOutcome, SandboxResult, SandboxRunSpec } from './sandbox.ts';
 
+/** Candidate code (and the harness) run as this uid; it owns the scratch folders. */
 export const SANDBOX_UID = 65534;
+/** PID 1 of the container runs as another unprivileged uid, so candidate code cannot ptrace it. */
+const INIT_UID = 65533;
 const LABEL_MANAGED = 'grader.managed';
 const LABEL_GRADING = 'grader.grading';
 const LABEL_OWNER = 'grader.owner';
@@ -58,7 +61,6 @@ export class DockerSandbox implements Sandbox {
     const labels = { [LABEL_MANAGED]: '1', [LABEL_GRADING]: spec.gradingId, [LABEL_OWNER]: OWNER, 'grader.step': spec.step };
     const name = `grader-${spec.gradingId.slice(0, 8)}-${spec.step}-${crypto.randomBytes(3).toString('hex')}`;
     const { limits } = spec;
-
     const volume = await this.engine('create output volume', () =>
       this.docker.createVolume({
         Name: name,
@@ -71,44 +73,7 @@ export class DockerSandbox implements Sandbox {
     const timings = { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 0 };
     try {
       const tCreate = performance.now();
-      container = await this.engine('create container', () =>
-        this.docker.createContainer({
-          name,
-          Image: imageId,
-          // PID 1 idles under docker-init (which reaps orphans); the work runs as an exec so that
-          // /out is still mounted when we copy it out after the work has finished.
-          Cmd: ['sleep', 'infinity'],
-          User: `${SANDBOX_UID}:${SANDBOX_UID}`,
-          WorkingDir: '/tmp',
-          Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
-          Labels: labels,
-          NetworkDisabled: true,
-          StopTimeout: 1,
-          HostConfig: {
-            NetworkMode: 'none',
-            Init: true,
-            ReadonlyRootfs: true,
-            CapDrop: ['ALL'],
-            SecurityOpt: ['no-new-privileges'],
-            Memory: limits.memoryBytes,
-            MemorySwap: limits.memoryBytes,
-            MemorySwappiness: 0,
-            NanoCpus: Math.round(limits.cpus * 1e9),
-            PidsLimit: limits.pids,
-            IpcMode: 'private',
-            Ulimits: [
-              { Name: 'nofile', Soft: limits.nofile, Hard: limits.nofile },
-              { Name: 'fsize', Soft: limits.fsizeBytes, Hard: limits.fsizeBytes },
-              { Name: 'core', Soft: 0, Hard: 0 },
-            ],
-            Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=1777` },
-            Binds: spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}:ro`),
-            Mounts: [{ Type: 'volume', Source: volume.name, Target: spec.outputPath, ReadOnly: false }],
-            LogConfig: { Type: 'none', Config: {} },
-            ...(this.runtime ? { Runtime: this.runtime } : {}),
-          },
-        }),
-      );
+      container = await this.engine('create container', () => this.docker.createContainer(this.containerOptions(spec, name, imageId, labels, volume.name)));
       timings.createMs = performance.now() - tCreate;
       const tStart = performance.now();
       await this.engine('start container', () => container!.start());
@@ -146,6 +111,47 @@ export class DockerSandbox implements Sandbox {
       timings.removeMs = performance.now() - tRemove;
       timings.totalMs = performance.now() - t0;
     }
+  }
+
+  /** The hardened container definition. Every protection here is covered by the security suite. */
+  protected containerOptions(spec: SandboxRunSpec, name: string, imageId: string, labels: Record<string, string>, volumeName: string): Docker.ContainerCreateOptions {
+    const { limits } = spec;
+    return {
+      name,
+      Image: imageId,
+      // PID 1 idles under docker-init (which reaps orphans); the work runs as an exec so that
+      // /out is still mounted when we copy it out after the work has finished.
+      Cmd: ['sleep', 'infinity'],
+      User: `${INIT_UID}:${INIT_UID}`,
+      WorkingDir: '/tmp',
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: labels,
+      NetworkDisabled: true,
+      StopTimeout: 1,
+      HostConfig: {
+        NetworkMode: 'none',
+        Init: true,
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: limits.memoryBytes,
+        MemorySwap: limits.memoryBytes,
+        MemorySwappiness: 0,
+        NanoCpus: Math.round(limits.cpus * 1e9),
+        PidsLimit: limits.pids,
+        IpcMode: 'private',
+        Ulimits: [
+          { Name: 'nofile', Soft: limits.nofile, Hard: limits.nofile },
+          { Name: 'fsize', Soft: limits.fsizeBytes, Hard: limits.fsizeBytes },
+          { Name: 'core', Soft: 0, Hard: 0 },
+        ],
+        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=1777` },
+        Binds: spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}:ro`),
+        Mounts: [{ Type: 'volume', Source: volumeName, Target: spec.outputPath, ReadOnly: false }],
+        LogConfig: { Type: 'none', Config: {} },
+        ...(this.runtime ? { Runtime: this.runtime } : {}),
+      },
+    };
   }
 
   /** Runs the command as an exec, enforcing the wall clock, capturing capped output and stats. */
@@ -227,7 +233,7 @@ export class DockerSandbox implements Sandbox {
    * fresh host folder the sandbox never had access to. Links and anything else are not followed:
    * they are listed and ignored.
    */
-  private async collect(container: Docker.Container, spec: SandboxRunSpec): Promise<{ outputs: { name: string; bytes: number }[]; ignored: string[] }> {
+  protected async collect(container: Docker.Container, spec: SandboxRunSpec): Promise<{ outputs: { name: string; bytes: number }[]; ignored: string[] }> {
     await fsp.mkdir(spec.collectTo, { recursive: true, mode: 0o755 });
     const archive = (await this.engine('copy out', () => container.getArchive({ path: `${spec.outputPath}/.` }))) as unknown as Readable;
     const outputs: { name: string; bytes: number }[] = [];

@@ -35,7 +35,9 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
       const { assessmentId } = req.params;
       if (!canSeeAssessment(req.principal!, assessmentId)) throw new NotFoundError(`assessment "${assessmentId}"`);
       if (!req.isMultipart()) throw new AppError('not_multipart', 'send the archive as multipart/form-data', 400);
-      const part = await req.file({ limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES, files: 1 } });
+      // One byte of slack: the blob store's own meter then rejects the body (413) before busboy
+      // silently truncates it.
+      const part = await req.file({ limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES + 1, files: 1 } });
       if (!part) throw new AppError('no_file', 'the request holds no file part', 400);
       const candidate = fieldValue(part.fields.candidate);
       const accepted = await service.accept({

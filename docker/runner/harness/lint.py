@@ -1,0 +1,730 @@
+"""Static methodology lint for candidate Python files (standard library only).
+
+Usage:  python3 lint.py FILE...   -> prints a JSON list of findings
+        {rule, file, line, col, message, code}
+
+Works on arbitrary scripts and notebook exports as well as on the solution.py contract. Everything is
+decided from the `ast` of one file at a time:
+
+  fit-before-split       a preprocessing estimator (scaler, imputer, encoder, PCA, column transformer...)
+                         is fitted before the first split / cross-validation call of the same scope
+  select-before-split    same for feature selectors (SelectKBest, RFE, VarianceThreshold...)
+  resample-before-split  fit_resample (imbalanced-learn) before the first split
+  no-pipeline-in-cv      cross_val_* / *SearchCV run on a bare model while preprocessing is fitted outside
+  accuracy-only-metric   accuracy is the only metric the file uses
+  no-random-state        a randomised estimator / splitter / sampler / train_test_split without random_state
+  syntax-error           the file does not parse
+
+"Scope" is a module body or one function body; calls to functions defined in the same file are expanded
+at the call site, so a helper that fits a scaler and is called before train_test_split counts.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import sys
+
+__all__ = ["lint_source", "lint_file", "lint_paths", "RULES"]
+
+RULES = (
+    "fit-before-split",
+    "resample-before-split",
+    "select-before-split",
+    "no-pipeline-in-cv",
+    "accuracy-only-metric",
+    "no-random-state",
+    "syntax-error",
+)
+
+# ----------------------------------------------------------------------------------------------
+# Vocabulary
+# ----------------------------------------------------------------------------------------------
+
+PREPROCESSORS = {
+    "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "QuantileTransformer",
+    "PowerTransformer", "KBinsDiscretizer", "SimpleImputer", "KNNImputer", "IterativeImputer",
+    "OneHotEncoder", "OrdinalEncoder", "TargetEncoder", "PCA", "IncrementalPCA", "KernelPCA",
+    "TruncatedSVD", "FactorAnalysis", "FastICA", "NMF", "SparsePCA", "MiniBatchSparsePCA",
+    "ColumnTransformer", "make_column_transformer", "FeatureUnion", "make_union",
+    "TfidfVectorizer", "CountVectorizer", "TfidfTransformer", "DictVectorizer", "SplineTransformer",
+    "MissingIndicator", "Nystroem", "LinearDiscriminantAnalysisTransformer",
+}
+# Stateless or label-only transformers: fitting them "early" leaks nothing.
+NOT_PREPROCESSORS = {
+    "LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer", "FunctionTransformer", "Normalizer",
+    "Binarizer", "PolynomialFeatures", "FeatureHasher", "HashingVectorizer",
+}
+SELECTORS = {
+    "SelectKBest", "SelectPercentile", "SelectFpr", "SelectFdr", "SelectFwe", "GenericUnivariateSelect",
+    "SelectFromModel", "RFE", "RFECV", "VarianceThreshold", "SequentialFeatureSelector", "BorutaPy",
+}
+SAMPLERS = {
+    "SMOTE", "SMOTENC", "SMOTEN", "ADASYN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE",
+    "RandomOverSampler", "RandomUnderSampler", "ClusterCentroids", "NearMiss", "TomekLinks",
+    "EditedNearestNeighbours", "RepeatedEditedNearestNeighbours", "AllKNN", "CondensedNearestNeighbour",
+    "OneSidedSelection", "NeighbourhoodCleaningRule", "InstanceHardnessThreshold", "SMOTEENN", "SMOTETomek",
+}
+SPLITTERS = {
+    "KFold", "StratifiedKFold", "GroupKFold", "StratifiedGroupKFold", "ShuffleSplit",
+    "StratifiedShuffleSplit", "GroupShuffleSplit", "RepeatedKFold", "RepeatedStratifiedKFold",
+    "LeaveOneOut", "LeavePOut", "LeaveOneGroupOut", "LeavePGroupsOut", "TimeSeriesSplit", "PredefinedSplit",
+}
+SEARCHES = {"GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV", "BayesSearchCV"}
+PIPELINES = {"Pipeline", "make_pipeline"}
+CV_FUNCTIONS = {
+    "cross_val_score", "cross_validate", "cross_val_predict", "learning_curve", "validation_curve",
+    "permutation_test_score",
+}
+SPLIT_FUNCTIONS = {"train_test_split"}
+MODEL_NAMES = {
+    "LogisticRegression", "SVC", "NuSVC", "LinearSVC", "KNeighborsClassifier", "GaussianNB", "BernoulliNB",
+    "MultinomialNB", "ComplementNB", "CategoricalNB", "LinearDiscriminantAnalysis",
+    "QuadraticDiscriminantAnalysis", "Perceptron", "RidgeClassifier", "XGBClassifier", "XGBRegressor",
+    "LGBMClassifier", "LGBMRegressor", "CatBoostClassifier", "CatBoostRegressor", "KMeans", "LinearRegression",
+}
+MODEL_SUFFIX = re.compile(r"(Classifier|Regressor|Regression|SVC|SVR|NB)(CV)?$")
+
+# Randomised constructors. Value: None (always needs random_state) or a predicate name.
+RANDOMISED = {name: None for name in (
+    "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
+    "GradientBoostingClassifier", "GradientBoostingRegressor", "HistGradientBoostingClassifier",
+    "HistGradientBoostingRegressor", "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier",
+    "ExtraTreeRegressor", "AdaBoostClassifier", "AdaBoostRegressor", "BaggingClassifier", "BaggingRegressor",
+    "IsolationForest", "RandomTreesEmbedding", "SGDClassifier", "SGDRegressor", "Perceptron",
+    "PassiveAggressiveClassifier", "MLPClassifier", "MLPRegressor", "KMeans", "MiniBatchKMeans",
+    "TruncatedSVD", "RandomizedSearchCV", "HalvingRandomSearchCV", "ShuffleSplit", "StratifiedShuffleSplit",
+    "GroupShuffleSplit", "RepeatedKFold", "RepeatedStratifiedKFold", "SMOTE", "SMOTENC", "SMOTEN", "ADASYN",
+    "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE", "RandomOverSampler", "RandomUnderSampler",
+    "ClusterCentroids", "SMOTEENN", "SMOTETomek", "BalancedRandomForestClassifier",
+    "BalancedBaggingClassifier", "EasyEnsembleClassifier", "RUSBoostClassifier",
+)}
+RANDOMISED.update({"KFold": "shuffle", "StratifiedKFold": "shuffle", "SVC": "probability",
+                   "NuSVC": "probability", "train_test_split": "tts"})
+
+DEFAULT_ACCURACY = {"cross_val_score", "cross_validate", "validation_curve", "learning_curve",
+                    "GridSearchCV", "RandomizedSearchCV", "HalvingGridSearchCV", "HalvingRandomSearchCV"}
+OTHER_METRIC_FUNCS = {
+    "f1_score", "roc_auc_score", "recall_score", "precision_score", "balanced_accuracy_score",
+    "average_precision_score", "fbeta_score", "log_loss", "brier_score_loss", "matthews_corrcoef",
+    "cohen_kappa_score", "precision_recall_curve", "roc_curve", "classification_report", "confusion_matrix",
+    "precision_recall_fscore_support", "auc", "jaccard_score", "hinge_loss", "det_curve",
+    "ConfusionMatrixDisplay", "RocCurveDisplay", "PrecisionRecallDisplay", "top_k_accuracy_score",
+}
+OTHER_SCORER_PREFIX = re.compile(
+    r"^(neg_)?(f1|roc_auc|recall|precision|balanced_accuracy|average_precision|log_loss|brier_score|"
+    r"matthews_corrcoef|jaccard|fbeta|top_k_accuracy)"
+)
+
+PREPROC_NAME_HINT = re.compile(r"(?i)(scaler|imputer|encoder|pca|svd|vectori[sz]er|preprocess|transformer)")
+LABEL_NAME_HINT = re.compile(r"(?i)(^le$|label|lbl)")
+SPLITTER_NAME_HINT = re.compile(r"(?i)(^cv$|^cv_|_cv$|kf|fold|splitter|^ss$|^sss$)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------
+
+def _dotted(node):
+    """a.b.c -> 'a.b.c' for Name/Attribute chains, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _kw(call, name):
+    for k in call.keywords:
+        if k.arg == name:
+            return k
+    return None
+
+
+def _has_star_kwargs(call):
+    return any(k.arg is None for k in call.keywords)
+
+
+def _const(node):
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def _is_true(node):
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+class Info:
+    """What a variable (or expression) holds: a kind plus the class name and the constructor call."""
+
+    __slots__ = ("kind", "cls", "node")
+
+    def __init__(self, kind, cls, node=None):
+        self.kind = kind  # preproc | selector | sampler | splitter | search | pipeline | model | label
+        self.cls = cls
+        self.node = node
+
+
+class Event:
+    __slots__ = ("kind", "line", "col", "cls", "node", "extra")
+
+    def __init__(self, kind, line, col, cls=None, node=None, extra=None):
+        self.kind = kind  # fit_preproc | fit_select | resample | split | cv | search_fit
+        self.line = line
+        self.col = col
+        self.cls = cls
+        self.node = node
+        self.extra = extra
+
+
+def _class_kind(name):
+    if not name:
+        return None
+    if name in NOT_PREPROCESSORS:
+        return "label"
+    if name in PIPELINES:
+        return "pipeline"
+    if name in SEARCHES:
+        return "search"
+    if name in SPLITTERS:
+        return "splitter"
+    if name in SAMPLERS:
+        return "sampler"
+    if name in SELECTORS:
+        return "selector"
+    if name in PREPROCESSORS:
+        return "preproc"
+    if name in MODEL_NAMES or MODEL_SUFFIX.search(name):
+        return "model"
+    if re.search(r"(Scaler|Imputer|Discretizer)$", name) or (name.endswith("Encoder") and name != "LabelEncoder"):
+        return "preproc"
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# The analyser
+# ----------------------------------------------------------------------------------------------
+
+class FileLinter:
+    def __init__(self, source, filename):
+        self.source = source
+        self.filename = filename
+        self.lines = source.splitlines()
+        self.aliases = {}  # local name -> canonical class / function name
+        self.functions = {}  # module-level function name -> FunctionDef
+        self.summaries = {}  # function name -> list of events (None while in progress)
+        self.return_kinds = {}
+        self.findings = []
+        self._seen = set()
+
+    # -- output ---------------------------------------------------------------------------------
+    def code_at(self, line):
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1].strip()[:2000]
+        return ""
+
+    def add(self, rule, line, col, message):
+        key = (rule, line)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.findings.append({
+            "rule": rule, "file": self.filename, "line": int(max(0, line)), "col": int(max(0, col)),
+            "message": message[:2000], "code": self.code_at(line),
+        })
+
+    # -- name resolution -----------------------------------------------------------------------
+    def collect_imports(self, tree):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                for a in node.names:
+                    if a.name != "*":
+                        self.aliases[a.asname or a.name] = a.name
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.asname:
+                        self.aliases[a.asname] = a.name
+
+    def callee(self, func):
+        """Canonical name of a called thing: 'StandardScaler' for SS(), preprocessing.StandardScaler()..."""
+        if isinstance(func, ast.Name):
+            return self.aliases.get(func.id, func.id)
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        return None
+
+    def kind_of(self, node, env):
+        """Info for an expression, or None when unknown."""
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Attribute) and f.attr in ("fit", "set_params", "set_output"):
+                return self.kind_of(f.value, env)  # fit() returns self
+            name = self.callee(f)
+            if isinstance(f, ast.Name) and f.id in self.functions and name == f.id:
+                return self.function_return_kind(f.id)
+            if name in PIPELINES:
+                return self.pipeline_info(node, env, name)
+            if name == "make_column_transformer":
+                return Info("preproc", "ColumnTransformer", node)
+            k = _class_kind(name)
+            if k:
+                return Info(k, name, node)
+            return None
+        key = _dotted(node)
+        if key is not None:
+            return env.get(key)
+        return None
+
+    def pipeline_info(self, call, env, name):
+        last = None
+        if name == "make_pipeline":
+            steps = [a for a in call.args if not isinstance(a, ast.Starred)]
+            last = steps[-1] if steps else None
+        else:
+            steps_node = call.args[0] if call.args else (_kw(call, "steps").value if _kw(call, "steps") else None)
+            if isinstance(steps_node, (ast.List, ast.Tuple)) and steps_node.elts:
+                tail = steps_node.elts[-1]
+                if isinstance(tail, ast.Tuple) and len(tail.elts) >= 2:
+                    last = tail.elts[1]
+        if last is not None:
+            li = self.kind_of(last, env)
+            if li is not None and li.kind in ("preproc", "selector"):
+                return Info(li.kind, name, call)
+            if isinstance(last, ast.Constant) and last.value in ("passthrough", None):
+                return Info("preproc", name, call)
+        return Info("pipeline", name, call)
+
+    def function_return_kind(self, fname):
+        if fname in self.return_kinds:
+            return self.return_kinds[fname]
+        self.return_kinds[fname] = None  # recursion guard
+        fn = self.functions[fname]
+        env = dict(self.module_env)
+        result = None
+        for node in _walk_scope(fn):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                key = _dotted(node.targets[0])
+                if key:
+                    info = self.kind_of(node.value, env)
+                    if info:
+                        env[key] = info
+                    else:
+                        env.pop(key, None)
+            elif isinstance(node, ast.Return) and node.value is not None:
+                info = self.kind_of(node.value, env)
+                if info:
+                    result = info
+        self.return_kinds[fname] = result
+        return result
+
+    # -- scope walking ----------------------------------------------------------------------------
+    def scope_events(self, body, env, depth=0, stack=()):
+        """Events of one scope in evaluation order; local function calls expanded in place."""
+        events = []
+        walker = _ScopeWalker(self, env, events, depth, stack)
+        for stmt in body:
+            walker.visit(stmt)
+        return events
+
+    def function_summary(self, fname, depth, stack):
+        if fname in stack or depth > 4:
+            return []
+        fn = self.functions[fname]
+        env = dict(self.module_env)
+        return self.scope_events(fn.body, env, depth + 1, stack + (fname,))
+
+    # -- rules ----------------------------------------------------------------------------------
+    def check_scope(self, events):
+        first_split = None
+        for i, ev in enumerate(events):
+            if ev.kind in ("split", "cv", "search_fit"):
+                first_split = i
+                break
+        if first_split is not None:
+            split_ev = events[first_split]
+            where = f"line {split_ev.line}" if split_ev.line else "later"
+            for ev in events[:first_split]:
+                if ev.kind == "fit_preproc":
+                    self.add("fit-before-split", ev.line, ev.col,
+                             f"{ev.cls or 'A preprocessing step'} is fitted on the data before it is split "
+                             f"({split_ev.cls} at {where}): its statistics include the validation rows. "
+                             "Fit it inside a Pipeline on the training part only.")
+                elif ev.kind == "fit_select":
+                    self.add("select-before-split", ev.line, ev.col,
+                             f"Feature selection ({ev.cls or 'selector'}) is fitted before the data is split "
+                             f"({split_ev.cls} at {where}): features are chosen using the validation rows' labels. "
+                             "Put the selector inside the Pipeline that is cross-validated.")
+                elif ev.kind == "resample":
+                    self.add("resample-before-split", ev.line, ev.col,
+                             f"Resampling ({ev.cls or 'fit_resample'}) happens before the data is split "
+                             f"({split_ev.cls} at {where}): synthetic or duplicated rows end up in validation. "
+                             "Resample only the training folds (imblearn Pipeline).")
+        # no-pipeline-in-cv
+        seen_prep = None
+        for ev in events:
+            if ev.kind in ("fit_preproc", "fit_select", "resample") and seen_prep is None:
+                seen_prep = ev
+            if ev.kind in ("cv", "search_fit") and seen_prep is not None and ev.extra is not None:
+                est_info, report_line, report_col = ev.extra
+                if est_info is not None and est_info.kind == "model":
+                    self.add("no-pipeline-in-cv", report_line, report_col,
+                             f"{ev.cls} cross-validates a bare {est_info.cls} while preprocessing "
+                             f"({seen_prep.cls or 'fit'} at line {seen_prep.line}) is fitted outside it: every fold "
+                             "sees preprocessing learned from its own validation rows. Cross-validate a Pipeline.")
+
+    def run(self, tree):
+        self.collect_imports(tree)
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[node.name] = node
+        # module env: pass over module-level assignments (final state)
+        self.module_env = {}
+        for stmt in tree.body:
+            for node in _walk_scope(stmt, include_root=True):
+                if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                    key = _dotted(node.targets[0])
+                    if key:
+                        info = self.kind_of(node.value, self.module_env)
+                        if info:
+                            self.module_env[key] = info
+        # self.<attr> assignments of every class, visible in all of its methods
+        method_scopes = []
+        for cls in [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]:
+            cenv = {}
+            methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            for m in methods:
+                for node in _walk_scope(m):
+                    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                        key = _dotted(node.targets[0])
+                        if key and key.startswith("self."):
+                            info = self.kind_of(node.value, dict(self.module_env))
+                            if info:
+                                cenv[key] = info
+            for m in methods:
+                method_scopes.append((m, cenv))
+
+        # Module scope
+        self.check_scope(self.scope_events(tree.body, dict(self.module_env)))
+        # Every function / method scope (nested ones too)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                env = dict(self.module_env)
+                for m, cenv in method_scopes:
+                    if m is node:
+                        env.update(cenv)
+                self.check_scope(self.scope_events(node.body, env, 0, (node.name,)))
+
+        self.check_metrics(tree)
+        self.check_random_state(tree)
+
+    def check_metrics(self, tree):
+        acc_uses = []
+        other = False
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = self.callee(node.func)
+                if name == "accuracy_score":
+                    acc_uses.append(node)
+                elif name in DEFAULT_ACCURACY and _kw(node, "scoring") is None and not _has_star_kwargs(node):
+                    acc_uses.append(node)  # a classifier's default score is accuracy
+                elif isinstance(node.func, ast.Attribute) and name == "score" and len(node.args) == 2:
+                    acc_uses.append(node)
+                for k in node.keywords:
+                    if k.arg == "scoring":
+                        for s in _strings_in(k.value):
+                            if s == "accuracy":
+                                acc_uses.append(k.value)
+                            elif OTHER_SCORER_PREFIX.match(s):
+                                other = True
+                        if isinstance(k.value, ast.Call) and self.callee(k.value.func) == "make_scorer":
+                            inner = k.value.args[0] if k.value.args else None
+                            if inner is not None and self.callee(inner) == "accuracy_score":
+                                acc_uses.append(k.value)
+            elif isinstance(node, ast.Dict):
+                for key, val in zip(node.keys, node.values):
+                    if _const(key) in ("metric", "scoring") and _const(val) == "accuracy":
+                        acc_uses.append(val)
+            elif isinstance(node, (ast.Name, ast.Attribute)):
+                nm = node.id if isinstance(node, ast.Name) else node.attr
+                if self.aliases.get(nm, nm) in OTHER_METRIC_FUNCS:
+                    other = True
+            elif isinstance(node, ast.ImportFrom):
+                if any(a.name in OTHER_METRIC_FUNCS for a in node.names):
+                    other = True
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if OTHER_SCORER_PREFIX.match(node.value) and len(node.value) < 40:
+                    other = True
+        if acc_uses and not other:
+            first = min(acc_uses, key=lambda n: (n.lineno, n.col_offset))
+            self.add("accuracy-only-metric", first.lineno, first.col_offset,
+                     "Accuracy is the only metric used. With ~10% positives a model that never predicts the "
+                     "positive class scores ~90%; also report ROC AUC, average precision, F1 or recall.")
+
+    def check_random_state(self, tree):
+        # A global numpy seed makes sklearn's random_state=None reproducible too.
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                d = (_dotted(node.func) or "").split(".")
+                if len(d) >= 3 and d[-2:] == ["random", "seed"] and self.aliases.get(d[0], d[0]) == "numpy" and node.args:
+                    return
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = self.callee(node.func)
+            if name not in RANDOMISED:
+                continue
+            cond = RANDOMISED[name]
+            if _has_star_kwargs(node):
+                continue
+            rs = _kw(node, "random_state")
+            if rs is not None and not (isinstance(rs.value, ast.Constant) and rs.value.value is None):
+                continue
+            if cond == "shuffle":
+                sh = _kw(node, "shuffle")
+                if sh is None or not _is_true(sh.value):
+                    continue
+            elif cond == "probability":
+                pr = _kw(node, "probability")
+                if pr is None or not _is_true(pr.value):
+                    continue
+            elif cond == "tts":
+                sh = _kw(node, "shuffle")
+                if sh is not None and isinstance(sh.value, ast.Constant) and sh.value.value is False:
+                    continue
+            what = "train_test_split(...)" if name == "train_test_split" else f"{name}(...)"
+            self.add("no-random-state", node.lineno, node.col_offset,
+                     f"{what} is randomised but has no fixed random_state: results (and the scores reported) "
+                     "change from run to run.")
+
+
+def _strings_in(node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    if isinstance(node, ast.Dict):
+        return [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    return []
+
+
+_SCOPE_BARRIERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _walk_scope(root, include_root=False):
+    """ast.walk that does not descend into nested functions / classes / lambdas."""
+    out = []
+    if include_root:
+        out.append(root)
+        if isinstance(root, _SCOPE_BARRIERS):
+            return out
+    stack = list(reversed(list(ast.iter_child_nodes(root))))
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        if isinstance(n, _SCOPE_BARRIERS):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(n))))
+    return out
+
+
+class _ScopeWalker:
+    """Visits one scope's statements in evaluation order, emitting Events and tracking variables."""
+
+    def __init__(self, linter, env, events, depth, stack):
+        self.l = linter
+        self.env = env
+        self.events = events
+        self.depth = depth
+        self.stack = stack
+
+    def visit(self, node):
+        if isinstance(node, _SCOPE_BARRIERS):
+            return
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            if node.value is not None:
+                self.visit(node.value)
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                self.visit_target(t)
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 or isinstance(node, ast.AnnAssign):
+                t = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                key = _dotted(t)
+                if key:
+                    info = self.l.kind_of(node.value, self.env) if node.value is not None else None
+                    if info:
+                        self.env[key] = info
+                    else:
+                        self.env.pop(key, None)
+            return
+        if isinstance(node, ast.NamedExpr):
+            self.visit(node.value)
+            info = self.l.kind_of(node.value, self.env)
+            if info:
+                self.env[node.target.id] = info
+            return
+        if isinstance(node, ast.Call):
+            self.visit(node.func)
+            for a in node.args:
+                self.visit(a)
+            for k in node.keywords:
+                self.visit(k.value)
+            self.on_call(node)
+            return
+        for child in ast.iter_child_nodes(node):
+            self.visit(child)
+
+    def visit_target(self, t):
+        # only subscripts / attributes in targets can contain calls (X[cols] = ..., obj.f().x = ...)
+        for child in ast.iter_child_nodes(t):
+            if not isinstance(child, ast.expr_context):
+                self.visit(child)
+
+    def emit(self, kind, node, cls=None, extra=None):
+        self.events.append(Event(kind, node.lineno, node.col_offset, cls, node, extra))
+
+    def on_call(self, node):
+        l = self.l
+        f = node.func
+        name = l.callee(f)
+        if isinstance(f, ast.Attribute):
+            method = f.attr
+            recv = l.kind_of(f.value, self.env)
+            if method in ("fit", "fit_transform"):
+                if recv is None:
+                    hint = (_dotted(f.value) or "").split(".")[-1]
+                    if LABEL_NAME_HINT.search(hint):
+                        return
+                    if method == "fit_transform" or PREPROC_NAME_HINT.search(hint):
+                        self.emit("fit_preproc", node, hint or None)
+                    return
+                if recv.kind == "preproc" or (recv.kind == "pipeline" and method == "fit_transform"):
+                    self.emit("fit_preproc", node, recv.cls)
+                elif recv.kind == "selector":
+                    self.emit("fit_select", node, recv.cls)
+                elif recv.kind == "search" and method == "fit":
+                    est = None
+                    ctor = recv.node
+                    line, col = node.lineno, node.col_offset
+                    if isinstance(ctor, ast.Call):
+                        est_node = ctor.args[0] if ctor.args else (_kw(ctor, "estimator").value if _kw(ctor, "estimator") else None)
+                        if est_node is not None:
+                            est = l.kind_of(est_node, self.env)
+                        line, col = ctor.lineno, ctor.col_offset
+                    self.emit("search_fit", node, recv.cls, (est, line, col))
+                return
+            if method == "fit_resample":
+                self.emit("resample", node, recv.cls if recv else (_dotted(f.value) or None))
+                return
+            if method == "split":
+                if recv is not None and recv.kind == "splitter":
+                    self.emit("split", node, recv.cls)
+                elif recv is None and node.args and not isinstance(node.args[0], ast.Constant):
+                    hint = (_dotted(f.value) or "").split(".")[-1]
+                    if SPLITTER_NAME_HINT.search(hint):
+                        self.emit("split", node, hint)
+                return
+        if name in SPLIT_FUNCTIONS:
+            self.emit("split", node, name)
+            return
+        if name in CV_FUNCTIONS:
+            est_node = node.args[0] if node.args else (_kw(node, "estimator").value if _kw(node, "estimator") else None)
+            est = l.kind_of(est_node, self.env) if est_node is not None else None
+            self.emit("cv", node, name, (est, node.lineno, node.col_offset))
+            return
+        if isinstance(f, ast.Name) and f.id in l.functions and name == f.id:
+            for ev in l.function_summary(f.id, self.depth, self.stack):
+                if ev.kind in ("cv", "search_fit"):
+                    # a CV inside a helper: the bare-estimator question is answered in the helper itself
+                    self.events.append(Event(ev.kind, ev.line, ev.col, ev.cls, ev.node, None))
+                else:
+                    self.events.append(ev)
+
+
+# ----------------------------------------------------------------------------------------------
+# Entry points
+# ----------------------------------------------------------------------------------------------
+
+_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+
+
+def lint_source(source, filename):
+    """Findings for one file's source text, `file` set to `filename`."""
+    try:
+        tree = ast.parse(source, filename=filename)
+    except (SyntaxError, ValueError) as exc:
+        # Notebook exports: IPython magics (%matplotlib, !pip) are not Python; blank them and retry.
+        cleaned = "\n".join(_MAGIC.sub(lambda m: m.group(1) + "pass", ln) for ln in source.splitlines())
+        try:
+            tree = ast.parse(cleaned, filename=filename)
+        except (SyntaxError, ValueError):
+            line = getattr(exc, "lineno", None) or 1
+            col = max(0, (getattr(exc, "offset", None) or 1) - 1)
+            lines = source.splitlines()
+            code = lines[line - 1].strip() if 1 <= line <= len(lines) else ""
+            msg = getattr(exc, "msg", None) or str(exc)
+            return [{"rule": "syntax-error", "file": filename, "line": int(line), "col": int(col),
+                     "message": f"{type(exc).__name__}: {msg}"[:2000], "code": code[:2000]}]
+    linter = FileLinter(source, filename)
+    try:
+        linter.run(tree)
+    except RecursionError:
+        pass
+    return sorted(linter.findings, key=lambda f: (f["line"], f["col"], f["rule"]))
+
+
+def lint_file(path, display_name=None, max_bytes=2_000_000):
+    with open(path, "rb") as fh:
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        return []
+    source = raw.decode("utf-8", errors="replace")
+    return lint_source(source, display_name or path)
+
+
+_SKIP_DIRS = {"__pycache__", "__MACOSX", "venv", "env", "site-packages", "dist-packages", "node_modules"}
+
+
+def lint_paths(paths, root=None, max_files=200, max_findings=500):
+    """Lint files (or every .py under directories). With root, `file` is relative to it."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
+                for fn in sorted(filenames):
+                    if fn.endswith(".py") and not fn.startswith("._"):
+                        files.append(os.path.join(dirpath, fn))
+        else:
+            files.append(p)
+    out = []
+    for path in files[:max_files]:
+        name = os.path.relpath(path, root) if root else path
+        try:
+            out.extend(lint_file(path, name))
+        except OSError:
+            continue
+        if len(out) >= max_findings:
+            break
+    return out[:max_findings]
+
+
+def main(argv):
+    if not argv:
+        print("usage: lint.py FILE...", file=sys.stderr)
+        return 2
+    findings = []
+    for path in argv:
+        try:
+            findings.extend(lint_file(path))
+        except OSError as exc:
+            print(f"lint: cannot read {path}: {exc}", file=sys.stderr)
+    json.dump(findings, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
