@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { lintFindingSchema } from '../services/grading/harness-output.ts';
+import { lintFindingSchema } from '../../services/grading/harness-output.ts';
 
 /**
  * The static lint (docker/runner/harness/lint.py) run the way the platform runs candidate code: inside
