@@ -40,8 +40,8 @@ export const configSchema = z
     SANDBOX_CPUS: z.coerce.number().positive().default(2),
     SANDBOX_PIDS: bytes.default(256),
     SANDBOX_TMPFS_BYTES: bytes.default(512 * 1024 * 1024),
-    SANDBOX_TRAIN_TIMEOUT_MS: bytes.default(10 * 60_000),
-    SANDBOX_PREDICT_TIMEOUT_MS: bytes.default(5 * 60_000),
+    /** Lowers every assessment's per-phase time limit to at most this many seconds (operators, tests). */
+    PHASE_TIMEOUT_CAP_S: z.coerce.number().positive().optional(),
     SANDBOX_LOG_BYTES: bytes.default(64 * 1024),
     SANDBOX_OUTPUT_BYTES: bytes.default(256 * 1024 * 1024),
     STALLED_GRADING_MS: bytes.default(30 * 60_000),

@@ -66,6 +66,9 @@ export class Grader {
       const dataset = await datasets.get(assessment);
       const imageDigest = await sandbox.imageId(config.RUNNER_IMAGE);
       const memoryBytes = Math.min(config.SANDBOX_MEMORY_BYTES, m.limits.memoryMb * 1024 * 1024);
+      const cap = (s: number) => Math.min(s, config.PHASE_TIMEOUT_CAP_S ?? Infinity);
+      const trainSeconds = cap(m.limits.trainSeconds);
+      const predictSeconds = cap(m.limits.predictSeconds);
       const limits = (phaseSeconds: number, phases: number): SandboxLimits => ({
         memoryBytes,
         cpus: config.SANDBOX_CPUS,
@@ -86,11 +89,11 @@ export class Grader {
         gradingId: req.gradingId,
         step: 'train',
         image: config.RUNNER_IMAGE,
-        command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/data/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(m.limits.trainSeconds)],
+        command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/data/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds)],
         mounts: [submission, { hostPath: dataset.trainCsv, containerPath: '/data/train.csv' }],
         outputPath: '/out',
         collectTo: trainOut,
-        limits: limits(m.limits.trainSeconds, 4),
+        limits: limits(trainSeconds, 4),
         signal: req.signal,
       });
       const train = await readStep(trainRun, trainOut, 'result.json', trainResultSchema);
@@ -105,7 +108,7 @@ export class Grader {
           gradingId: req.gradingId,
           step: 'predict',
           image: config.RUNNER_IMAGE,
-          command: ['python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/models', '--inputs', '/data/holdout', '--primary', m.primaryVariant, '--out', '/out', ...common, '--phase-timeout-s', String(m.limits.predictSeconds)],
+          command: ['python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/models', '--inputs', '/data/holdout', '--primary', m.primaryVariant, '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds)],
           mounts: [
             submission,
             { hostPath: dataset.holdoutDir, containerPath: '/data/holdout' },
@@ -113,7 +116,7 @@ export class Grader {
           ],
           outputPath: '/out',
           collectTo: predictOut,
-          limits: limits(m.limits.predictSeconds, 2),
+          limits: limits(predictSeconds, 2),
           signal: req.signal,
         });
         predict = await readStep(run, predictOut, 'predictions.json', predictResultSchema);
@@ -130,7 +133,7 @@ export class Grader {
         train,
         predict,
         seed: m.seed,
-        limits: { memoryBytes, trainSeconds: m.limits.trainSeconds, predictSeconds: m.limits.predictSeconds, pids: config.SANDBOX_PIDS },
+        limits: { memoryBytes, trainSeconds, predictSeconds, pids: config.SANDBOX_PIDS },
         topLevelEntries: topLevel,
       });
       const scored = scoreMeasurements(measured.measurements, req.rubric);

@@ -363,6 +363,7 @@ function measureResources(input: MeasureInput, phases: PhaseRecord[]): Measureme
   const evidence: Evidence[] = [];
   for (const [i, s] of steps.entries()) {
     const step = i === 0 ? 'training container' : 'prediction container';
+    if (s.pidsLimitHit) cause ??= `the ${step} hit the limit of ${input.limits.pids} processes/threads (fork bomb?)`;
     if (s.outcome === 'oom_killed') cause ??= `the ${step} was killed at the memory limit of ${limitMb} MB (no swap)`;
     if (s.outcome === 'timeout') cause ??= `the ${step} exceeded its wall-clock limit and was killed`;
     if (s.outcome === 'pids_exhausted') cause ??= `the ${step} hit the limit of ${input.limits.pids} processes/threads (fork bomb?) and was stopped`;
