@@ -4,7 +4,7 @@ import { assertNoEviction, createContext, redisConnection, type Context } from '
 import { migrate } from '../services/db/migrate.ts';
 import { GRADING_QUEUE, type GradingJob } from '../services/grading/grading-queue.ts';
 import { createGradingProcessor } from '../services/grading/grading-processor.ts';
-import { GradingRecovery } from '../services/grading/grading-recovery.ts';
+import { GradingRecovery, sweepWorkDirs } from '../services/grading/grading-recovery.ts';
 
 export interface GradingWorkerOptions {
   concurrency?: number;
@@ -20,6 +20,7 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
   const reaped = await ctx.sandbox.reap();
   if (reaped) ctx.logger.warn({ reaped }, 'removed containers and volumes left by dead workers');
   await ctx.blobs.sweepTemp();
+  await sweepWorkDirs(ctx.config.DATA_DIR);
   const lockDuration = opts.lockDurationMs ?? Number(process.env.WORKER_LOCK_MS ?? 30_000);
   const worker = new Worker<GradingJob>(GRADING_QUEUE, createGradingProcessor(ctx), {
     connection: redisConnection(ctx.config.REDIS_URL),

@@ -1,3 +1,5 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Context } from '../context.ts';
 
 /**
@@ -25,6 +27,8 @@ export class GradingRecovery {
   async sweep(): Promise<{ requeued: string[] }> {
     const { ctx } = this;
     const requeued: string[] = [];
+    await ctx.sandbox.reap().catch((err) => ctx.logger.warn({ err: err.message }, 'reaping orphan containers failed'));
+    await sweepWorkDirs(ctx.config.DATA_DIR);
     const stalled = await ctx.submissions.stalled(ctx.config.STALLED_GRADING_MS);
     const { rows: orphans } = await ctx.db.query<{ id: string }>(
       `SELECT id FROM gradings WHERE status = 'queued' AND queued_at < now() - interval '60 seconds'`,
@@ -43,5 +47,27 @@ export class GradingRecovery {
       ctx.logger.warn({ gradingId: g.id, state }, 're-queued a grading the queue had lost');
     }
     return { requeued };
+  }
+}
+
+/** Removes grading work folders (DATA_DIR/work/<pid>-<grading>) of worker processes that are gone. */
+export async function sweepWorkDirs(dataDir: string): Promise<number> {
+  const root = path.join(dataDir, 'work');
+  let removed = 0;
+  for (const name of await fsp.readdir(root).catch(() => [] as string[])) {
+    const pid = Number(name.split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await fsp.rm(path.join(root, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
