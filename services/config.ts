@@ -30,7 +30,7 @@ export const configSchema = z
     QUEUE_PREFIX: z.string().default('grader'),
     QUEUE_MAX_DEPTH: z.coerce.number().int().positive().default(200),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().default(1),
-    JOB_ATTEMPTS: z.coerce.number().int().positive().default(4),
+    JOB_ATTEMPTS: z.coerce.number().int().positive().default(6),
     UPLOAD_MAX_BYTES: bytes.default(20 * 1024 * 1024),
     UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(200 * 1024 * 1024),
     UPLOAD_MAX_ENTRIES: bytes.default(2000),

@@ -44,7 +44,8 @@ export class GradingQueue {
         this.queue.add('grade', data, {
           jobId: gradingId,
           attempts: this.config.JOB_ATTEMPTS,
-          backoff: { type: 'exponential', delay: 2_000 },
+          // 5, 10, 20, 40, 80 s: long enough to ride out an engine or database restart.
+          backoff: { type: 'exponential', delay: 5_000 },
           removeOnComplete: { age: 24 * 3600, count: 10_000 },
           removeOnFail: { age: 7 * 24 * 3600 },
         }),
