@@ -40,6 +40,20 @@ export const configSchema = z
     SANDBOX_CPUS: z.coerce.number().positive().default(2),
     SANDBOX_PIDS: bytes.default(256),
     SANDBOX_TMPFS_BYTES: bytes.default(512 * 1024 * 1024),
+    /** Regrades: stored reports rescored per page (one read and one multi-row write per page). */
+    REGRADE_PAGE_SIZE: z.coerce.number().int().min(10).max(10_000).default(1000),
+    /** Webhooks: attempts per delivery (exponential backoff from WEBHOOK_BACKOFF_MS), request timeout. */
+    WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+    WEBHOOK_BACKOFF_MS: z.coerce.number().int().positive().default(10_000),
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+    /** An endpoint whose deliveries fail for good this many times in a row is disabled. */
+    WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(5),
+    WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(4),
+    /** Comma-separated host names webhook URLs may point at; empty: any host. */
+    WEBHOOK_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
     /** Lowers every assessment's per-phase time limit to at most this many seconds (operators, tests). */
     PHASE_TIMEOUT_CAP_S: z.coerce.number().positive().optional(),
     SANDBOX_LOG_BYTES: bytes.default(64 * 1024),
@@ -47,6 +61,13 @@ export const configSchema = z
     STALLED_GRADING_MS: bytes.default(30 * 60_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REQUIRE_NOEVICTION: bool.default(true),
+    /** Reviewer web sessions (API key exchanged for a cookie) last this long. */
+    WEB_SESSION_TTL_S: z.coerce.number().int().positive().default(8 * 3600),
+    /** Secure flag on the session cookie: auto sets it when the request came over https. */
+    WEB_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+    /** Invite defaults when the creator does not say: expiry and allowed uploads. */
+    INVITE_DEFAULT_TTL_H: z.coerce.number().positive().max(24 * 90).default(7 * 24),
+    INVITE_DEFAULT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;

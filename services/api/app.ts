@@ -36,6 +36,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError) {
+      // The rest of the body is not wanted: close instead of reading it to keep the connection.
+      if (err.statusCode === 408 || err.statusCode === 413) reply.header('connection', 'close');
       if (err.statusCode === 503 && err.details && typeof err.details === 'object' && 'retryAfterSeconds' in err.details)
         reply.header('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
@@ -46,7 +48,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
       });
     const status = err.statusCode ?? 500;
     if (status === 413 || err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return reply.code(413).send({ error: { code: 'payload_too_large', message: `upload is larger than the limit of ${ctx.config.UPLOAD_MAX_BYTES} bytes` } });
+      return reply.code(413).header('connection', 'close').send({ error: { code: 'payload_too_large', message: `upload is larger than the limit of ${ctx.config.UPLOAD_MAX_BYTES} bytes` } });
     if (status < 500) return reply.code(status).send({ error: { code: err.code ?? 'bad_request', message: err.message } });
     // Never echo internals: the log has the details, the client gets the request id.
     req.log.error({ err }, 'request failed');

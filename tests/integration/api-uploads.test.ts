@@ -7,6 +7,7 @@ import { ADMIN, listFiles, testContext } from '../support/context.ts';
 import { makeZip } from '../support/zip-writer.ts';
 import { makeTarGz } from '../support/archives.ts';
 import { multipart } from '../support/multipart.ts';
+import { recordCase } from '../support/security-cases.ts';
 
 const SOLUTION = 'def train(p):\n    return 1\n\ndef predict(m, p):\n    return []\n';
 let ctx: Context;
@@ -74,6 +75,7 @@ describe('submission upload', () => {
     expect(res.json().error.code).toBe('archive_rejected');
     expect(res.json().error.message).toMatch(reason);
     expect(storedBlobs()).toEqual(before);
+    recordCase(/bomb/.test(_label) ? 11 : 12, `upload: ${_label}`, `400 "${res.json().error.message}", nothing stored`);
   });
 
   it('refuses an announced over-size body with 413 before reading it', async () => {
@@ -92,6 +94,7 @@ describe('submission upload', () => {
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe('payload_too_large');
     expect(storedBlobs()).toEqual(before);
+    recordCase(14, 'oversized body', '413 while streaming, no partial file left');
   });
 
   it('asks for an API key and never echoes internals', async () => {

@@ -9,6 +9,7 @@ import { startGradingWorker } from '../../workers/grading-worker.ts';
 import { reportDocumentSchema } from '../../services/reports/report-schema.ts';
 import { ADMIN, ROOT, eventually, testContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
+import { recordCase } from '../support/security-cases.ts';
 import { multipart } from '../support/multipart.ts';
 
 const run = promisify(execFile);
@@ -73,6 +74,7 @@ describe('end to end: API → Redis → worker → Docker → Postgres', () => {
     await eventually(async () => (await ctx.queue.depth()) === 0);
     expect(await ctx.reports.countForGrading(gradingId)).toBe(1);
     expect((await ctx.submissions.getGrading(gradingId))!.attempts).toBe(1);
+    recordCase(16, 'the same grading enqueued twice', 'one grading attempt, one report');
   });
 
   it.each([

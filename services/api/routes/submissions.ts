@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
@@ -35,17 +36,19 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
       const { assessmentId } = req.params;
       if (!canSeeAssessment(req.principal!, assessmentId)) throw new NotFoundError(`assessment "${assessmentId}"`);
       if (!req.isMultipart()) throw new AppError('not_multipart', 'send the archive as multipart/form-data', 400);
-      // One byte of slack: the blob store's own meter then rejects the body (413) before busboy
-      // silently truncates it.
-      const part = await req.file({ limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES + 1, files: 1 } });
-      if (!part) throw new AppError('no_file', 'the request holds no file part', 400);
-      const candidate = fieldValue(part.fields.candidate);
-      const accepted = await service.accept({
-        assessmentId,
-        fileName: part.filename || 'archive',
-        stream: part.file,
-        candidate,
-        idempotencyKey: req.headers['idempotency-key'] ?? null,
+      const accepted = await withUploadDeadline(req, ctx.config.UPLOAD_TIMEOUT_MS, async (onPart) => {
+        // One byte of slack: the blob store's own meter then rejects the body (413) before busboy
+        // silently truncates it.
+        const part = await req.file({ limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES + 1, files: 1 } });
+        if (!part) throw new AppError('no_file', 'the request holds no file part', 400);
+        onPart(part.file);
+        return service.accept({
+          assessmentId,
+          fileName: part.filename || 'archive',
+          stream: part.file,
+          candidate: fieldValue(part.fields.candidate),
+          idempotencyKey: req.headers['idempotency-key'] ?? null,
+        });
       });
       req.log.info({ submissionId: accepted.submission.id, gradingId: accepted.grading.id }, 'submission accepted');
       return reply.code(202).send({
@@ -122,6 +125,24 @@ export async function submissionStatus(ctx: Context, id: string, visible: (asses
     grading: { id: g.id, queuedAt: g.queuedAt, startedAt: g.startedAt, finishedAt: g.finishedAt, workerHost: g.workerHost, attempts: g.attempts, lastError: g.lastError },
     reportUrl: g.status === 'completed' ? `/v1/submissions/${sub.id}/report` : null,
   };
+}
+
+/**
+ * Bounds the whole upload in time: a client that drips its body slowly gets a 408 and the
+ * partial file is dropped by the blob store, instead of holding a connection and a temp file.
+ */
+export async function withUploadDeadline<T>(req: FastifyRequest, ms: number, fn: (onPart: (s: Readable) => void) => Promise<T>): Promise<T> {
+  let part: Readable | null = null;
+  const timer = setTimeout(() => {
+    const err = new AppError('upload_timeout', `the upload did not complete within ${Math.round(ms / 1000)} s`, 408);
+    if (part) part.destroy(err);
+    else req.raw.destroy(err);
+  }, ms);
+  try {
+    return await fn((s) => (part = s));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function fieldValue(field: unknown): string | null {

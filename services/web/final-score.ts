@@ -1,0 +1,36 @@
+import type { CheckId, Measurement } from '../grading/check-catalog.ts';
+import { scoreMeasurements } from '../grading/scoring.ts';
+import type { ReportDocument } from '../reports/report-schema.ts';
+import type { Rubric } from '../rubrics/rubric-schema.ts';
+import type { ManualScoreRow } from './manual-score-repository.ts';
+
+export interface FinalScore {
+  automaticScore: number;
+  manualScore: number | null;
+  score: number;
+  passed: boolean;
+  verdict: string;
+  manualWeight: number;
+}
+
+/**
+ * The score a reviewer sees: the report's stored measurements scored under the rubric version the
+ * report was graded with, plus the current manual item scores, combined as that rubric says.
+ * Only items of that rubric count; a score for an item it no longer has is ignored.
+ */
+export function finalScore(doc: ReportDocument, rubric: Rubric, manual: Pick<ManualScoreRow, 'itemId' | 'points'>[]): FinalScore {
+  const items = new Set(rubric.manual.items.map((i) => i.id));
+  const scored = scoreMeasurements(
+    doc.measurements as Partial<Record<CheckId, Measurement>>,
+    rubric,
+    manual.filter((m) => items.has(m.itemId)).map((m) => ({ itemId: m.itemId, points: m.points })),
+  );
+  return {
+    automaticScore: scored.automaticScore,
+    manualScore: scored.manualScore,
+    score: scored.score,
+    passed: scored.passed,
+    verdict: scored.verdict,
+    manualWeight: rubric.manual.weight,
+  };
+}

@@ -1,0 +1,227 @@
+import type { InviteRow } from '../../invites/invite-repository.ts';
+import type { InviteProblem } from '../../invites/invite-service.ts';
+import type { GradingRow, SubmissionRow } from '../../submissions/submission-repository.ts';
+import type { CandidateCheck } from '../candidate-view.ts';
+import { html, trusted, type SafeHtml } from '../html.ts';
+import { badge, formatBytes, page, timeTag } from '../layout.ts';
+import { problemPage } from './problem-page.ts';
+
+export interface InvitePageData {
+  invite: InviteRow;
+  token: string;
+  assessmentTitle: string;
+  brief: SafeHtml;
+  dataDictionary: SafeHtml;
+  maxBytes: number;
+  uploadKey: string;
+  submissions: (SubmissionRow & { grading: GradingRow | null })[];
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The candidate's landing page: the brief, the data, the upload form, earlier uploads. */
+export function invitePage(d: InvitePageData): string {
+  const left = d.invite.maxAttempts - d.invite.attemptsUsed;
+  const base = `/i/${d.token}`;
+  return page({
+    title: d.assessmentTitle,
+    scripts: ['upload.js'],
+    body: html`<div class="page-head">
+      <div>
+        <p class="eyebrow">Take-home assessment</p>
+        <h1>${d.assessmentTitle}</h1>
+        <p class="sub">Hello ${d.invite.candidateName}. Read the brief, download the data, and upload your solution when you are ready.</p>
+      </div>
+    </div>
+    <div class="grid grid-3" aria-label="Your invite">
+      <div class="card"><p class="eyebrow">Uploads left</p><p class="score-parts"><strong>${left} of ${d.invite.maxAttempts}</strong></p><p class="small muted">Each upload that is accepted for grading counts. A file we refuse does not.</p></div>
+      <div class="card"><p class="eyebrow">Link valid until</p><p class="score-parts"><strong>${timeTag(d.invite.expiresAt)}</strong></p><p class="small muted">Uploads after this time are not accepted.</p></div>
+      <div class="card"><p class="eyebrow">Data</p>
+        <ul class="stack small" aria-label="Downloads">
+          <li><a href="${base}/files/train.csv" download>Download train.csv</a></li>
+          <li><a href="${base}/files/data-dictionary.md" download>Download the data dictionary</a></li>
+        </ul>
+      </div>
+    </div>
+    ${d.submissions.length
+      ? html`<section class="card" aria-labelledby="earlier-h">
+      <h2 id="earlier-h">Your uploads</h2>
+      <div class="table-wrap"><table class="data">
+        <thead><tr><th scope="col">File</th><th scope="col">Uploaded</th><th scope="col">Status</th></tr></thead>
+        <tbody>${d.submissions.map(
+          (s) => html`<tr><td><a href="${base}/submissions/${s.id}">${s.fileName}</a></td><td>${timeTag(s.createdAt)}</td><td>${badge(s.grading?.status ?? 'queued')}</td></tr>`,
+        )}</tbody>
+      </table></div>
+    </section>`
+      : ''}
+    <section class="card" aria-labelledby="upload-h" id="upload">
+      <h2 id="upload-h">Upload your solution</h2>
+      <p class="muted small">A <code>.zip</code> or <code>.tar.gz</code> archive of at most ${formatBytes(d.maxBytes)}, with <code>solution.py</code> at the top (and, if you like, a <code>NOTES.md</code> for the reviewers). Leave the data and any virtual environment out.</p>
+      <form method="post" action="${base}/submissions" enctype="multipart/form-data" data-upload data-max-bytes="${d.maxBytes}">
+        <input type="hidden" name="upload_key" value="${d.uploadKey}">
+        <label class="dropzone" data-dropzone for="archive">
+          <span class="big">Drag your archive here</span>
+          <span class="muted">or choose it from your computer</span><br>
+          <input type="file" id="archive" name="archive" accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required aria-describedby="archive-hint">
+        </label>
+        <p id="archive-hint" class="hint small muted">Maximum ${formatBytes(d.maxBytes)}. Grading starts as soon as the upload finishes.</p>
+        <div data-upload-message role="status" aria-live="polite" hidden></div>
+        <div class="upload-progress" data-upload-progress hidden>
+          <label for="upload-bar">Uploading… <span data-percent>0%</span></label>
+          <progress id="upload-bar" max="100" value="0">0%</progress>
+        </div>
+        <div class="actions"><button type="submit">Upload and start grading</button></div>
+      </form>
+    </section>
+    <section class="card prose" aria-labelledby="brief-h">
+      <p class="eyebrow" id="brief-h">The brief</p>
+      ${d.brief}
+    </section>
+    <section class="card" aria-labelledby="dict-h">
+      <details>
+        <summary><strong id="dict-h">Data dictionary</strong> <span class="muted small">(also available as a download)</span></summary>
+        <div class="prose">${d.dataDictionary}</div>
+      </details>
+    </section>`,
+  });
+}
+
+export const PHASE_STEPS = [
+  { key: 'queued', title: 'Queued' },
+  { key: 'preparing', title: 'Unpacking your archive' },
+  { key: 'training', title: 'Training and evaluating' },
+  { key: 'predicting', title: 'Predicting on hidden data' },
+  { key: 'scoring', title: 'Scoring' },
+  { key: 'done', title: 'Done' },
+] as const;
+
+export interface PhaseInfo {
+  status: string;
+  phase: string;
+  step: (typeof PHASE_STEPS)[number]['key'];
+  label: string;
+  position: number | null;
+  terminal: boolean;
+}
+
+/** One closed mapping from the grading row to what a candidate reads. */
+export function phaseInfo(g: Pick<GradingRow, 'status' | 'phase'>, position: number | null): PhaseInfo {
+  const base = { status: g.status, phase: g.phase, position };
+  if (g.status === 'completed') return { ...base, step: 'done', label: 'Done: your submission has been graded.', terminal: true };
+  if (g.status === 'failed') return { ...base, step: 'queued', label: 'We could not grade this submission because of a problem on our side.', terminal: true };
+  switch (g.phase) {
+    case 'preparing':
+      return { ...base, step: 'preparing', label: 'Unpacking and checking your archive…', terminal: false };
+    case 'training':
+      return { ...base, step: 'training', label: 'Training your pipeline and running your evaluation…', terminal: false };
+    case 'predicting':
+      return { ...base, step: 'predicting', label: 'Predicting on the hidden data…', terminal: false };
+    case 'scoring':
+      return { ...base, step: 'scoring', label: 'Scoring the results…', terminal: false };
+    case 'retrying':
+      return { ...base, step: 'queued', label: 'Queued again after a hiccup on our side; nothing for you to do.', terminal: false };
+    default:
+      return {
+        ...base,
+        step: 'queued',
+        label: position ? `Queued: number ${position} in line.` : 'Queued: waiting for a free grader.',
+        terminal: false,
+      };
+  }
+}
+
+export interface StatusPageData {
+  invite: InviteRow;
+  token: string;
+  assessmentTitle: string;
+  submission: SubmissionRow;
+  info: PhaseInfo;
+  /** Present when graded: only what the rubric lets the candidate see. */
+  checks: CandidateCheck[] | null;
+  canUploadAgain: boolean;
+}
+
+function steps(info: PhaseInfo): SafeHtml {
+  const at = PHASE_STEPS.findIndex((s) => s.key === info.step);
+  return html`<ol class="steps" aria-label="Grading steps">${PHASE_STEPS.map((s, i) => {
+    const state = i < at || (i === at && info.terminal && info.status === 'completed') ? 'done' : i === at ? 'current' : '';
+    return html`<li data-step="${s.key}" class="${state}" ${i === at ? trusted('aria-current="step"') : ''}><span class="dot" aria-hidden="true">${state === 'done' ? '✓' : String(i + 1)}</span>${s.title}<span class="state">${state === 'done' ? 'done' : state === 'current' ? 'in progress' : ''}</span></li>`;
+  })}</ol>`;
+}
+
+/** The candidate's status page: live while grading, then the checks they may see. */
+export function statusPage(d: StatusPageData): string {
+  const base = `/i/${d.token}`;
+  const live = !d.info.terminal;
+  const results = d.checks
+    ? html`<section class="card" aria-labelledby="results-h">
+      <h2 id="results-h">What the checks found</h2>
+      ${d.checks.length
+        ? html`<p class="muted small">The reviewers see the full report. Below is what this assessment shares with candidates.</p>
+      ${d.checks.map(
+        (c) => html`<div class="check">
+        <div class="check-head">${c.status ? badge(c.status) : html`<span class="badge badge-neutral">Checked</span>`}<h3>${c.title}</h3></div>
+        ${c.summary ? html`<p class="summary">${c.summary}</p>` : ''}
+        ${c.explanation ? html`<p class="explain">${c.explanation}</p>` : ''}
+        ${c.evidence?.length
+          ? html`<ul class="evidence">${c.evidence.map(
+              (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${e.file}${e.line ? `:${e.line}` : ''}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
+            )}</ul>`
+          : ''}
+      </div>`,
+      )}`
+        : html`<p>This assessment does not share check results with candidates. The reviewers will be in touch.</p>`}
+    </section>`
+    : '';
+  return page({
+    title: `Grading status: ${d.submission.fileName}`,
+    head: live ? html`<noscript><meta http-equiv="refresh" content="5"></noscript>` : undefined,
+    scripts: live ? ['status.js'] : [],
+    narrow: true,
+    body: html`<p><a href="${base}">← Back to the assessment</a></p>
+    <div class="card" ${live ? html`data-events-url="${base}/submissions/${d.submission.id}/events"` : ''} data-phase="${d.info.phase}">
+      <p class="eyebrow">${d.assessmentTitle}</p>
+      <h1>${d.info.status === 'completed' ? 'Your submission has been graded' : d.info.status === 'failed' ? 'Grading could not finish' : 'Your submission is being graded'}</h1>
+      <p class="muted small">File <strong>${d.submission.fileName}</strong> (${formatBytes(d.submission.archiveBytes)}), uploaded ${timeTag(d.submission.createdAt)}.</p>
+      <p class="live-line" role="status" aria-live="polite" data-phase-label>${d.info.label}</p>
+      ${d.info.status === 'failed'
+        ? html`<div class="notice warn"><p>This was not caused by your code. The team has been notified and will regrade it; you do not need to upload again.</p></div>`
+        : steps(d.info)}
+      ${live ? html`<p class="small muted">This page updates by itself. You can close it and come back to this address later.</p>` : ''}
+    </div>
+    ${results}
+    ${d.info.terminal && d.canUploadAgain ? html`<p><a class="button secondary" href="${base}#upload">Upload a new version</a></p>` : ''}`,
+  });
+}
+
+const INVITE_PAGES: Record<InviteProblem, { status: number; title: string; lead: string }> = {
+  invalid: {
+    status: 404,
+    title: 'This invite link is not valid',
+    lead: 'The link may have been mistyped or cut short when it was copied. Open it again from the original e-mail, or ask the person who invited you for a new link.',
+  },
+  expired: {
+    status: 410,
+    title: 'This invite link has expired',
+    lead: 'The time to upload for this assessment is over. If you need more time, reply to the person who invited you: they can send a new link.',
+  },
+  used_up: {
+    status: 410,
+    title: 'All uploads for this invite have been used',
+    lead: 'You have used every upload this invite allows. Your earlier uploads are still being graded or have been graded; the reviewers will be in touch.',
+  },
+  revoked: {
+    status: 410,
+    title: 'This invite has been withdrawn',
+    lead: 'The person who invited you has withdrawn this link. Please contact them if you think this is a mistake.',
+  },
+};
+
+export function inviteProblemPage(problem: InviteProblem, extra?: { token: string; submissions: SubmissionRow[] }): { status: number; body: string } {
+  const p = INVITE_PAGES[problem];
+  const more =
+    extra && extra.submissions.length
+      ? html`<h2>Your uploads</h2><ul>${extra.submissions.map((s) => html`<li><a href="/i/${extra.token}/submissions/${s.id}">${s.fileName}</a> (${timeTag(s.createdAt)})</li>`)}</ul>`
+      : undefined;
+  return { status: p.status, body: problemPage({ title: p.title, lead: p.lead, more, reference: `invite_${problem}`, tone: problem === 'invalid' ? 'error' : 'warn' }) };
+}
