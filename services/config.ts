@@ -36,6 +36,10 @@ export const configSchema = z
     UPLOAD_MAX_ENTRIES: bytes.default(2000),
     UPLOAD_MAX_RATIO: z.coerce.number().positive().default(100),
     UPLOAD_TIMEOUT_MS: bytes.default(60_000),
+    /** Uploads accepted per client IP per minute (API and invite pages alike). */
+    UPLOAD_RATE_PER_IP: z.coerce.number().int().positive().default(30),
+    /** Uploads accepted per invite token per minute. */
+    UPLOAD_RATE_PER_INVITE: z.coerce.number().int().positive().default(5),
     SANDBOX_MEMORY_BYTES: bytes.default(2 * 1024 * 1024 * 1024),
     SANDBOX_CPUS: z.coerce.number().positive().default(2),
     SANDBOX_PIDS: bytes.default(256),

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
 import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -64,6 +65,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Limits are declared per route (uploads); the counters live in Redis so every API process shares them.
+  await app.register(rateLimit, { global: false, redis: ctx.redis, nameSpace: `${ctx.config.QUEUE_PREFIX}:rate:` });
   await app.register(multipart, { limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES + 1, files: 1, fields: 10, fieldSize: 4096, parts: 12 } });
 
   await healthRoutes(app, ctx);

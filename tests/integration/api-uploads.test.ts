@@ -137,3 +137,23 @@ describe('service endpoints', () => {
     expect((await app.inject({ url: '/admin/queues', headers: ADMIN })).statusCode).toBe(200);
   });
 });
+
+describe('abuse', () => {
+  it('rate-limits uploads per IP with 429 and Retry-After', async () => {
+    const limited = await testContext({ UPLOAD_RATE_PER_IP: 3 });
+    const a = await buildApp(limited);
+    try {
+      const codes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const body = multipart({ name: 'x.zip', data: Buffer.from('not an archive') });
+        const res = await a.inject({ method: 'POST', url: '/v1/assessments/smoke-binary/submissions', payload: body.payload, headers: { ...body.headers, ...ADMIN }, remoteAddress: '10.9.8.7' });
+        codes.push(res.statusCode);
+        if (res.statusCode === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      }
+      expect(codes).toEqual([400, 400, 400, 429, 429]);
+    } finally {
+      await a.close();
+      await limited.close();
+    }
+  });
+});

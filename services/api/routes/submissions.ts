@@ -18,6 +18,7 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
     '/v1/assessments/:assessmentId/submissions',
     {
       preHandler: requireRole('admin', 'ci', 'reviewer'),
+      config: { rateLimit: { max: ctx.config.UPLOAD_RATE_PER_IP, timeWindow: 60_000 } },
       // Refuse an announced over-size body before reading any of it.
       onRequest: async (req) => {
         const declared = Number(req.headers['content-length'] ?? 0);
