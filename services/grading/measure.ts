@@ -96,10 +96,16 @@ export function measure(input: MeasureInput): MeasureOutput {
     }
   }
 
+  // The trace of a phase is complete only if the phase finished; the lint stands on its own.
+  const tracedOk = train?.phases.some((p) => (p.name === 'train' || p.name === 'evaluate') && p.status === 'ok') ?? false;
+  const lintRules = (rules: string[]) => (train?.lint ?? []).filter((f) => rules.includes(f.rule));
   if (!train) {
     for (const id of ['leakage.preprocessing', 'leakage.resampling'] as const) m[id] = notRun(input.train.problem ?? 'no trace was produced');
+  } else if (!tracedOk && lintRules(['fit-before-split', 'select-before-split', 'resample-before-split']).length === 0) {
+    const why = train.solution.found ? 'neither train() nor evaluate() finished, so there is no complete trace' : 'none of the submission\'s code ran';
+    for (const id of ['leakage.preprocessing', 'leakage.resampling'] as const) m[id] = notRun(why);
   } else {
-    const lintOf = (rules: string[]) => train.lint.filter((f) => rules.includes(f.rule));
+    const lintOf = lintRules;
     const hard = lintOf(['fit-before-split', 'select-before-split']);
     const soft = lintOf(['no-pipeline-in-cv']);
     const leakEvidence = (l: TrainResult['trace']['preprocessingLeaks'][number]) =>
@@ -178,14 +184,21 @@ export function measure(input: MeasureInput): MeasureOutput {
     };
 
   const foldRates = main?.folds.map((f) => f.validationPositiveRate).filter((r): r is number => r !== null) ?? [];
+  // Folds are compared with the data the splitter was given (which may already be resampled:
+  // that is leakage.resampling's business, not a stratification fault).
+  const first = main?.folds[0];
+  const splitRate =
+    first && first.trainPositiveRate !== null && first.validationPositiveRate !== null && first.trainRows + first.validationRows > 0
+      ? (first.trainPositiveRate * first.trainRows + first.validationPositiveRate * first.validationRows) / (first.trainRows + first.validationRows)
+      : prevalence;
   if (!evalRes) m['cv.stratified'] = notRun(evalProblem!);
-  else if (!main || foldRates.length === 0 || !prevalence) m['cv.stratified'] = notRun('no folds with class information were seen while evaluate() ran');
+  else if (!main || foldRates.length === 0 || !splitRate) m['cv.stratified'] = notRun('no folds with class information were seen while evaluate() ran');
   else {
-    const dev = Math.max(...foldRates.map((r) => Math.abs(r - prevalence) / prevalence));
+    const dev = Math.max(...foldRates.map((r) => Math.abs(r - splitRate) / splitRate));
     m['cv.stratified'] = {
       ran: true,
-      values: { maxRelativeDeviation: dev, splitter: main.splitter, stratified: main.stratified, overallRate: prevalence },
-      evidence: [ev('Validation churn rate per fold', `${foldRates.map((r) => (r * 100).toFixed(1) + '%').join(', ')} (overall ${(prevalence * 100).toFixed(1)}%)`, loc(main))],
+      values: { maxRelativeDeviation: dev, splitter: main.splitter, stratified: main.stratified, overallRate: splitRate },
+      evidence: [ev('Validation churn rate per fold', `${foldRates.map((r) => (r * 100).toFixed(1) + '%').join(', ')} (all rows given to the splitter: ${(splitRate * 100).toFixed(1)}%)`, loc(main))],
     };
   }
 
@@ -221,9 +234,15 @@ export function measure(input: MeasureInput): MeasureOutput {
     if (chance === null) m['leakage.null_labels'] = notRun(`no chance level is defined for metric "${nullRes.metric}"`);
     else {
       const nullMean = mean(nullRes.foldScores);
+      const k = Math.max(1, nullRes.foldScores.length);
+      // With few folds the spread of the fold scores says little: never assume less noise than a
+      // label-blind model has on folds of this size.
+      const valRows = main?.folds[0]?.validationRows ?? null;
+      const floor = valRows && prevalence ? chanceSe(s!.name, valRows * prevalence, valRows * (1 - prevalence)) : 0;
+      const nullSe = Math.max(std(nullRes.foldScores), floor) / Math.sqrt(k);
       m['leakage.null_labels'] = {
         ran: true,
-        values: { metric: nullRes.metric, nullMean, nullSe: std(nullRes.foldScores) / Math.sqrt(Math.max(1, nullRes.foldScores.length)), chance, realMean: mean(evalRes.foldScores) },
+        values: { metric: nullRes.metric, nullMean, nullSe, chance, realMean: mean(evalRes.foldScores) },
         evidence: [ev('Shuffled labels', `fold scores ${nullRes.foldScores.map((x) => x.toFixed(4)).join(', ')}; chance level ${chance.toFixed(4)} at ${(prevalence! * 100).toFixed(1)}% churners`)],
       };
     }
@@ -292,6 +311,7 @@ export function measure(input: MeasureInput): MeasureOutput {
 
   // --- robustness and reproducibility -------------------------------------------------------------
   if (!pred) m['robustness.messy_input'] = notRun(input.predict?.problem ?? input.train.problem ?? 'no trained model to test');
+  else if (!labels) m['robustness.messy_input'] = notRun('predict() does not give valid output on the ordinary holdout, so messy inputs were not judged');
   else if (manifest.messyVariants.length === 0) m['robustness.messy_input'] = notRun('this assessment defines no messy inputs');
   else {
     const failures = manifest.messyVariants
@@ -317,6 +337,23 @@ export function measure(input: MeasureInput): MeasureOutput {
     };
   }
   return { measurements: m, holdout, evaluate: evaluateSummary };
+}
+
+/** Standard error of one fold's score for a model that learned nothing (n1 positives, n0 negatives). */
+function chanceSe(metric: string, n1: number, n0: number): number {
+  if (n1 < 1 || n0 < 1) return 0;
+  const p = n1 / (n1 + n0);
+  switch (metric) {
+    case 'roc_auc':
+      return Math.sqrt((n1 + n0 + 1) / (12 * n1 * n0)); // Mann-Whitney under the null
+    case 'balanced_accuracy':
+      return 0.5 * Math.sqrt(0.25 / n1 + 0.25 / n0);
+    case 'average_precision':
+    case 'precision':
+      return Math.sqrt((p * (1 - p)) / n1);
+    default:
+      return 0;
+  }
 }
 
 function foldCount(s: { params: Record<string, unknown>; folds: unknown[]; repeated: boolean }): number {
@@ -379,9 +416,10 @@ function measureResources(input: MeasureInput, phases: PhaseRecord[]): Measureme
     if (p.status !== 'ok' && p.status !== 'skipped') evidence.push(ev(p.name, `${p.status}${p.error ? `: ${p.error.slice(0, 300)}` : ''}`));
   }
   const peak = Math.max(0, ...steps.map((s) => s.peakMemoryBytes ?? 0), ...phases.map((p) => p.maxRssBytes ?? 0));
+  const candidateRan = phases.some((p) => p.status !== 'skipped') || cause !== null;
   return {
-    ran: steps.length > 0,
-    ...(steps.length ? {} : { reason: 'nothing was run' }),
+    ran: candidateRan,
+    ...(candidateRan ? {} : { reason: 'none of the submission\'s code ran' }),
     values: { killed: cause !== null, cause, peakMemoryMb: mb(peak), limitMb, totalSeconds: steps.reduce((s, x) => s + x.timings.totalMs, 0) / 1000 },
     evidence,
   };

@@ -148,6 +148,17 @@ def _signame(sig):
         return f"signal {sig}"
 
 
+def _fresh_random_state():
+    """A forked child inherits the parent's global random state, so two unseeded trainings would
+    agree by accident. Reseed from the OS like a fresh interpreter, so the reproducibility check
+    sees what a candidate's code really does when run twice."""
+    import random
+    random.seed(os.urandom(32))
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(int.from_bytes(os.urandom(4), "little"))
+
+
 def run_phase(name, child_fn, timeout_s, cwd_parent="/tmp"):
     """Fork, run child_fn(channel) in the child, supervise. Returns a PhaseOutcome."""
     out = PhaseOutcome(name)
@@ -198,6 +209,7 @@ def run_phase(name, child_fn, timeout_s, cwd_parent="/tmp"):
             os.chdir(cwd)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _fresh_random_state()
             child_fn(Channel(res_w))
             code = 0
         except BaseException:

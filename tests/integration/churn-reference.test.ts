@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Context } from '../../services/context.ts';
+import { ROOT, testContext } from '../support/context.ts';
+import { tarGzOfFolder } from '../support/archives.ts';
+import type { ReportDocument } from '../../services/reports/report-schema.ts';
+
+/**
+ * The project's own reference submissions for the churn assessment, each graded through the real
+ * pipeline (sandbox, harness, checks, scoring), with the exact status every check must get.
+ */
+const DIR = path.join(ROOT, 'tests/fixtures/submissions/churn');
+const expected: Record<string, { checks: Record<string, string>; rationale: string }> = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8'));
+
+let ctx: Context;
+let work: string;
+beforeAll(async () => {
+  ctx = await testContext({ PHASE_TIMEOUT_CAP_S: 60 });
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'churn-ref-'));
+});
+afterAll(async () => {
+  await ctx.close();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+async function grade(name: string): Promise<ReportDocument> {
+  const archive = path.join(work, `${name}.tar.gz`);
+  fs.writeFileSync(archive, await tarGzOfFolder(path.join(DIR, name)));
+  const rubric = await ctx.assessments.defaultRubric('churn-messy-csv');
+  return ctx.grader.grade({
+    gradingId: crypto.randomUUID(),
+    submissionId: crypto.randomUUID(),
+    assessmentId: 'churn-messy-csv',
+    archivePath: archive,
+    archiveSha256: crypto.createHash('sha256').update(fs.readFileSync(archive)).digest('hex'),
+    rubric,
+    rubricVersion: 1,
+  });
+}
+
+describe('churn reference submissions get exactly their expected verdicts', () => {
+  it('covers an exemplary submission, one per flaw and contract breakers', () => {
+    expect(Object.keys(expected)).toContain('exemplary');
+    expect(Object.keys(expected).length).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(Object.keys(expected))('%s', async (name) => {
+    const report = await grade(name);
+    const got = Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+    const summaries = Object.fromEntries(report.checks.map((c) => [c.id, `${c.status}: ${c.summary}`]));
+    expect(got, JSON.stringify(summaries, null, 2)).toEqual(expected[name]!.checks);
+    for (const c of report.checks.filter((x) => x.status === 'fail')) expect(c.evidence.length + c.summary.length, c.id).toBeGreaterThan(0);
+    if (name === 'exemplary') expect(report.passed).toBe(true);
+  });
+});
