@@ -49,29 +49,29 @@ describe('measure', () => {
     const { measurements: m, holdout } = measure(input());
     expect(holdout?.confusion).toEqual({ tp: 2, fn: 1, fp: 1, tn: 6 });
     expect(holdout?.businessCost).toBe(11);
-    expect(m['leakage.target'].values.flipRate).toBeCloseTo(0.1, 10);
-    expect(m['leakage.transductive'].values).toMatchObject({ chunkDiffRate: 0, rowDiffRate: 0.5 });
-    expect(m['robustness.messy_input'].values).toMatchObject({ failedVariants: 1 });
-    expect(m['robustness.messy_input'].evidence[0]!.detail).toMatch(/KeyError/);
-    expect(m['imbalance.metric'].values).toMatchObject({ metric: 'accuracy', imbalanceAware: false });
-    expect(m['leakage.null_labels'].values.chance).toBe(0.7);
-    expect(m['reproducibility.deterministic'].values.diffRate).toBe(0);
+    expect(m['leakage.target']!.values.flipRate).toBeCloseTo(0.1, 10);
+    expect(m['leakage.transductive']!.values).toMatchObject({ chunkDiffRate: 0, rowDiffRate: 0.5 });
+    expect(m['robustness.messy_input']!.values).toMatchObject({ failedVariants: 1 });
+    expect(m['robustness.messy_input']!.evidence[0]!.detail).toMatch(/KeyError/);
+    expect(m['imbalance.metric']!.values).toMatchObject({ metric: 'accuracy', imbalanceAware: false });
+    expect(m['leakage.null_labels']!.values.chance).toBe(0.7);
+    expect(m['reproducibility.deterministic']!.values.diffRate).toBe(0);
   });
 
   it('says exactly what broke the contract, and skips what cannot be judged', () => {
     const broken = input({ predict: { variants: { prediction_time: set(null, 'predict returned 3 values for 10 rows') } } });
     const { measurements: m } = measure(broken);
-    expect(m['contract.interface'].values).toMatchObject({ blocking: true, problem: 'predict(): predict returned 3 values for 10 rows' });
-    expect(m['imbalance.minority_recall'].ran).toBe(false);
-    expect(m['robustness.messy_input'].ran).toBe(false);
-    expect(m['cv.used'].ran).toBe(true); // evaluate still graded as far as possible
+    expect(m['contract.interface']!.values).toMatchObject({ blocking: true, problem: 'predict(): predict returned 3 values for 10 rows' });
+    expect(m['imbalance.minority_recall']!.ran).toBe(false);
+    expect(m['robustness.messy_input']!.ran).toBe(false);
+    expect(m['cv.used']!.ran).toBe(true); // evaluate still graded as far as possible
   });
 
   it('skips evaluate-based checks with the reason when there is no evaluate()', () => {
     const { measurements: m } = measure(input({ train: { evaluate: null, evaluateNull: null, solution: { found: true, path: 'solution.py', importError: null, functions: { train: true, predict: true, predict_proba: false, evaluate: false } } } }));
     for (const id of ['cv.used', 'cv.stratified', 'cv.estimate_calibrated', 'imbalance.metric', 'leakage.null_labels'] as const) {
-      expect(m[id].ran).toBe(false);
-      expect(m[id].reason).toBe('the submission has no evaluate() function');
+      expect(m[id]!.ran).toBe(false);
+      expect(m[id]!.reason).toBe('the submission has no evaluate() function');
     }
   });
 });
