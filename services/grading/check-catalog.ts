@@ -51,7 +51,7 @@ interface CheckDefinition<T extends z.ZodObject> {
   judge(values: Values, t: z.infer<T>): Verdict;
 }
 
-const defineCheck = <T extends z.ZodObject>(d: CheckDefinition<T>) => d;
+const defineCheck = <const I extends string, T extends z.ZodObject>(d: CheckDefinition<T> & { id: I }) => d;
 const rate = z.number().min(0).max(1);
 
 export const CHECKS = [
