@@ -13,6 +13,10 @@ import { GradingQueue } from './grading/grading-queue.ts';
 import { SubmissionRepository } from './submissions/submission-repository.ts';
 import { ReportRepository } from './reports/report-repository.ts';
 import { RubricRepository } from './rubrics/rubric-repository.ts';
+import { RegradeRepository } from './regrades/regrade-repository.ts';
+import { RegradeQueue } from './regrades/regrade-queue.ts';
+import { WebhookRepository } from './webhooks/webhook-repository.ts';
+import { WebhookQueue } from './webhooks/webhook-queue.ts';
 
 /** Everything a process (API, worker, CLI) shares, built once from the config. */
 export interface Context {
@@ -29,6 +33,10 @@ export interface Context {
   submissions: SubmissionRepository;
   reports: ReportRepository;
   rubrics: RubricRepository;
+  regrades: RegradeRepository;
+  regradeQueue: RegradeQueue;
+  webhooks: WebhookRepository;
+  webhookQueue: WebhookQueue;
   close(): Promise<void>;
 }
 
@@ -59,6 +67,8 @@ export function createContext(config: Config, name: string): Context {
   const datasets = new DatasetStore(config.DATASET_CACHE_DIR ?? path.join(config.DATA_DIR, 'datasets'), sandbox, config.RUNNER_IMAGE);
   const grader = new Grader({ config, sandbox, assessments, datasets, logger });
   const queue = new GradingQueue(redis, config);
+  const regradeQueue = new RegradeQueue(redis, config);
+  const webhookQueue = new WebhookQueue(redis, config);
   return {
     config,
     logger,
@@ -73,8 +83,14 @@ export function createContext(config: Config, name: string): Context {
     submissions: new SubmissionRepository(db),
     reports: new ReportRepository(db),
     rubrics: new RubricRepository(db, assessments),
+    regrades: new RegradeRepository(db),
+    regradeQueue,
+    webhooks: new WebhookRepository(db),
+    webhookQueue,
     async close() {
       await queue.close().catch(() => {});
+      await regradeQueue.close().catch(() => {});
+      await webhookQueue.close().catch(() => {});
       redis.disconnect();
       await db.end().catch(() => {});
     },

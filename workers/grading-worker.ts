@@ -5,6 +5,9 @@ import { migrate } from '../services/db/migrate.ts';
 import { GRADING_QUEUE, type GradingJob } from '../services/grading/grading-queue.ts';
 import { createGradingProcessor } from '../services/grading/grading-processor.ts';
 import { GradingRecovery, sweepWorkDirs } from '../services/grading/grading-recovery.ts';
+import { gradingHooks } from '../services/regrades/grading-hooks.ts';
+import { startRegradeWorker } from '../services/regrades/regrade-worker.ts';
+import { startWebhookWorker } from '../services/webhooks/webhook-worker.ts';
 
 export interface GradingWorkerOptions {
   concurrency?: number;
@@ -22,7 +25,8 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
   await ctx.blobs.sweepTemp();
   await sweepWorkDirs(ctx.config.DATA_DIR);
   const lockDuration = opts.lockDurationMs ?? Number(process.env.WORKER_LOCK_MS ?? 30_000);
-  const worker = new Worker<GradingJob>(GRADING_QUEUE, createGradingProcessor(ctx), {
+  const hooks = gradingHooks(ctx);
+  const worker = new Worker<GradingJob>(GRADING_QUEUE, createGradingProcessor(ctx, hooks), {
     connection: redisConnection(ctx.config.REDIS_URL),
     prefix: ctx.config.QUEUE_PREFIX,
     concurrency: opts.concurrency ?? ctx.config.WORKER_CONCURRENCY,
@@ -34,7 +38,10 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
     ctx.logger.error({ gradingId: job.data.gradingId, attempt: job.attemptsMade, final, err: err.message }, 'grading attempt failed');
-    void ctx.submissions.markAttemptFailed(job.data.gradingId, err.message, final).catch(() => {});
+    void ctx.submissions
+      .markAttemptFailed(job.data.gradingId, err.message, final)
+      .then(() => (final ? hooks.onFailed(job.data.gradingId) : undefined))
+      .catch(() => {});
   });
   worker.on('error', (err) => ctx.logger.error({ err: err.message }, 'worker error'));
   const recovery = new GradingRecovery(ctx);
@@ -53,9 +60,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const ctx = createContext(config, 'worker');
   await migrate(ctx.db);
   const w = await startGradingWorker(ctx);
-  ctx.logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'grading worker started');
+  // Regrades and webhook deliveries are consumed by the same process.
+  const regrades = startRegradeWorker(ctx);
+  const webhooks = startWebhookWorker(ctx);
+  ctx.logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'grading, regrade and webhook workers started');
   const stop = async () => {
-    await w.close();
+    await Promise.all([w.close(), regrades.close(), webhooks.close()]);
     await ctx.close();
     process.exit(0);
   };

@@ -8,13 +8,17 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../context.ts';
-import { AppError } from '../errors.ts';
+import { AppError, AuthError } from '../errors.ts';
 import { ApiKeyService } from '../auth/api-keys.ts';
 import { healthRoutes } from './routes/health.ts';
 import { submissionRoutes } from './routes/submissions.ts';
 import { assessmentRoutes } from './routes/assessments.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
+import { rubricRoutes } from './routes/rubrics.ts';
+import { regradeRoutes } from './routes/regrades.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { requireRole } from './auth-plugin.ts';
+import { registerWeb } from '../web/web-plugin.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,7 +43,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     if (err instanceof AppError) {
       // The rest of the body is not wanted: close instead of reading it to keep the connection.
       if (err.statusCode === 408 || err.statusCode === 413) reply.header('connection', 'close');
-      if (err.statusCode === 503 && err.details && typeof err.details === 'object' && 'retryAfterSeconds' in err.details)
+      if ((err.statusCode === 503 || err.statusCode === 429) && err.details && typeof err.details === 'object' && 'retryAfterSeconds' in err.details)
         reply.header('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
       return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
     }
@@ -73,14 +77,22 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await submissionRoutes(app, ctx);
   await assessmentRoutes(app, ctx);
   await apiKeyRoutes(app, ctx);
+  await rubricRoutes(app, ctx);
+  await regradeRoutes(app, ctx);
+  await webhookRoutes(app, ctx);
+  await registerWeb(app, ctx);
 
   // Queue dashboard, admin only.
   const board = new FastifyAdapter();
-  createBullBoard({ queues: [new BullMQAdapter(ctx.queue.queue)], serverAdapter: board });
+  createBullBoard({ queues: [ctx.queue.queue, ctx.regradeQueue.queue, ctx.webhookQueue.queue].map((q) => new BullMQAdapter(q)), serverAdapter: board });
   board.setBasePath('/admin/queues');
   await app.register(
     async (scope) => {
       scope.addHook('preHandler', requireRole('admin'));
+      // Job data spans every assessment: only an admin key without an assessment scope sees it.
+      scope.addHook('preHandler', async (req) => {
+        if (req.principal?.assessmentIds !== null) throw new AuthError('the queue dashboard needs an admin key that is not limited to some assessments', 403);
+      });
       await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
     },
   );

@@ -61,6 +61,12 @@ export class ApiKeyService {
     if (!rowCount) throw new NotFoundError(`API key ${id}`);
   }
 
+  /** The scope of a key, to check that whoever revokes it may manage it; null when unknown. */
+  async scopeOf(id: string): Promise<{ assessmentIds: string[] | null } | null> {
+    const { rows } = await this.db.query('SELECT assessment_ids FROM api_keys WHERE id = $1', [id]);
+    return rows[0] ? { assessmentIds: rows[0].assessment_ids } : null;
+  }
+
   async list(): Promise<{ id: string; name: string; role: Role; prefix: string; assessmentIds: string[] | null; createdAt: string; revokedAt: string | null }[]> {
     const { rows } = await this.db.query('SELECT * FROM api_keys ORDER BY created_at');
     return rows.map((r) => ({
@@ -77,4 +83,14 @@ export class ApiKeyService {
 
 export function canSeeAssessment(p: Principal, assessmentId: string): boolean {
   return p.assessmentIds === null || p.assessmentIds.includes(assessmentId);
+}
+
+/**
+ * Whether everything scoped to `ids` (null: every assessment) lies within what this key may see.
+ * Keys and webhooks are managed only inside one's own scope: a key limited to some assessments
+ * cannot mint an unlimited key or read another tenant's webhooks.
+ */
+export function withinScope(p: Principal, ids: readonly string[] | null): boolean {
+  if (p.assessmentIds === null) return true;
+  return ids !== null && ids.every((id) => p.assessmentIds!.includes(id));
 }

@@ -16,15 +16,18 @@ import { Grader } from '../grading/grader.ts';
 import { parseRubric } from '../rubrics/rubric-schema.ts';
 import { renderMarkdown } from '../reports/render-markdown.ts';
 import { parse as parseYaml } from 'yaml';
+import { REMOTE_USAGE, remoteCommand } from './remote-commands.ts';
 
 const USAGE = `usage:
   grader grade PATH [--assessment ID] [--rubric FILE] [--format json|md]
       Grades a folder or a .zip/.tar.gz archive locally (Docker sandbox, same checks and scoring
-      as the service) and prints only the report on stdout. Exit 0 when grading completed.`;
+      as the service) and prints only the report on stdout. Exit 0 when grading completed.
+${REMOTE_USAGE}`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'grade') return grade(rest);
+  if (command === 'rubric' || command === 'regrade') return remoteCommand(command, rest);
   if (command === '--help' || command === '-h' || command === undefined) {
     process.stderr.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;

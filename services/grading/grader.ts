@@ -42,6 +42,11 @@ const MAX_NOTES_BYTES = 64 * 1024;
  * One grading: extract the archive, train and evaluate in one sandbox (no holdout data inside),
  * predict the holdout in a second one (no labels inside), then measure and score on the host.
  * A candidate's failure ends up in the report; only platform failures throw.
+ *
+ * The prediction container starts next to the training one and does everything that needs no model
+ * (interpreter, libraries, reading the holdout) while training runs; it runs no candidate code until
+ * the host has copied the trained models into its read-only /models folder and said go. The two
+ * containers share nothing: the training one never sees holdout rows, neither sees labels.
  */
 export class Grader {
   constructor(private readonly deps: GraderDeps) {}
@@ -69,60 +74,97 @@ export class Grader {
       const cap = (s: number) => Math.min(s, config.PHASE_TIMEOUT_CAP_S ?? Infinity);
       const trainSeconds = cap(m.limits.trainSeconds);
       const predictSeconds = cap(m.limits.predictSeconds);
-      const limits = (phaseSeconds: number, phases: number): SandboxLimits => ({
+      const limits = (phaseSeconds: number, phases: number, extraMs = 0): SandboxLimits => ({
         memoryBytes,
         cpus: config.SANDBOX_CPUS,
         pids: config.SANDBOX_PIDS,
-        wallMs: phases * phaseSeconds * 1000 + 60_000,
+        wallMs: phases * phaseSeconds * 1000 + 60_000 + extraMs,
         tmpfsBytes: config.SANDBOX_TMPFS_BYTES,
         outputBytes: config.SANDBOX_OUTPUT_BYTES,
         logBytes: config.SANDBOX_LOG_BYTES,
         nofile: 1024,
         fsizeBytes: config.SANDBOX_OUTPUT_BYTES,
       });
-      const common = ['--target', m.target, '--positive', m.positiveLabel, '--negative', m.negativeLabel, '--seed', String(m.seed)];
+      // Phases run side by side on the container's CPUs (the harness uses at most 2); a phase that
+      // shared the container and ran out of memory or pids is run again alone, hence the extra
+      // wall-clock room (the phases' own time limits are unchanged).
+      const jobs = String(Math.max(1, Math.min(2, Math.floor(config.SANDBOX_CPUS))));
+      const common = ['--target', m.target, '--positive', m.positiveLabel, '--negative', m.negativeLabel, '--seed', String(m.seed), '--jobs', jobs];
       const submission = { hostPath: path.join(work, 'submission'), containerPath: '/submission' };
+      const trainLimits = limits(trainSeconds, 6);
 
-      await req.onPhase?.('training');
-      const trainOut = path.join(work, 'train-out');
-      const trainRun = await sandbox.run({
-        gradingId: req.gradingId,
-        step: 'train',
-        image: config.RUNNER_IMAGE,
-        command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/data/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds)],
-        mounts: [submission, { hostPath: dataset.trainCsv, containerPath: '/data/train.csv' }],
-        outputPath: '/out',
-        collectTo: trainOut,
-        limits: limits(trainSeconds, 4),
-        signal: req.signal,
-      });
-      const train = await readStep(trainRun, trainOut, 'result.json', trainResultSchema);
-      log.info({ outcome: trainRun.outcome, ms: Math.round(trainRun.timings.totalMs) }, 'training step finished');
-
-      let predict: StepOutcome<PredictResult> | null = null;
-      const models = (train.result?.models ?? []).filter((f) => f === 'model.pkl' || f === 'model_repeat.pkl');
-      if (models.includes('model.pkl') && trainRun.outputs.some((o) => o.name === 'model.pkl')) {
-        await req.onPhase?.('predicting');
-        const predictOut = path.join(work, 'predict-out');
-        const run = await sandbox.run({
+      // Written by the host only, mounted read-only: the models, then the go-ahead file.
+      const modelsDir = path.join(work, 'models');
+      await fsp.mkdir(modelsDir, { mode: 0o755 });
+      const predictOut = path.join(work, 'predict-out');
+      const predictCalledAt = performance.now();
+      const predictRun = sandbox
+        .run({
           gradingId: req.gradingId,
           step: 'predict',
           image: config.RUNNER_IMAGE,
-          command: ['python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/models', '--inputs', '/data/holdout', '--primary', m.primaryVariant, '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds)],
-          mounts: [
-            submission,
-            { hostPath: dataset.holdoutDir, containerPath: '/data/holdout' },
-            ...models.filter((f) => trainRun.outputs.some((o) => o.name === f)).map((f) => ({ hostPath: path.join(trainOut, f), containerPath: `/models/${f}` })),
+          command: [
+            'python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/models', '--inputs', '/data/holdout',
+            '--primary', m.primaryVariant, '--proba-variants', [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
+            '--wait-for', `/models/${GO_AHEAD}`, '--wait-timeout-s', String(Math.ceil(trainLimits.wallMs / 1000)),
+            '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds),
           ],
+          mounts: [submission, { hostPath: dataset.holdoutDir, containerPath: '/data/holdout' }, { hostPath: modelsDir, containerPath: '/models' }],
           outputPath: '/out',
           collectTo: predictOut,
-          limits: limits(predictSeconds, 2),
+          limits: limits(predictSeconds, 4, trainLimits.wallMs),
+          signal: req.signal,
+        })
+        .then(
+          (run) => ({ run, error: null }),
+          (error: unknown) => ({ run: null, error }),
+        );
+      let goAheadAt: number | null = null;
+      const goAhead = async (proceed: boolean) => {
+        if (goAheadAt !== null) return;
+        goAheadAt = performance.now();
+        await fsp.writeFile(path.join(modelsDir, `${GO_AHEAD}.tmp`), JSON.stringify({ proceed }), { mode: 0o644 });
+        await fsp.rename(path.join(modelsDir, `${GO_AHEAD}.tmp`), path.join(modelsDir, GO_AHEAD));
+      };
+
+      let trainRun: SandboxResult;
+      let train: StepOutcome<TrainResult>;
+      let predict: StepOutcome<PredictResult> | null = null;
+      try {
+        await req.onPhase?.('training');
+        const trainOut = path.join(work, 'train-out');
+        trainRun = await sandbox.run({
+          gradingId: req.gradingId,
+          step: 'train',
+          image: config.RUNNER_IMAGE,
+          command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/data/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds)],
+          mounts: [submission, { hostPath: dataset.trainCsv, containerPath: '/data/train.csv' }],
+          outputPath: '/out',
+          collectTo: trainOut,
+          limits: trainLimits,
           signal: req.signal,
         });
-        predict = await readStep(run, predictOut, 'predictions.json', predictResultSchema);
-        log.info({ outcome: run.outcome, ms: Math.round(run.timings.totalMs) }, 'prediction step finished');
-      } else if (train.result) {
-        predict = { sandbox: null, result: null, problem: 'no trained model was produced, so nothing could be predicted' };
+        train = await readStep(trainRun, trainOut, 'result.json', trainResultSchema);
+        log.info({ outcome: trainRun.outcome, ms: Math.round(trainRun.timings.totalMs) }, 'training step finished');
+
+        const models = (train.result?.models ?? []).filter((f) => (f === 'model.pkl' || f === 'model_repeat.pkl') && trainRun.outputs.some((o) => o.name === f));
+        if (models.includes('model.pkl')) {
+          await req.onPhase?.('predicting');
+          // Hard links: the files the host collected (0644, never writable by a container), no copy.
+          for (const f of models) await fsp.link(path.join(trainOut, f), path.join(modelsDir, f)).catch(() => fsp.copyFile(path.join(trainOut, f), path.join(modelsDir, f)));
+          await goAhead(true);
+          const { run, error } = await predictRun;
+          if (!run) throw error;
+          const own = ownTime(run, predictCalledAt, goAheadAt!);
+          predict = await readStep(own, predictOut, 'predictions.json', predictResultSchema);
+          log.info({ outcome: run.outcome, ms: Math.round(own.timings.totalMs), waitedMs: Math.round(run.timings.totalMs - own.timings.totalMs) }, 'prediction step finished');
+        } else if (train.result) {
+          predict = { sandbox: null, result: null, problem: 'no trained model was produced, so nothing could be predicted' };
+        }
+      } finally {
+        // Without a model (or when training failed) the waiting container gives up and is removed.
+        await goAhead(false).catch(() => {});
+        await predictRun;
       }
 
       await req.onPhase?.('scoring');
@@ -208,6 +250,20 @@ export class Grader {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** The file in the prediction container's /models folder that tells its harness to go on. */
+const GO_AHEAD = 'go-ahead.json';
+
+/**
+ * The prediction step as the grading sees it: the time its container spent waiting for training
+ * (which ran next to it) is not its own. Create/start overhead that ran in parallel stays counted.
+ */
+function ownTime(run: SandboxResult, calledAt: number, goAheadAt: number): SandboxResult {
+  const t = run.timings;
+  const execStartedAt = calledAt + t.totalMs - t.runMs - t.collectMs - t.removeMs;
+  const waited = Math.min(t.runMs, Math.max(0, goAheadAt - execStartedAt));
+  return { ...run, timings: { ...t, runMs: t.runMs - waited, totalMs: t.totalMs - waited } };
+}
 
 /** Parses a document the harness wrote, as untrusted input: problems become words, not crashes. */
 async function readStep<T>(run: SandboxResult, dir: string, file: string, schema: z.ZodType<T>): Promise<StepOutcome<T>> {

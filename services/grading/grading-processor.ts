@@ -35,7 +35,7 @@ export function createGradingProcessor(ctx: Context, hooks: { onReport?: (submis
     const beat = setInterval(() => void ctx.submissions.heartbeat(gradingId).catch(() => {}), 5_000);
     try {
       log.info({ submissionId: submission.id }, 'grading started');
-      const rubric = await ctx.rubrics.latest(submission.assessmentId);
+      const rubric = await ctx.rubrics.forGrading(gradingId, submission.assessmentId);
       const doc = await ctx.grader.grade({
         gradingId,
         submissionId: submission.id,

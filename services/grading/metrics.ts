@@ -31,28 +31,37 @@ export const f1 = (c: Confusion) => ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn);
 export const cost = (c: Confusion, costs: { falseNegative: number; falsePositive: number }) =>
   c.fn * costs.falseNegative + c.fp * costs.falsePositive;
 
-/** ROC-AUC by ranks (ties get half credit), as the Mann-Whitney statistic. */
+/**
+ * Scores of the positives and of the negatives, each sorted ascending. Typed-array sorts (no
+ * comparator) keep the bootstrap's hundreds of recomputations cheap.
+ */
+function splitSorted(truth: readonly number[], score: readonly number[]): { pos: Float64Array; neg: Float64Array } {
+  let p = 0;
+  for (let i = 0; i < truth.length; i++) if (truth[i] === 1) p++;
+  const pos = new Float64Array(p);
+  const neg = new Float64Array(truth.length - p);
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < truth.length; i++) truth[i] === 1 ? (pos[a++] = score[i]!) : (neg[b++] = score[i]!);
+  return { pos: pos.sort(), neg: neg.sort() };
+}
+
+/** ROC-AUC as the Mann-Whitney statistic: the share of (positive, negative) pairs ranked right, ties half. */
 export function rocAuc(truth: readonly number[], score: readonly number[]): number | null {
-  const n = truth.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a]! - score[b]!);
-  const ranks = new Float64Array(n);
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && score[idx[j + 1]!] === score[idx[i]!]) j++;
-    const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) ranks[idx[k]!] = avg;
-    i = j + 1;
+  const { pos, neg } = splitSorted(truth, score);
+  if (pos.length === 0 || neg.length === 0) return null;
+  // For each positive: negatives scored below it, plus half of those scored the same.
+  let wins = 0;
+  let below = 0;
+  let upTo = 0;
+  for (let i = 0; i < pos.length; i++) {
+    const s = pos[i]!;
+    while (below < neg.length && neg[below]! < s) below++;
+    if (upTo < below) upTo = below;
+    while (upTo < neg.length && neg[upTo]! <= s) upTo++;
+    wins += below + (upTo - below) / 2;
   }
-  let pos = 0;
-  let rankSum = 0;
-  for (let i = 0; i < n; i++)
-    if (truth[i] === 1) {
-      pos++;
-      rankSum += ranks[i]!;
-    }
-  const neg = n - pos;
-  if (pos === 0 || neg === 0) return null;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+  return wins / (pos.length * neg.length);
 }
 
 /** Average precision (area under the step-wise precision-recall curve), as scikit-learn defines it. */
@@ -70,16 +79,26 @@ export function averagePrecision(truth: readonly number[], score: readonly numbe
 
 /** Precision and recall at every distinct threshold, from the highest score down. */
 export function prCurvePoints(truth: readonly number[], score: readonly number[]): { threshold: number; precision: number; recall: number }[] | null {
-  const totalPos = truth.reduce((s, t) => s + (t === 1 ? 1 : 0), 0);
+  const { pos, neg } = splitSorted(truth, score);
+  const totalPos = pos.length;
   if (totalPos === 0) return null;
-  const idx = Array.from({ length: truth.length }, (_, i) => i).sort((a, b) => score[b]! - score[a]!);
   const points: { threshold: number; precision: number; recall: number }[] = [];
   let tp = 0;
   let fp = 0;
-  for (let i = 0; i < idx.length; i++) {
-    truth[idx[i]!] === 1 ? tp++ : fp++;
-    const next = idx[i + 1];
-    if (next === undefined || score[next] !== score[idx[i]!]) points.push({ threshold: score[idx[i]!]!, precision: tp / (tp + fp), recall: tp / totalPos });
+  let i = pos.length - 1;
+  let j = neg.length - 1;
+  while (i >= 0 || j >= 0) {
+    // The next threshold down, and every row scored exactly that.
+    const s = i < 0 ? neg[j]! : j < 0 ? pos[i]! : Math.max(pos[i]!, neg[j]!);
+    while (i >= 0 && pos[i] === s) {
+      tp++;
+      i--;
+    }
+    while (j >= 0 && neg[j] === s) {
+      fp++;
+      j--;
+    }
+    points.push({ threshold: s, precision: tp / (tp + fp), recall: tp / totalPos });
   }
   return points;
 }

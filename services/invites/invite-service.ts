@@ -46,9 +46,8 @@ export class InviteService {
   async create(input: { assessmentId: string; candidateName: string; candidateEmail: string; expiresAt?: Date; maxAttempts?: number; createdBy: string }): Promise<CreatedInvite> {
     const { config } = this.ctx;
     if (!this.ctx.assessments.has(input.assessmentId)) throw new AppError('unknown_assessment', `assessment "${input.assessmentId}" does not exist`, 404);
-    const expiresAt = input.expiresAt ?? new Date(Date.now() + config.INVITE_DEFAULT_TTL_H * 3600_000);
     // Whole seconds: the token carries seconds, and the row must agree with it exactly.
-    expiresAt.setMilliseconds(0);
+    const expiresAt = new Date(Math.floor((input.expiresAt?.getTime() ?? Date.now() + config.INVITE_DEFAULT_TTL_H * 3600_000) / 1000) * 1000);
     if (expiresAt.getTime() <= Date.now()) throw new AppError('invalid_expiry', 'the expiry must be in the future', 400);
     const id = crypto.randomUUID();
     const token = signInviteToken(config.INVITE_SECRET, { inviteId: id, expiresAt });

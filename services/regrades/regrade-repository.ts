@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Db, Queryable } from '../db/pool.ts';
+import { withTransaction, type Db, type Queryable } from '../db/pool.ts';
 import type { CheckId, Measurement } from '../grading/check-catalog.ts';
 import type { ManualScore } from '../grading/scoring.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
@@ -50,6 +50,8 @@ export interface RescoreInput {
   measurements: Partial<Record<CheckId, Measurement>>;
   status: ReportDocument['status'];
   hadPredictions: boolean;
+  /** Why these measurements cannot be rescored; null when they can. */
+  stale: string | null;
 }
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
@@ -73,10 +75,22 @@ const toRegrade = (r: Record<string, unknown>): RegradeRow => ({
 });
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+const RESCORED = 'same harness and dataset: rescored from stored measurements';
 
 /** Regrades and their items. Every bulk step is one statement over a page, never a row at a time. */
 export class RegradeRepository {
+  private lz4: Promise<boolean> | null = null;
+
   constructor(private readonly db: Db) {}
+
+  /** Whether this server can compress with lz4 (a build option of Postgres). */
+  private hasLz4(): Promise<boolean> {
+    this.lz4 ??= this.db
+      .query(`SELECT 'lz4' = ANY(enumvals) AS ok FROM pg_settings WHERE name = 'default_toast_compression'`)
+      .then((r) => r.rows[0]?.ok === true)
+      .catch(() => false);
+    return this.lz4;
+  }
 
   /** Creates a regrade; with an idempotency key already used, returns that regrade instead. */
   async create(input: {
@@ -110,10 +124,10 @@ export class RegradeRepository {
   /** Submission ids among `ids` that are not submissions of this assessment. */
   async foreignSubmissions(assessmentId: string, ids: string[]): Promise<string[]> {
     const { rows } = await this.db.query(
-      `SELECT id FROM unnest($2::uuid[]) AS id WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = id AND s.assessment_id = $1)`,
+      `SELECT u.sid FROM unnest($2::uuid[]) AS u(sid) WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = u.sid AND s.assessment_id = $1)`,
       [assessmentId, ids],
     );
-    return rows.map((r) => r.id);
+    return rows.map((r) => r.sid);
   }
 
   async markRunning(id: string): Promise<void> {
@@ -125,79 +139,93 @@ export class RegradeRepository {
   }
 
   /**
-   * Decides each submission's path in one statement: rescore when its latest report was measured
-   * by the current harness on the current dataset and holds every check the rubric scores;
-   * otherwise a sandbox re-run. Idempotent (a retried job plans once).
+   * Lists the submissions to regrade in one statement, with their latest report (the "before"
+   * of the diff). Without a report a submission needs the sandbox; with one, whether its stored
+   * measurements can be rescored is decided while its page is read (nextRescorePage), so no
+   * document is decompressed twice. Idempotent: a retried job plans once.
    */
-  async plan(regrade: RegradeRow, current: CurrentMeasuring): Promise<void> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query('SELECT planned_at FROM regrades WHERE id = $1 FOR UPDATE', [regrade.id]);
-      if (rows[0]?.planned_at) {
-        await client.query('COMMIT');
-        return;
-      }
-      await client.query(
+  async plan(regrade: RegradeRow): Promise<void> {
+    await withTransaction(this.db, async (c) => {
+      const { rows } = await c.query('SELECT planned_at FROM regrades WHERE id = $1 FOR UPDATE', [regrade.id]);
+      if (rows[0]?.planned_at) return;
+      await c.query(
         `INSERT INTO regrade_items (regrade_id, submission_id, path, path_reason, status, old_report_id, old_rubric_version, old_score, old_passed)
-         SELECT $1, s.id, d.path, d.reason, d.status, r.id, r.rubric_version, r.score, r.passed
+         SELECT $1, s.id, CASE WHEN r.id IS NULL THEN 'sandbox' ELSE 'rescore' END,
+                CASE WHEN r.id IS NOT NULL THEN 'stored measurements not checked yet'
+                     WHEN g.status IN ('queued', 'running') THEN 'no report yet: its first grading is still ' || g.status
+                     ELSE 'no stored report to rescore' END,
+                CASE WHEN r.id IS NULL AND g.status IN ('queued', 'running') THEN 'skipped' ELSE 'pending' END,
+                r.id, r.rubric_version, r.score, r.passed
          FROM submissions s
-         LEFT JOIN LATERAL (
-           SELECT x.id, x.rubric_version, x.score, x.passed, x.d->'provenance' AS prov,
-                  ARRAY(SELECT c FROM unnest($7::text[]) AS c WHERE NOT (x.d->'measurements' ? c)) AS missing
-           -- The latest report, decompressed once and stripped of its bulky parts.
-           FROM (SELECT id, rubric_version, score, passed, document - '{logs,checks,categories,resources,sandbox,lint,notes,metrics}'::text[] AS d
-                 FROM reports WHERE submission_id = s.id ORDER BY created_at DESC, id LIMIT 1) x) r ON true
+         LEFT JOIN LATERAL (SELECT id, rubric_version, score, passed FROM reports WHERE submission_id = s.id ORDER BY created_at DESC, id LIMIT 1) r ON true
          LEFT JOIN LATERAL (SELECT status FROM gradings WHERE submission_id = s.id ORDER BY queued_at DESC LIMIT 1) g ON true
-         CROSS JOIN LATERAL (SELECT
-           CASE WHEN r.id IS NULL OR r.prov->>'harnessVersion' IS DISTINCT FROM $4
-                  OR r.prov->>'datasetVersion' IS DISTINCT FROM $5 OR r.prov->>'datasetSha256' IS DISTINCT FROM $6
-                  OR cardinality(r.missing) > 0 THEN 'sandbox' ELSE 'rescore' END AS path,
-           CASE WHEN r.id IS NULL AND g.status IN ('queued', 'running') THEN 'no report yet: its first grading is still ' || g.status
-                WHEN r.id IS NULL THEN 'no stored report to rescore'
-                WHEN r.prov->>'harnessVersion' IS DISTINCT FROM $4 THEN format('measured by harness %s; the current harness is %s', r.prov->>'harnessVersion', $4)
-                WHEN r.prov->>'datasetVersion' IS DISTINCT FROM $5 OR r.prov->>'datasetSha256' IS DISTINCT FROM $6
-                  THEN format('measured on dataset %s (%s); the current dataset is %s (%s)', r.prov->>'datasetVersion', left(r.prov->>'datasetSha256', 12), $5, left($6, 12))
-                WHEN cardinality(r.missing) > 0 THEN 'the stored measurements lack checks this rubric scores: ' || array_to_string(r.missing, ', ')
-                ELSE 'same harness and dataset: rescored from stored measurements' END AS reason,
-           CASE WHEN r.id IS NULL AND g.status IN ('queued', 'running') THEN 'skipped' ELSE 'pending' END AS status) d
          WHERE s.assessment_id = $2 AND ($3::uuid[] IS NULL OR s.id = ANY($3::uuid[]))
          ON CONFLICT DO NOTHING`,
-        [regrade.id, regrade.assessmentId, regrade.submissionIds, current.harnessVersion, current.datasetVersion, current.datasetSha256, current.checks],
+        [regrade.id, regrade.assessmentId, regrade.submissionIds],
       );
-      await client.query(
-        `UPDATE regrades SET planned_at = now(), path = (
-           SELECT CASE WHEN count(*) FILTER (WHERE status <> 'skipped') = 0 THEN 'none'
-                       WHEN bool_and(path = 'rescore') FILTER (WHERE status <> 'skipped') THEN 'rescore'
-                       WHEN bool_and(path = 'sandbox') FILTER (WHERE status <> 'skipped') THEN 'sandbox'
-                       ELSE 'mixed' END
-           FROM regrade_items WHERE regrade_id = $1)
-         WHERE id = $1`,
-        [regrade.id],
-      );
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      await c.query('UPDATE regrades SET planned_at = now() WHERE id = $1', [regrade.id]);
+    });
   }
 
-  /** The next page of submissions to rescore, after `afterSubmissionId` (keyset pagination). */
-  async nextRescorePage(regradeId: string, afterSubmissionId: string, limit: number): Promise<RescoreInput[]> {
+  /** The overall path, once every item's path is decided. */
+  async settlePath(regradeId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE regrades SET path = (
+         SELECT CASE WHEN count(*) FILTER (WHERE status <> 'skipped') = 0 THEN 'none'
+                     WHEN bool_and(path = 'rescore') FILTER (WHERE status <> 'skipped') THEN 'rescore'
+                     WHEN bool_and(path = 'sandbox') FILTER (WHERE status <> 'skipped') THEN 'sandbox'
+                     ELSE 'mixed' END
+         FROM regrade_items WHERE regrade_id = $1)
+       WHERE id = $1`,
+      [regradeId],
+    );
+  }
+
+  /**
+   * The next page of submissions to rescore, after `afterSubmissionId` (keyset pagination).
+   * `stale` says why a stored report cannot be rescored: measured by another harness, on
+   * another dataset, or without a check the rubric scores. Those go to the sandbox instead.
+   */
+  async nextRescorePage(regradeId: string, current: CurrentMeasuring, afterSubmissionId: string, limit: number): Promise<RescoreInput[]> {
     const { rows } = await this.db.query(
-      `SELECT i.submission_id, i.old_report_id, d->'measurements' AS m, d->>'status' AS status,
-              COALESCE(d->'metrics'->'holdout' <> 'null'::jsonb, false) AS had_predictions
+      `SELECT i.submission_id, i.old_report_id, d->>'status' AS status, d->'measurements' AS m,
+              COALESCE(d->'metrics'->'holdout' <> 'null'::jsonb, false) AS had_predictions,
+              CASE WHEN d->'provenance'->>'harnessVersion' IS DISTINCT FROM $4
+                     THEN format('measured by harness %s; the current harness is %s', d->'provenance'->>'harnessVersion', $4)
+                   WHEN d->'provenance'->>'datasetVersion' IS DISTINCT FROM $5 OR d->'provenance'->>'datasetSha256' IS DISTINCT FROM $6
+                     THEN format('measured on dataset %s (%s); the current dataset is %s (%s)',
+                                 d->'provenance'->>'datasetVersion', left(d->'provenance'->>'datasetSha256', 12), $5, left($6, 12))
+                   WHEN NOT (d->'measurements' ?& $7::text[])
+                     THEN 'the stored measurements lack checks this rubric scores: '
+                          || array_to_string(ARRAY(SELECT c FROM unnest($7::text[]) AS c WHERE NOT (d->'measurements' ? c)), ', ')
+              END AS stale
        FROM regrade_items i
-       -- One detoast per report: the document minus its bulky parts, then read from memory.
+       -- One decompression per report: the document minus its bulky parts, then read from memory.
        CROSS JOIN LATERAL (SELECT document - '{logs,checks,categories,resources,sandbox,lint,notes,verdict}'::text[] AS d
                            FROM reports WHERE id = i.old_report_id OFFSET 0) r
        WHERE i.regrade_id = $1 AND i.path = 'rescore' AND i.status = 'pending' AND i.submission_id > $2
        ORDER BY i.submission_id LIMIT $3`,
-      [regradeId, afterSubmissionId, limit],
+      [regradeId, afterSubmissionId, limit, current.harnessVersion, current.datasetVersion, current.datasetSha256, current.checks],
     );
-    return rows.map((r) => ({ submissionId: r.submission_id, oldReportId: r.old_report_id, measurements: r.m, status: r.status, hadPredictions: r.had_predictions }));
+    return rows.map((r) => ({
+      submissionId: r.submission_id,
+      oldReportId: r.old_report_id,
+      measurements: r.m,
+      status: r.status,
+      hadPredictions: r.had_predictions,
+      stale: r.stale,
+    }));
+  }
+
+  /** Stored reports found stale: these submissions are graded again in the sandbox. */
+  async sendToSandbox(regradeId: string, items: { submissionId: string; reason: string }[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.db.query(
+      `UPDATE regrade_items i SET path = 'sandbox', path_reason = x.reason
+       FROM jsonb_to_recordset($2::jsonb) AS x(sid uuid, reason text)
+       WHERE i.regrade_id = $1 AND i.submission_id = x.sid AND i.status = 'pending'`,
+      [regradeId, JSON.stringify(items.map((i) => ({ sid: i.submissionId, reason: i.reason })))],
+    );
   }
 
   /** Current manual scores (newest per item) of these submissions. */
@@ -218,17 +246,21 @@ export class RegradeRepository {
 
   /**
    * Publishes one page of rescored reports and records them on their items, in one statement:
-   * each new document is the stored one with the rescored fields and checks (catalog text merged
-   * back in) and the new rubric in its provenance. Report history grows; nothing is overwritten.
+   * each new document is the stored one with the rescored fields and checks and the new rubric
+   * in its provenance. Report history grows; nothing is overwritten.
    */
   async writeRescoredPage(
     regrade: RegradeRow,
     rubricId: string,
-    catalog: Record<string, unknown>,
     page: { submissionId: string; oldReportId: string; patch: RescorePatch }[],
   ): Promise<number> {
     const rows = page.map((p) => ({ id: crypto.randomUUID(), sid: p.submissionId, old: p.oldReportId, score: p.patch.score, passed: p.patch.passed, fields: p.patch.fields, checks: p.patch.checks }));
-    const res = await this.db.query(
+    const lz4 = await this.hasLz4();
+    const res = await withTransaction(this.db, async (c) => {
+      // Compressing 20 KB documents is most of the cost of a page; lz4 does it 3x faster than
+      // the default pglz (and reads the same way).
+      if (lz4) await c.query(`SET LOCAL default_toast_compression = 'lz4'`);
+      return c.query(
       `WITH x AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, sid uuid, old uuid, score float8, passed boolean, fields jsonb, checks jsonb)
        ), ins AS (
@@ -236,29 +268,29 @@ export class RegradeRepository {
          SELECT x.id, x.sid, NULL, $2, $3, x.score, x.passed,
                 r.d || x.fields || jsonb_build_object(
                   'gradingId', NULL,
-                  'checks', (SELECT COALESCE(jsonb_agg(c.v || ($4::jsonb -> (c.v->>'id')) ORDER BY c.o), '[]'::jsonb)
-                             FROM jsonb_array_elements(x.checks) WITH ORDINALITY AS c(v, o)),
+                    'checks', x.checks,
                   'provenance', (r.d->'provenance') || jsonb_build_object('rubricId', $2::text, 'rubricVersion', $3::int)),
-                $5
+                $4
          -- "|| '{}'" yields the decompressed document once; every use below reads it from memory.
          FROM x CROSS JOIN LATERAL (SELECT document || '{}'::jsonb AS d FROM reports WHERE id = x.old OFFSET 0) r
          ON CONFLICT (regrade_id, submission_id) WHERE regrade_id IS NOT NULL DO NOTHING
          RETURNING id, submission_id, score, passed
        )
-       UPDATE regrade_items i SET status = 'done', new_report_id = ins.id, new_score = ins.score, new_passed = ins.passed, finished_at = now()
-       FROM ins WHERE i.regrade_id = $5 AND i.submission_id = ins.submission_id`,
-      [JSON.stringify(rows), rubricId, regrade.rubricVersion, JSON.stringify(catalog), regrade.id],
-    );
+       UPDATE regrade_items i SET status = 'done', path_reason = $5, new_report_id = ins.id, new_score = ins.score, new_passed = ins.passed, finished_at = now()
+       FROM ins WHERE i.regrade_id = $4 AND i.submission_id = ins.submission_id`,
+      [JSON.stringify(rows), rubricId, regrade.rubricVersion, regrade.id, RESCORED],
+      );
+    });
     return res.rowCount ?? 0;
   }
 
   /** Dry run: records what the scores would become, publishes nothing. */
   async writeDryRunPage(regradeId: string, page: { submissionId: string; score: number; passed: boolean }[]): Promise<number> {
     const res = await this.db.query(
-      `UPDATE regrade_items i SET status = 'done', new_score = x.score, new_passed = x.passed, finished_at = now()
+      `UPDATE regrade_items i SET status = 'done', path_reason = $3, new_score = x.score, new_passed = x.passed, finished_at = now()
        FROM jsonb_to_recordset($1::jsonb) AS x(sid uuid, score float8, passed boolean)
        WHERE i.regrade_id = $2 AND i.submission_id = x.sid AND i.status = 'pending'`,
-      [JSON.stringify(page.map((p) => ({ sid: p.submissionId, score: p.score, passed: p.passed }))), regradeId],
+      [JSON.stringify(page.map((p) => ({ sid: p.submissionId, score: p.score, passed: p.passed }))), regradeId, RESCORED],
     );
     return res.rowCount ?? 0;
   }
@@ -266,9 +298,9 @@ export class RegradeRepository {
   /** Items whose report a crashed attempt already wrote are done, not pending. */
   async repairRescored(regradeId: string): Promise<void> {
     await this.db.query(
-      `UPDATE regrade_items i SET status = 'done', new_report_id = r.id, new_score = r.score, new_passed = r.passed, finished_at = now()
+      `UPDATE regrade_items i SET status = 'done', path_reason = $2, new_report_id = r.id, new_score = r.score, new_passed = r.passed, finished_at = now()
        FROM reports r WHERE r.regrade_id = $1 AND r.submission_id = i.submission_id AND i.regrade_id = $1 AND i.status = 'pending'`,
-      [regradeId],
+      [regradeId, RESCORED],
     );
   }
 

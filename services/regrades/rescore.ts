@@ -1,24 +1,22 @@
-import { CHECKS, type CheckId, type Measurement } from '../grading/check-catalog.ts';
+import type { CheckId, Measurement } from '../grading/check-catalog.ts';
 import { scoreMeasurements, type ManualScore, type ScoredCheck } from '../grading/scoring.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
 
 /**
- * What a rescore changes in a stored report document, computed from its measurements alone.
- * The catalog text of each check (title, category, explanation: half of a check's bytes) is not
- * repeated per report: the database merges it back in while writing the page (see
- * RegradeRepository.writeRescoredPage), and everything else in the document is kept as stored.
+ * What a rescore changes in a stored report document, computed from its measurements alone:
+ * the score fields and the whole checks array. The rest of the document (metrics, logs,
+ * measurements, provenance...) is kept as stored; the database merges the two while writing.
+ * (Merging per check in SQL was tried: on this hardware jsonb operations per array element cost
+ * several times more than parsing the complete checks array sent from here.)
  */
 export interface RescorePatch {
   score: number;
   passed: boolean;
   /** Top-level document fields replaced wholesale. */
   fields: Pick<ReportDocument, 'score' | 'automaticScore' | 'manualScore' | 'passed' | 'verdict' | 'categories' | 'status'>;
-  /** Per check, in report order: everything except the catalog text. */
-  checks: CompactCheck[];
+  checks: ScoredCheck[];
 }
-
-export type CompactCheck = Omit<ScoredCheck, 'title' | 'category' | 'explanation'>;
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
@@ -43,13 +41,8 @@ export function rescore(
       categories: scored.categories.map((c) => ({ ...c, score: c.score === null ? null : round(c.score) })),
       status: skipped || !stored.hadPredictions ? 'partial' : 'graded',
     },
-    checks: scored.checks.map(({ title: _t, category: _c, explanation: _e, ...rest }) => rest),
+    checks: scored.checks,
   };
-}
-
-/** Catalog text of every check, keyed by id: the constant part the database merges back in. */
-export function catalogText(): Record<string, { title: string; category: string; explanation: string }> {
-  return Object.fromEntries(CHECKS.map((c) => [c.id, { title: c.title, category: c.category, explanation: c.explanation }]));
 }
 
 /** Check ids a rescore under this rubric needs measurements for. */

@@ -60,6 +60,13 @@ export class RubricRepository {
     return v;
   }
 
+  /** The version a grading is scored with: pinned for regrade re-runs, otherwise the latest. */
+  async forGrading(gradingId: string, assessmentId: string): Promise<RubricVersion> {
+    const { rows } = await this.db.query('SELECT rubric_version FROM gradings WHERE id = $1', [gradingId]);
+    const pinned = rows[0]?.rubric_version as number | null | undefined;
+    return pinned ? this.get(assessmentId, pinned) : this.latest(assessmentId);
+  }
+
   async get(assessmentId: string, version: number): Promise<RubricVersion> {
     const { rows } = await this.db.query('SELECT * FROM rubrics WHERE assessment_id = $1 AND version = $2', [assessmentId, version]);
     if (!rows[0]) throw new NotFoundError(`rubric version ${version} of ${assessmentId}`);

@@ -116,10 +116,10 @@ export function prCurveChart(h: HoldoutMetrics): SafeHtml {
  */
 export function foldScoresChart(e: { metric: string; foldScores: number[]; holdout: number | null; holdoutSe: number | null }): SafeHtml {
   const id = chartId('folds');
-  const W = 380;
-  const H = 200;
-  const L = 86;
-  const R = 18;
+  const W = 680;
+  const H = 190;
+  const L = 128;
+  const R = 24;
   const pw = W - L - R;
   const folds = e.foldScores.filter(Number.isFinite);
   const mean = folds.length ? folds.reduce((a, b) => a + b, 0) / folds.length : NaN;
@@ -139,9 +139,9 @@ export function foldScoresChart(e: { metric: string; foldScores: number[]; holdo
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-12; t += step) ticks.push(Number(t.toFixed(6)));
   const decimals = Math.max(0, Math.min(4, -Math.floor(Math.log10(step))));
-  const foldY = 58;
-  const holdY = 118;
-  const axisY = 150;
+  const foldY = 56;
+  const holdY = 112;
+  const axisY = 146;
   const desc =
     `${folds.length} fold scores of ${e.metric} from the candidate's evaluate(): ${folds.map((v) => fmt(v)).join(', ')} (mean ${fmt(mean)}). ` +
     (e.holdout !== null ? `Hidden holdout: ${fmt(e.holdout)} with a ±2 standard error band from ${fmt(e.holdout - 2 * se)} to ${fmt(e.holdout + 2 * se)}.` : 'No holdout score could be computed for this metric.');

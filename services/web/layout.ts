@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { html, type HtmlValue, type SafeHtml } from './html.ts';
 import { assetUrl } from './static-assets.ts';
 
@@ -36,8 +37,9 @@ export function page(o: PageOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${o.title} · ml-grader</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assetUrl('app.css')}">
 ${o.head ?? ''}
 </head>
@@ -109,3 +111,7 @@ export function timeTag(d: Date | string | null | undefined): SafeHtml {
 }
 
 export const num = (x: number | null | undefined, digits = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
+
+export function sendHtml(reply: FastifyReply, status: number, body: string) {
+  return reply.code(status).type('text/html; charset=utf-8').send(body);
+}

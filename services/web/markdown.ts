@@ -19,6 +19,11 @@ const marked = new Marked({
   gfm: true,
   async: false,
   renderer: {
+    // Embedded documents sit under the page's own <h1>: their headings move one level down.
+    heading(this: { parser: { parseInline(t: Tokens.Heading['tokens']): string } }, token: Tokens.Heading): string {
+      const level = Math.min(6, token.depth + 1);
+      return `<h${level}>${this.parser.parseInline(token.tokens)}</h${level}>\n`;
+    },
     html(token: Tokens.HTML | Tokens.Tag): string {
       // Raw HTML is shown as the text it is; a block of it keeps its own paragraph.
       const text = escapeHtml(token.text);

@@ -3,12 +3,18 @@ import { z } from 'zod';
 export const WEBHOOK_EVENTS = ['report.created', 'regrade.completed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
+const asUrl = (u: string) => {
+  try {
+    return new URL(u);
+  } catch {
+    return null;
+  }
+};
 const webhookUrl = z
   .string()
   .max(2000)
-  .url('must be an absolute http(s) URL')
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http or https URL')
-  .refine((u) => !new URL(u).username && !new URL(u).password, 'must not contain credentials; the signature authenticates the sender');
+  .refine((u) => /^https?:$/.test(asUrl(u)?.protocol ?? ''), 'must be an absolute http or https URL')
+  .refine((u) => !asUrl(u)?.username && !asUrl(u)?.password, 'must not contain credentials; the signature authenticates the sender');
 
 export const createWebhookSchema = z
   .object({

@@ -1,15 +1,20 @@
-"""`run.py predict`: one forked child unpickles the model once and serves every prediction.
+"""`run.py predict`: forked children unpickle the model once each and serve every prediction.
 
 Order of work (so a timeout loses the least important part): primary variant, the other variants,
-model_repeat.pkl on the primary variant, the shuffled-chunk probe, the row-by-row probe. The child
-streams one message per prediction, so whatever finished before a timeout or crash is kept.
+model_repeat.pkl on the primary variant, the shuffled-chunk probe, the row-by-row probe. Children
+take the tasks one at a time, in that order (with --jobs 2, two children share them), and send one
+message per prediction, so whatever finished before a timeout or crash is kept.
+With --wait-for the harness prepares everything that needs no model first, then waits for the
+host's go-ahead (the models are in place), so this container can start next to the training one.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import pickle
 import re
+import tempfile
 import time
 
 from . import contract, procs
@@ -17,7 +22,6 @@ from .common import HARNESS_VERSION, preimport, read_csv_text, write_json_atomic
 
 N_CHUNKS = 7
 N_SAMPLE_ROWS = 40
-PROBE_DIR = "/tmp/probe"
 
 
 def _child(ctx, tasks):
@@ -49,7 +53,11 @@ def _child(ctx, tasks):
                             exc, ctx["paths"], context=f"could not load {os.path.basename(path)}"))
                 return models[which]
 
-            for key, which, path, n, want_proba in tasks:
+            while True:
+                i = ch.next_task()  # one at a time from the parent, shared with the other child
+                if i is None:
+                    break
+                key, which, path, n, want_proba = tasks[i]
                 msg = {"type": "pred", "key": key, "labels": None, "probabilities": None, "labelsProblem": None,
                        "probabilitiesProblem": None, "durationMs": 0.0}
                 m, load_err = model(which)
@@ -135,6 +143,23 @@ def run(args):
             result["variants"][v] = _empty_set(f"the harness could not read {v}.csv: {problem}")
 
     import_root, sol_path, problem = contract.locate_solution(sub)
+    probe = None
+    if import_root is not None and primary is not None and frames.get(primary) is not None:
+        probe = _write_probes(frames[primary], primary, args.seed)
+    if import_root is not None:
+        preimport(trace=False)
+
+    # Started next to the training container, this one has done everything that needs no model
+    # (imports, reading the holdout, writing the probes) by the time the host hands the models over.
+    if args.wait_for:
+        go, why = _wait_for(args.wait_for, args.wait_timeout_s)
+        if not go:
+            for v in order:
+                result["variants"].setdefault(v, _empty_set(why))
+            result["phases"].append(procs.skipped("predict", why).record())
+            write_json_atomic(out_path, result)
+            return
+
     model_path = os.path.join(args.models, "model.pkl")
     repeat_path = os.path.join(args.models, "model_repeat.pkl")
     fatal = None
@@ -149,36 +174,50 @@ def run(args):
         write_json_atomic(out_path, result)
         return
 
+    # Probabilities only where a check reads them (the primary and the as-recorded variants);
+    # every other prediction needs labels only.
+    with_proba = set(order) if args.proba_variants is None else set(args.proba_variants.split(",")) | {primary}
     tasks = []
     for v in order:
         if frames[v] is not None:
-            tasks.append((f"variant:{v}", "model", os.path.join(args.inputs, v + ".csv"), len(frames[v]), True))
+            tasks.append((f"variant:{v}", "model", os.path.join(args.inputs, v + ".csv"), len(frames[v]), v in with_proba))
     has_repeat = primary is not None and frames.get(primary) is not None and os.path.isfile(repeat_path)
     if has_repeat:
-        tasks.append(("repeat", "repeat", os.path.join(args.inputs, primary + ".csv"), len(frames[primary]), True))
+        tasks.append(("repeat", "repeat", os.path.join(args.inputs, primary + ".csv"), len(frames[primary]), False))
 
-    probe = None
-    if primary is not None and frames.get(primary) is not None:
-        probe = _write_probes(frames[primary], primary, args.seed)
-        if probe.get("problem") is None:
-            for i, (path, idx) in enumerate(probe["chunks"]):
-                tasks.append((f"chunk:{i}", "model", path, len(idx), False))
-            for k, (path, row) in enumerate(probe["rows"]):
-                tasks.append((f"row:{k}", "model", path, 1, False))
+    if probe is not None and probe.get("problem") is None:
+        for i, (path, idx) in enumerate(probe["chunks"]):
+            tasks.append((f"chunk:{i}", "model", path, len(idx), False))
+        for k, (path, row) in enumerate(probe["rows"]):
+            tasks.append((f"row:{k}", "model", path, 1, False))
 
-    preimport(trace=False)
     ctx = {"sub": sub, "paths": paths, "import_root": import_root, "solution_path": sol_path,
            "models": args.models, "positive": args.positive, "negative": args.negative}
-    outcome = procs.run_phase("predict", _child(ctx, tasks), args.phase_timeout_s)
-    result["phases"].append(outcome.record())
-
+    # Each child unpickles the models once and asks for tasks one at a time, in the order above;
+    # with two jobs, two children share the list, however uneven its items are.
+    jobs = max(1, min(2, args.jobs))
+    names = ["predict", "predict_2"][:jobs]
     got = {}
-    for m in outcome.find("pred"):
-        if isinstance(m.get("key"), str):
-            got[m["key"]] = m
-    err = outcome.find("import_error")
-    missing_why = (str(err[-1].get("error")) if err else None) or (
-        f"not predicted: the predict process ended early ({outcome.status}: {outcome.error})")
+    feed = procs.TaskFeed(len(tasks))
+
+    def on_message(run, msg):  # kept as they arrive: a child that dies later keeps its finished work
+        if msg.get("type") == "pred" and isinstance(msg.get("key"), str):
+            got[msg["key"]] = msg
+    feed.on_message = on_message
+    sched = procs.Scheduler(jobs, {name: k for k, name in enumerate(names)}, feed)
+    for name in names:
+        sched.submit(name, _child(ctx, tasks), args.phase_timeout_s)
+    outcomes = {}
+    while sched.busy():
+        for name, outcome in sched.step():
+            outcomes[name] = outcome
+    for name in names:
+        result["phases"].append(outcomes[name].record())
+
+    errors = [str(e.get("error")) for o in outcomes.values() for e in o.find("import_error")]
+    ended = [f"{n}: {outcomes[n].status}: {outcomes[n].error}" for n in names if outcomes[n].status != "ok"]
+    missing_why = errors[0] if errors else (
+        f"not predicted: the predict process ended early ({'; '.join(ended) or 'no result'})")
 
     for v in order:
         if frames[v] is None:
@@ -192,6 +231,24 @@ def run(args):
     if probe is not None:
         result["transductive"] = _assemble_probe(probe, primary, got, missing_why)
     write_json_atomic(out_path, result)
+
+
+def _wait_for(path, timeout_s):
+    """Waits for the host's go-ahead file: {"proceed": true} once the models are in place.
+    -> (True, None) or (False, why). The host owns the folder; this side only reads it."""
+    deadline = time.monotonic() + max(1.0, float(timeout_s))
+    while not os.path.exists(path):
+        if time.monotonic() >= deadline:
+            return False, f"the trained model did not arrive within {float(timeout_s):g} s"
+        time.sleep(0.02)
+    try:
+        with open(path, "rb") as fh:
+            doc = json.loads(fh.read(4096) or b"{}")
+    except (OSError, ValueError) as exc:
+        return False, f"the go-ahead file could not be read: {exc}"
+    if isinstance(doc, dict) and doc.get("proceed") is True:
+        return True, None
+    return False, "no trained model was produced, so nothing could be predicted"
 
 
 def _write_probes(df, primary, seed):
@@ -209,18 +266,19 @@ def _write_probes(df, primary, seed):
     perm = np.random.default_rng(seed).permutation(n)
     sample = np.sort(np.random.default_rng([seed, 1]).choice(n, size=min(N_SAMPLE_ROWS, n), replace=False))
     info["sample"] = [int(i) for i in sample]
-    shutil.rmtree(PROBE_DIR, ignore_errors=True)
+    probe_dir = os.path.join(tempfile.gettempdir(), "probe")
+    shutil.rmtree(probe_dir, ignore_errors=True)
     fname = primary + ".csv"
     try:
         for i in range(0, n, chunk_size):
             idx = perm[i:i + chunk_size]
-            d = os.path.join(PROBE_DIR, f"c{len(info['chunks'])}")
+            d = os.path.join(probe_dir, f"c{len(info['chunks'])}")
             os.makedirs(d, exist_ok=True)
             path = os.path.join(d, fname)
             df.iloc[idx].to_csv(path, index=False, encoding="utf-8", errors="surrogateescape")
             info["chunks"].append((path, idx))
         for k, row in enumerate(info["sample"]):
-            d = os.path.join(PROBE_DIR, f"r{k}")
+            d = os.path.join(probe_dir, f"r{k}")
             os.makedirs(d, exist_ok=True)
             path = os.path.join(d, fname)
             df.iloc[[row]].to_csv(path, index=False, encoding="utf-8", errors="surrogateescape")

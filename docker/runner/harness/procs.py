@@ -1,10 +1,12 @@
-"""Running one grading phase in a forked child: output capture, timeouts, resource usage.
+"""Running grading phases in forked children: output capture, timeouts, resource usage.
 
-The child calls setsid() (its own session and process group); the parent drains its stdout/stderr
-and its result channel concurrently, kills the whole group with SIGKILL on timeout (and after the
-child exits, to reap stray grandchildren such as joblib workers), and reaps it with wait4 for CPU
-time and peak RSS. The child reports to the parent through a pipe as JSON lines; the parent treats
-everything it reads as untrusted.
+Each child calls setsid() (its own session and process group); the parent drains its stdout/stderr
+and its result channel, kills the whole group with SIGKILL on timeout (and after the child exits,
+to reap stray grandchildren such as joblib workers), and reaps it with wait4 for CPU time and peak
+RSS. The child reports to the parent through a pipe as JSON lines; the parent treats everything it
+reads as untrusted. One single-threaded loop (Supervisor) can watch several children at once; the
+Scheduler runs named phases side by side on the container's CPUs, and a TaskFeed lets children
+share a list of small tasks.
 """
 from __future__ import annotations
 
@@ -57,10 +59,26 @@ class Capture:
 
 
 class Channel:
-    """Child side of the result pipe: one JSON document per line."""
+    """Child side of the result pipe: one JSON document per line. With a task pipe, the child asks
+    the parent for work one task at a time (see TaskFeed)."""
 
-    def __init__(self, fd):
+    def __init__(self, fd, tasks_fd=None):
         self.fd = fd
+        self.tasks_fd = tasks_fd
+        self._pending = b""
+
+    def next_task(self):
+        """-> the index of the next task to do, or None when there is no more work."""
+        if self.tasks_fd is None:
+            return None
+        self.send({"type": "ready"})
+        while b"\n" not in self._pending:
+            data = os.read(self.tasks_fd, 64)
+            if not data:
+                return None
+            self._pending += data
+        line, self._pending = self._pending.split(b"\n", 1)
+        return int(line)
 
     def send(self, msg):
         data = (json.dumps(msg, allow_nan=False, default=_json_default) + "\n").encode()
@@ -159,195 +177,453 @@ def _fresh_random_state():
         np.random.seed(int.from_bytes(os.urandom(4), "little"))
 
 
-def run_phase(name, child_fn, timeout_s, cwd_parent="/tmp"):
-    """Fork, run child_fn(channel) in the child, supervise. Returns a PhaseOutcome."""
-    out = PhaseOutcome(name)
-    try:
-        cwd = tempfile.mkdtemp(prefix=f"{name}-", dir=cwd_parent)
-    except OSError as exc:
-        out.error = f"could not create a working directory for {name}: {exc}"
-        return out
-    fds = []
-    try:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        res_r, res_w = os.pipe()
-        fds = [out_r, out_w, err_r, err_w, res_r, res_w]
-    except OSError as exc:
-        for fd in fds:
-            os.close(fd)
-        out.error = f"could not create pipes for {name}: {exc}"
-        out.pids_exhausted = is_pids_error(exc)
-        return out
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except Exception:
-        pass
-    t0 = time.monotonic()
-    try:
-        pid = os.fork()
-    except OSError as exc:
-        for fd in fds:
-            os.close(fd)
-        out.error = f"could not start the {name} process: {type(exc).__name__}: {exc}"
-        out.pids_exhausted = is_pids_error(exc)
-        return out
-    if pid == 0:  # ------------------------------------------------------------------ child
-        code = 70
-        try:
-            os.setsid()
-            for fd in (out_r, err_r, res_r):
-                os.close(fd)
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            for fd in (devnull, out_w, err_w):
-                if fd > 2:
-                    os.close(fd)
-            os.chdir(cwd)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            _fresh_random_state()
-            child_fn(Channel(res_w))
-            code = 0
-        except BaseException:
+class Supervisor:
+    """Supervises several phase children at once from one single-threaded loop (no threads: the
+    parent forks, and forking a multi-threaded process is unsafe). Each child keeps its own
+    capture, time limit, process group and rusage, as if it ran alone.
+
+    Time limits count the container's time: while k phases run side by side, each one's clock runs
+    at 1/k speed, so a phase gets the same share of the container's CPUs within its limit as it
+    would alone, and the container's total time stays within the sum of the phases' limits.
+    """
+
+    def __init__(self):
+        self.sel = selectors.DefaultSelector()
+        self.running = []
+
+    def start(self, name, child_fn, timeout_s, cwd_parent=None, feed=None):
+        run = _Run(name, timeout_s)
+        run.feed = feed
+        if run.fork(child_fn, cwd_parent or tempfile.gettempdir(), self._inherited_fds()):
+            for fd in run.sinks:
+                self.sel.register(fd, selectors.EVENT_READ, run)
+            self._advance(time.monotonic())
+            for other in self.running:
+                other.shared = True
+                run.shared = True
+            self.running.append(run)
+        return run
+
+    def wait(self):
+        """One round of supervision; returns the runs that finished during it."""
+        finished = []
+        now = time.monotonic()
+        live = self._advance(now)
+        wait = 0.05
+        for run in list(self.running):
+            if run.tick(now):
+                self._close(run)
+                run.finalize()
+                self.running.remove(run)
+                finished.append(run)
+            elif not run.exited and not run.timed_out:
+                wait = min(wait, max(0.0, run.limit - run.clock) * max(1, live))
+        if finished or not self.running:
+            return finished
+        if not any(r.open_fds for r in self.running):
+            time.sleep(0.02)
+            return finished
+        for key, _ in self.sel.select(timeout=wait):
+            key.data.read(key.fd, self.sel)
+        return finished
+
+    def _advance(self, now):
+        """Moves every live child's clock on by its share of the time since the last look."""
+        live = [r for r in self.running if not r.exited]
+        for r in live:
+            r.clock += (now - r.seen) / len(live)
+            if len(live) > 1:
+                r.shared_s += now - r.seen
+            r.seen = now
+        return len(live)
+
+    def _inherited_fds(self):
+        # A copy of another child's task pipe left open in this child would keep that child from
+        # ever seeing the end of its work.
+        fds = [self.sel.fileno()]
+        for r in self.running:
+            fds.extend(r.open_fds)
+            if r.task_w is not None:
+                fds.append(r.task_w)
+        return fds
+
+    def _close(self, run):
+        for fd in list(run.open_fds):
             try:
-                Channel(res_w).send({"type": "crash", "error": traceback.format_exc()[-4000:]})
-            except BaseException:
+                self.sel.unregister(fd)
+            except (KeyError, ValueError):
                 pass
-        finally:
-            for stream in (sys.stdout, sys.stderr):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        run.open_fds.clear()
+        run.close_tasks()
+
+
+class Scheduler:
+    """Runs named phases on up to `jobs` concurrent children, in priority order.
+
+    Memory and pids are the container's, shared by the phases that run side by side: a phase
+    killed by SIGKILL (the OOM killer) or short of pids while another phase ran next to it is run
+    again alone, and only that run counts, so sharing never turns a phase that fits the limits
+    into a failure. (Time needs no rerun: see Supervisor.) A withdrawn phase is killed and forgotten.
+    """
+
+    def __init__(self, jobs, priority, feed=None):
+        self.sup = Supervisor()
+        self.jobs = max(1, int(jobs))
+        self.priority = priority
+        self.feed = feed
+        self.queue = []  # (name, child_fn, timeout_s, alone)
+        self.runs = {}   # name -> _Run
+        self.ready = []  # (name, outcome) finished without being supervised (fork failed)
+
+    def submitted(self, name):
+        return name in self.runs or any(q[0] == name for q in self.queue)
+
+    def submit(self, name, child_fn, timeout_s):
+        self.queue.append((name, child_fn, timeout_s, False))
+
+    def withdraw(self, name):
+        self.queue = [q for q in self.queue if q[0] != name]
+        run = self.runs.get(name)
+        if run is not None and not run.cancelled:
+            run.cancelled = True
+            _killpg(run.pid)
+
+    def busy(self):
+        return bool(self.queue or self.runs or self.ready)
+
+    def step(self):
+        """Starts what may start, supervises one round; -> [(name, outcome)] of accepted runs."""
+        self._launch()
+        done, self.ready = self.ready, []
+        for run in self.sup.wait():
+            self.runs.pop(run.name, None)
+            if run.cancelled:
+                continue
+            again = run.shared and (run.outcome.pids_exhausted or (
+                run.outcome.status == "killed" and run.outcome.signal == signal.SIGKILL))
+            if self.feed is not None:
+                self.feed.ended(run, again)
+            if again:
+                self.queue.append((run.name, run.child_fn, run.timeout_s, True))
+                continue
+            done.append((run.name, run.outcome))
+        return done
+
+    def _launch(self):
+        self.queue.sort(key=lambda q: (not q[3], self.priority.get(q[0], 99)))
+        while self.queue:
+            name, child_fn, timeout_s, alone = self.queue[0]
+            if any(r.alone for r in self.runs.values()) or (alone and self.runs) or len(self.runs) >= self.jobs:
+                return
+            self.queue.pop(0)
+            run = self.sup.start(name, child_fn, timeout_s, feed=self.feed)
+            run.child_fn, run.alone = child_fn, alone
+            if run.finished:
+                self.ready.append((name, run.outcome))
+            else:
+                self.runs[name] = run
+
+
+class TaskFeed:
+    """Hands out task indices, in order, to whichever child asks next (a "ready" message), so
+    several children share one list of work however uneven its items are. A task whose child was
+    killed while sharing the container goes back to the front, for a child running alone."""
+
+    def __init__(self, n):
+        self.queue = list(range(n))
+        self.solo_only = set()
+        self.inflight = {}  # run -> index
+        self.on_message = None  # callback(run, msg) for every message of every child, as it arrives
+
+    def __call__(self, run):
+        self.inflight.pop(run, None)
+        if run.task_w is None or run.exited:  # asked, then died: nothing goes to a dead child
+            return
+        for k, idx in enumerate(self.queue):
+            if run.alone or idx not in self.solo_only:
+                del self.queue[k]
+                self.inflight[run] = idx
+                run.send_task(idx)
+                return
+        run.close_tasks()
+
+    def ended(self, run, again):
+        idx = self.inflight.pop(run, None)
+        if again and idx is not None:
+            self.queue.insert(0, idx)
+            self.solo_only.add(idx)
+
+
+class _Run:
+    """One forked phase child and what the parent has read from it so far."""
+
+    def __init__(self, name, timeout_s):
+        self.name = name
+        self.timeout_s = timeout_s
+        self.outcome = PhaseOutcome(name)
+        self.pid = None
+        self.cwd = None
+        self.sinks = {}
+        self.open_fds = set()
+        self.pending = bytearray()  # an unfinished line of the result channel
+        self.result_bytes = 0
+        self.result_over = False
+        self.feed = None
+        self.task_w = None
+        self.t0 = 0.0
+        self.limit = 1.0
+        self.clock = 0.0     # seconds of this phase's own time (see Supervisor)
+        self.seen = 0.0
+        self.shared_s = 0.0  # wall seconds spent next to another phase
+        self.exited = False
+        self.timed_out = False
+        self.drain_until = None
+        self.finished = False
+        self.cancelled = False
+        self.shared = False  # another phase ran in the same container at some point of this one's life
+        self.alone = False
+        self.child_fn = None
+
+    def fork(self, child_fn, cwd_parent, inherited):
+        out = self.outcome
+        try:
+            self.cwd = tempfile.mkdtemp(prefix=f"{self.name}-", dir=cwd_parent)
+        except OSError as exc:
+            out.error = f"could not create a working directory for {self.name}: {exc}"
+            self.finished = True
+            return False
+        fds = []
+        try:
+            out_r, out_w = os.pipe()
+            fds += [out_r, out_w]
+            err_r, err_w = os.pipe()
+            fds += [err_r, err_w]
+            res_r, res_w = os.pipe()
+            fds += [res_r, res_w]
+            task_r = task_w = None
+            if self.feed is not None:
+                task_r, task_w = os.pipe()
+                fds += [task_r, task_w]
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            out.error = f"could not create pipes for {self.name}: {exc}"
+            out.pids_exhausted = is_pids_error(exc)
+            self._cleanup()
+            self.finished = True
+            return False
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        self.t0 = time.monotonic()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            out.error = f"could not start the {self.name} process: {type(exc).__name__}: {exc}"
+            out.pids_exhausted = is_pids_error(exc)
+            self._cleanup()
+            self.finished = True
+            return False
+        if pid == 0:  # -------------------------------------------------------------- child
+            code = 70
+            try:
+                os.setsid()
+                # Nothing of the parent's other children (their pipes, the selector) stays open here.
+                for fd in (out_r, err_r, res_r, *([task_w] if task_w is not None else []), *inherited):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                for fd in (devnull, out_w, err_w):
+                    if fd > 2:
+                        os.close(fd)
+                os.chdir(self.cwd)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _fresh_random_state()
+                child_fn(Channel(res_w, task_r))
+                code = 0
+            except BaseException:
                 try:
-                    stream.flush()
+                    Channel(res_w).send({"type": "crash", "error": traceback.format_exc()[-4000:]})
                 except BaseException:
                     pass
-            os._exit(code)
-    # ----------------------------------------------------------------------------------- parent
-    for fd in (out_w, err_w, res_w):
-        os.close(fd)
-    sel = selectors.DefaultSelector()
-    result_buf = bytearray()
-    result_over = False
-    sinks = {out_r: out.stdout, err_r: out.stderr, res_r: None}
-    for fd in sinks:
-        os.set_blocking(fd, False)
-        sel.register(fd, selectors.EVENT_READ)
-    open_fds = set(sinks)
-    deadline = t0 + max(1.0, float(timeout_s))
-    exited = False
-    timed_out = False
-    drain_until = None
-    while True:
-        now = time.monotonic()
-        if not exited:
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    try:
+                        stream.flush()
+                    except BaseException:
+                        pass
+                os._exit(code)
+        # ------------------------------------------------------------------------------- parent
+        self.pid = pid
+        for fd in (out_w, err_w, res_w, *([task_r] if task_r is not None else [])):
+            os.close(fd)
+        self.task_w = task_w
+        self.sinks = {out_r: out.stdout, err_r: out.stderr, res_r: None}
+        for fd in self.sinks:
+            os.set_blocking(fd, False)
+        self.open_fds = set(self.sinks)
+        self.limit = max(1.0, float(self.timeout_s))
+        self.seen = self.t0
+        return True
+
+    def tick(self, now):
+        """Notices the exit or the deadline; True once the child is gone and its pipes drained."""
+        if not self.exited:
             try:
-                st = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+                st = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 st = None
-                exited = True
-            if st is not None and st.si_pid == pid:
-                exited = True
-            if exited:
-                _killpg(pid)  # stray grandchildren (joblib workers...) die with the phase
-                drain_until = now + 2.0
-            elif now >= deadline and not timed_out:
-                timed_out = True
-                _killpg(pid)
-        if exited and (not open_fds or now >= drain_until):
-            break
-        wait = 0.05
-        if not exited and not timed_out:
-            wait = max(0.0, min(wait, deadline - now))
-        for key, _ in sel.select(timeout=wait) if open_fds else []:
-            fd = key.fd
-            try:
-                data = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                sel.unregister(fd)
-                os.close(fd)
-                open_fds.discard(fd)
-                continue
-            sink = sinks[fd]
-            if sink is not None:
-                sink.feed(data)
-            elif not result_over:
-                result_buf += data
-                if len(result_buf) > RESULT_CAP:
-                    result_over = True
-                    result_buf.clear()
-        if not open_fds and not exited:
-            time.sleep(0.02)
-    for fd in list(open_fds):
+                self.exited = True
+            if st is not None and st.si_pid == self.pid:
+                self.exited = True
+            if self.exited:
+                _killpg(self.pid)  # stray grandchildren (joblib workers...) die with the phase
+                self.drain_until = now + 2.0
+            elif self.clock >= self.limit and not self.timed_out:
+                self.timed_out = True
+                _killpg(self.pid)
+        return self.exited and (not self.open_fds or now >= self.drain_until)
+
+    def read(self, fd, sel):
         try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
             sel.unregister(fd)
             os.close(fd)
-        except OSError:
-            pass
-    sel.close()
-    try:
-        _, status, ru = os.wait4(pid, 0)
-    except ChildProcessError:
-        status, ru = 0, None
-    out.duration_ms = (time.monotonic() - t0) * 1000.0
-    if ru is not None:
-        out.cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000.0
-        out.max_rss = int(ru.ru_maxrss) * 1024
-    for line in bytes(result_buf).split(b"\n"):
+            self.open_fds.discard(fd)
+            return
+        sink = self.sinks[fd]
+        if sink is not None:
+            sink.feed(data)
+        elif not self.result_over:
+            self.result_bytes += len(data)
+            if self.result_bytes > RESULT_CAP:
+                self.result_over = True
+                self.pending.clear()
+                self.outcome.messages.clear()
+                self.close_tasks()
+                return
+            self.pending += data
+            while True:
+                nl = self.pending.find(b"\n")
+                if nl < 0:
+                    break
+                line = bytes(self.pending[:nl])
+                del self.pending[:nl + 1]
+                self._message(line)
+
+    def _message(self, line):
         if not line.strip():
-            continue
+            return
         try:
             msg = json.loads(line)
         except ValueError:
-            continue
-        if isinstance(msg, dict):
-            out.messages.append(msg)
-    dones = out.find("done")
-    out.done = dones[-1] if dones else None
-    crash = out.find("crash")
+            return
+        if not isinstance(msg, dict):
+            return
+        self.outcome.messages.append(msg)
+        if self.feed is not None:
+            if self.feed.on_message is not None:
+                self.feed.on_message(self, msg)
+            if msg.get("type") == "ready":
+                self.feed(self)
 
-    if os.WIFSIGNALED(status):
-        out.signal = os.WTERMSIG(status)
-    if timed_out:
-        out.status = "timeout"
-        out.signal = out.signal or signal.SIGKILL
-        out.error = f"{name} did not finish within {float(timeout_s):g} s and was stopped (SIGKILL)"
-    elif out.signal is not None:
-        out.status = "killed"
-        if out.signal == signal.SIGKILL:
-            out.error = (f"{name} was killed by SIGKILL: most likely it ran out of memory "
-                         f"(peak RSS {round((out.max_rss or 0) / 2**20)} MiB)")
+    def send_task(self, idx):
+        if self.task_w is None:
+            return
+        try:
+            os.write(self.task_w, f"{int(idx)}\n".encode())
+        except OSError:
+            self.close_tasks()
+
+    def close_tasks(self):
+        if self.task_w is not None:
+            try:
+                os.close(self.task_w)
+            except OSError:
+                pass
+            self.task_w = None
+
+    def finalize(self):
+        out, name, timeout_s = self.outcome, self.name, self.timeout_s
+        try:
+            _, status, ru = os.wait4(self.pid, 0)
+        except ChildProcessError:
+            status, ru = 0, None
+        out.duration_ms = (time.monotonic() - self.t0) * 1000.0
+        if ru is not None:
+            out.cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000.0
+            out.max_rss = int(ru.ru_maxrss) * 1024
+        if not self.result_over:
+            self._message(bytes(self.pending))
+        self.pending = bytearray()
+        self.close_tasks()
+        dones = out.find("done")
+        out.done = dones[-1] if dones else None
+        crash = out.find("crash")
+
+        if os.WIFSIGNALED(status):
+            out.signal = os.WTERMSIG(status)
+        if self.timed_out:
+            out.status = "timeout"
+            out.signal = out.signal or signal.SIGKILL
+            out.error = f"{name} did not finish within {float(timeout_s):g} s and was stopped (SIGKILL)"
+            if self.shared_s >= 1.0:
+                out.error += (f"; for {self.shared_s:.0f} s of its {out.duration_ms / 1000:.0f} s it ran next to another "
+                              "phase, and that time counted at half rate")
+        elif out.signal is not None:
+            out.status = "killed"
+            if out.signal == signal.SIGKILL:
+                out.error = (f"{name} was killed by SIGKILL: most likely it ran out of memory "
+                             f"(peak RSS {round((out.max_rss or 0) / 2**20)} MiB)")
+            else:
+                out.error = f"{name} crashed with {_signame(out.signal)}"
+        elif out.done is not None:
+            ok = out.done.get("ok") is True
+            out.status = "ok" if ok else "error"
+            err = out.done.get("error")
+            out.error = None if ok else (str(err) if err else f"{name} failed")
+            out.pids_exhausted = bool(out.done.get("pidsExhausted"))
+        elif self.result_over:
+            out.status = "error"
+            out.error = f"{name} produced an oversized result (more than {RESULT_CAP} bytes); it was discarded"
+        elif crash:
+            out.status = "error"
+            out.error = "grading harness error in the child process:\n" + str(crash[-1].get("error"))[:4000]
         else:
-            out.error = f"{name} crashed with {_signame(out.signal)}"
-    elif out.done is not None:
-        ok = out.done.get("ok") is True
-        out.status = "ok" if ok else "error"
-        err = out.done.get("error")
-        out.error = None if ok else (str(err) if err else f"{name} failed")
-        out.pids_exhausted = bool(out.done.get("pidsExhausted"))
-    elif result_over:
-        out.status = "error"
-        out.error = f"{name} produced an oversized result (more than {RESULT_CAP} bytes); it was discarded"
-    elif crash:
-        out.status = "error"
-        out.error = "grading harness error in the child process:\n" + str(crash[-1].get("error"))[:4000]
-    else:
-        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
-        out.status = "error"
-        out.error = f"{name} exited (code {code}) before reporting a result (os._exit / sys.exit in a thread?)"
-    low = (out.stderr.text() + "\n" + (out.error or "")).lower()
-    if out.status != "ok" and any(m in low for m in PIDS_MARKERS):
-        out.pids_exhausted = True
-    try:
-        _rmtree(cwd)
-    except Exception:
-        pass
-    return out
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+            out.status = "error"
+            out.error = f"{name} exited (code {code}) before reporting a result (os._exit / sys.exit in a thread?)"
+        low = (out.stderr.text() + "\n" + (out.error or "")).lower()
+        if out.status != "ok" and any(m in low for m in PIDS_MARKERS):
+            out.pids_exhausted = True
+        self._cleanup()
+        self.finished = True
+
+    def _cleanup(self):
+        if self.cwd:
+            try:
+                _rmtree(self.cwd)
+            except Exception:
+                pass
 
 
 def _rmtree(path):

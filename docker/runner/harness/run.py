@@ -45,6 +45,8 @@ def _parser():
         s.add_argument("--negative", required=True)
         s.add_argument("--seed", type=int, default=42)
         s.add_argument("--phase-timeout-s", type=float, default=600.0 if mode == "train" else 300.0)
+        s.add_argument("--jobs", type=int, default=1,
+                       help="phases run side by side (at most 2); the container's CPU count is the right value")
         if mode == "train":
             s.add_argument("--train", required=True)
             s.add_argument("--no-trace", action="store_true", help="skip runtime tracing (overhead measurements)")
@@ -52,6 +54,11 @@ def _parser():
             s.add_argument("--models", required=True)
             s.add_argument("--inputs", required=True)
             s.add_argument("--primary", required=True)
+            s.add_argument("--proba-variants", default=None,
+                           help="comma-separated variants that also get predict_proba (default: all)")
+            s.add_argument("--wait-for", default=None,
+                           help="wait for this go-ahead file before loading the models (written by the host)")
+            s.add_argument("--wait-timeout-s", type=float, default=3600.0)
     return p
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import tempfile
 
 from . import contract, lint, procs, tracer
 from .common import HARNESS_VERSION, clean_trace, preimport, read_csv_text, write_json_atomic, positive_rate
@@ -175,59 +176,111 @@ def run(args):
         if outcome.done is not None and isinstance(outcome.done.get("trace"), dict):
             traces.append(outcome.done["trace"])
 
-    # train
-    train = procs.run_phase("train", _child_train(ctx, "train", "model.pkl", not args.no_trace), timeout)
-    phases.append(train)
-    imported = note_functions(train)
-    take_trace(train)
-    funcs = result["solution"]["functions"]
+    # The four phases as the serial order would run them: train; train_repeat if train worked;
+    # evaluate if the module imported and has it; evaluate_null if evaluate gave a usable result.
+    # With jobs > 1 a phase may start before the phase it depends on has finished (evaluate next to
+    # train, evaluate_null next to evaluate); its outcome is kept only if the serial order would
+    # have run it, so the recorded outcomes are the serial ones, sooner.
+    jobs = max(1, min(2, args.jobs))
+    serial = {"train": 0, "train_repeat": 1, "evaluate": 2, "evaluate_null": 3}
+    parallel = {"train": 0, "evaluate": 1, "evaluate_null": 2, "train_repeat": 3}  # longest first
+    sched = procs.Scheduler(jobs, serial if jobs == 1 else parallel)
+    children = {
+        "train": lambda: _child_train(ctx, "train", "model.pkl", not args.no_trace),
+        "train_repeat": lambda: _child_train(ctx, "train_repeat", "model_repeat.pkl", False),
+        "evaluate": lambda: _child_evaluate(ctx, "evaluate", args.train, not args.no_trace),
+    }
+    finished = {}  # name -> outcome of a child that ran to the end (kept only if the serial order runs it)
+    final = {}     # name -> the outcome recorded
+    state = {"imported": None, "null": None}
 
-    # train_repeat
-    if train.status == "ok":
-        rep = procs.run_phase("train_repeat", _child_train(ctx, "train_repeat", "model_repeat.pkl", False), timeout)
-    else:
-        rep = procs.skipped("train_repeat", "skipped: train did not succeed")
-    phases.append(rep)
+    def submit(name):
+        if name not in finished and not sched.submitted(name):
+            if name == "evaluate_null":
+                path, why = state["null"]
+                sched.submit(name, _child_evaluate(ctx, "evaluate_null", path, False), timeout)
+            else:
+                sched.submit(name, children[name](), timeout)
 
-    # evaluate
-    ev_ok = False
-    if not imported:
-        phases.append(procs.skipped("evaluate", "skipped: solution.py could not be imported"))
-    elif not funcs["evaluate"]:
-        phases.append(procs.skipped("evaluate", "skipped: the module has no function `evaluate`"))
-    else:
-        ev = procs.run_phase("evaluate", _child_evaluate(ctx, "evaluate", args.train, not args.no_trace), timeout)
-        phases.append(ev)
-        take_trace(ev)
-        if ev.status == "ok" and ev.done is not None:
-            result["evaluate"] = _valid_eval(ev.done.get("evaluate"))
-            prob = ev.done.get("problem")
-            result["evaluateProblem"] = str(prob)[:4000] if prob else None
-            if result["evaluate"] is None and not result["evaluateProblem"]:
-                result["evaluateProblem"] = "evaluate returned a malformed result"
-            ev_ok = result["evaluate"] is not None
-        else:
-            result["evaluateProblem"] = (ev.error or "evaluate failed")[:4000]
+    def settle(name, why):
+        """The serial order would not run `name`: record why, forget any run of it."""
+        sched.withdraw(name)
+        finished.pop(name, None)
+        final[name] = procs.skipped(name, why)
 
-    # evaluate_null
-    if not ev_ok:
-        if funcs["evaluate"] and imported:
-            phases.append(procs.skipped("evaluate_null", "skipped: evaluate did not return a usable result"))
-        else:
-            phases.append(procs.skipped("evaluate_null", "skipped: no evaluate"))
-    else:
-        null_path, why = _write_null(train_df, read_problem, args)
-        if null_path is None:
-            phases.append(procs.skipped("evaluate_null", why))
-        else:
-            nul = procs.run_phase("evaluate_null", _child_evaluate(ctx, "evaluate_null", null_path, False), timeout)
-            phases.append(nul)
-            if nul.status == "ok" and nul.done is not None:
-                result["evaluateNull"] = _valid_eval(nul.done.get("evaluate"))
-                if result["evaluateNull"] is None:
-                    nul.status = "error"
-                    nul.error = "evaluate on the permuted-target copy: " + str(
-                        nul.done.get("problem") or "malformed result")
+    def resolve():
+        if "train" not in final:
+            if "train" in finished:
+                final["train"] = finished.pop("train")
+                state["imported"] = note_functions(final["train"])
+                take_trace(final["train"])
+            else:
+                submit("train")
+                if jobs > 1:
+                    submit("evaluate")
+                return
+        funcs = result["solution"]["functions"]
+        if "train_repeat" not in final:
+            if final["train"].status != "ok":
+                settle("train_repeat", "skipped: train did not succeed")
+            elif "train_repeat" in finished:
+                final["train_repeat"] = finished.pop("train_repeat")
+            else:
+                submit("train_repeat")
+        if "evaluate" not in final:
+            if not state["imported"]:
+                settle("evaluate", "skipped: solution.py could not be imported")
+            elif not funcs["evaluate"]:
+                settle("evaluate", "skipped: the module has no function `evaluate`")
+            elif "evaluate" in finished:
+                ev = final["evaluate"] = finished.pop("evaluate")
+                take_trace(ev)
+                if ev.status == "ok" and ev.done is not None:
+                    result["evaluate"] = _valid_eval(ev.done.get("evaluate"))
+                    prob = ev.done.get("problem")
+                    result["evaluateProblem"] = str(prob)[:4000] if prob else None
+                    if result["evaluate"] is None and not result["evaluateProblem"]:
+                        result["evaluateProblem"] = "evaluate returned a malformed result"
+                else:
+                    result["evaluateProblem"] = (ev.error or "evaluate failed")[:4000]
+            else:
+                submit("evaluate")
+        if "evaluate_null" not in final:
+            ev = final.get("evaluate")
+            if ev is not None and ev.status == "skipped":
+                settle("evaluate_null", "skipped: no evaluate")
+            elif ev is not None and result["evaluate"] is None:
+                settle("evaluate_null", "skipped: evaluate did not return a usable result")
+            elif ev is not None or jobs > 1:
+                if state["null"] is None:
+                    state["null"] = _write_null(train_df, read_problem, args)
+                if state["null"][0] is None:
+                    if ev is not None:
+                        settle("evaluate_null", state["null"][1])
+                elif "evaluate_null" in finished:
+                    if ev is not None:
+                        final["evaluate_null"] = finished.pop("evaluate_null")
+                else:
+                    submit("evaluate_null")
+
+    while True:
+        resolve()
+        if len(final) == len(serial):
+            break
+        if not sched.busy():
+            raise RuntimeError(f"phase scheduling stalled with {sorted(final)} decided")
+        for name, outcome in sched.step():
+            finished[name] = outcome
+    while sched.busy():  # withdrawn children still being reaped
+        sched.step()
+
+    nul = final["evaluate_null"]
+    if nul.status == "ok" and nul.done is not None:
+        result["evaluateNull"] = _valid_eval(nul.done.get("evaluate"))
+        if result["evaluateNull"] is None:
+            nul.status = "error"
+            nul.error = "evaluate on the permuted-target copy: " + str(nul.done.get("problem") or "malformed result")
+    phases = [final[name] for name in ("train", "train_repeat", "evaluate", "evaluate_null")]
     result["phases"] = [p.record() for p in phases]
     result["trace"] = clean_trace(traces)
     result["models"] = [m for m in ("model.pkl", "model_repeat.pkl") if os.path.isfile(os.path.join(out_dir, m))]
@@ -244,7 +297,7 @@ def _write_null(train_df, read_problem, args):
     df = train_df.copy()
     perm = np.random.default_rng(args.seed).permutation(len(df))
     df[args.target] = df[args.target].to_numpy()[perm]
-    d = os.path.join("/tmp", "null")
+    d = os.path.join(tempfile.gettempdir(), "null")
     try:
         os.makedirs(d, exist_ok=True)
         path = os.path.join(d, os.path.basename(args.train) or "train.csv")

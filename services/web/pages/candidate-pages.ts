@@ -33,56 +33,59 @@ export function invitePage(d: InvitePageData): string {
         <p class="sub">Hello ${d.invite.candidateName}. Read the brief, download the data, and upload your solution when you are ready.</p>
       </div>
     </div>
-    <div class="grid grid-3" aria-label="Your invite">
-      <div class="card"><p class="eyebrow">Uploads left</p><p class="score-parts"><strong>${left} of ${d.invite.maxAttempts}</strong></p><p class="small muted">Each upload that is accepted for grading counts. A file we refuse does not.</p></div>
-      <div class="card"><p class="eyebrow">Link valid until</p><p class="score-parts"><strong>${timeTag(d.invite.expiresAt)}</strong></p><p class="small muted">Uploads after this time are not accepted.</p></div>
-      <div class="card"><p class="eyebrow">Data</p>
-        <ul class="stack small" aria-label="Downloads">
-          <li><a href="${base}/files/train.csv" download>Download train.csv</a></li>
-          <li><a href="${base}/files/data-dictionary.md" download>Download the data dictionary</a></li>
-        </ul>
+    <div class="layout-side">
+      <div>
+        <section class="card prose-card" aria-labelledby="brief-h">
+          <p class="eyebrow" id="brief-h">The brief</p>
+          <div class="prose">${d.brief}</div>
+        </section>
+        <section class="card" aria-labelledby="dict-h">
+          <details>
+            <summary><strong id="dict-h">Data dictionary</strong> <span class="muted small">(also available as a download)</span></summary>
+            <div class="prose">${d.dataDictionary}</div>
+          </details>
+        </section>
       </div>
-    </div>
-    ${d.submissions.length
-      ? html`<section class="card" aria-labelledby="earlier-h">
-      <h2 id="earlier-h">Your uploads</h2>
-      <div class="table-wrap"><table class="data">
-        <thead><tr><th scope="col">File</th><th scope="col">Uploaded</th><th scope="col">Status</th></tr></thead>
-        <tbody>${d.submissions.map(
-          (s) => html`<tr><td><a href="${base}/submissions/${s.id}">${s.fileName}</a></td><td>${timeTag(s.createdAt)}</td><td>${badge(s.grading?.status ?? 'queued')}</td></tr>`,
-        )}</tbody>
-      </table></div>
-    </section>`
-      : ''}
-    <section class="card" aria-labelledby="upload-h" id="upload">
-      <h2 id="upload-h">Upload your solution</h2>
-      <p class="muted small">A <code>.zip</code> or <code>.tar.gz</code> archive of at most ${formatBytes(d.maxBytes)}, with <code>solution.py</code> at the top (and, if you like, a <code>NOTES.md</code> for the reviewers). Leave the data and any virtual environment out.</p>
-      <form method="post" action="${base}/submissions" enctype="multipart/form-data" data-upload data-max-bytes="${d.maxBytes}">
-        <input type="hidden" name="upload_key" value="${d.uploadKey}">
-        <label class="dropzone" data-dropzone for="archive">
-          <span class="big">Drag your archive here</span>
-          <span class="muted">or choose it from your computer</span><br>
-          <input type="file" id="archive" name="archive" accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required aria-describedby="archive-hint">
-        </label>
-        <p id="archive-hint" class="hint small muted">Maximum ${formatBytes(d.maxBytes)}. Grading starts as soon as the upload finishes.</p>
-        <div data-upload-message role="status" aria-live="polite" hidden></div>
-        <div class="upload-progress" data-upload-progress hidden>
-          <label for="upload-bar">Uploading… <span data-percent>0%</span></label>
-          <progress id="upload-bar" max="100" value="0">0%</progress>
-        </div>
-        <div class="actions"><button type="submit">Upload and start grading</button></div>
-      </form>
-    </section>
-    <section class="card prose" aria-labelledby="brief-h">
-      <p class="eyebrow" id="brief-h">The brief</p>
-      ${d.brief}
-    </section>
-    <section class="card" aria-labelledby="dict-h">
-      <details>
-        <summary><strong id="dict-h">Data dictionary</strong> <span class="muted small">(also available as a download)</span></summary>
-        <div class="prose">${d.dataDictionary}</div>
-      </details>
-    </section>`,
+      <aside aria-label="Your invite and upload">
+        <section class="card" aria-labelledby="invite-h">
+          <h2 id="invite-h" class="visually-hidden">Your invite</h2>
+          <ul class="facts-list">
+            <li><span class="k">Uploads left</span><span class="v" data-uploads-left>${left} of ${d.invite.maxAttempts}</span><br><span class="small muted">Only uploads accepted for grading count; a file we refuse does not.</span></li>
+            <li><span class="k">Link valid until</span><span class="v">${timeTag(d.invite.expiresAt)}</span></li>
+            <li><span class="k">Data</span>
+              <a href="${base}/files/train.csv" download>Download train.csv</a><br>
+              <a href="${base}/files/data-dictionary.md" download>Download the data dictionary</a></li>
+          </ul>
+        </section>
+        <section class="card" aria-labelledby="upload-h" id="upload">
+          <h2 id="upload-h">Upload your solution</h2>
+          <p class="muted small">A <code>.zip</code> or <code>.tar.gz</code> of at most ${formatBytes(d.maxBytes)} with <code>solution.py</code> at the top, and if you like a <code>NOTES.md</code> for the reviewers. Leave the data and any virtual environment out.</p>
+          <form method="post" action="${base}/submissions" enctype="multipart/form-data" data-upload data-max-bytes="${d.maxBytes}">
+            <input type="hidden" name="upload_key" value="${d.uploadKey}">
+            <label class="dropzone" data-dropzone for="archive">
+              <span class="big">Drag your archive here</span>
+              <span class="muted small">or choose it from your computer:</span><br>
+              <input type="file" id="archive" name="archive" accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required aria-describedby="archive-hint">
+            </label>
+            <p id="archive-hint" class="hint small muted">Maximum ${formatBytes(d.maxBytes)}. Grading starts as soon as the upload finishes.</p>
+            <div data-upload-message role="status" aria-live="polite" hidden></div>
+            <div class="upload-progress" data-upload-progress hidden>
+              <label for="upload-bar">Uploading… <span data-percent>0%</span></label>
+              <progress id="upload-bar" max="100" value="0">0%</progress>
+            </div>
+            <div class="actions"><button type="submit">Upload and start grading</button></div>
+          </form>
+        </section>
+        ${d.submissions.length
+          ? html`<section class="card" aria-labelledby="earlier-h">
+          <h2 id="earlier-h">Your uploads</h2>
+          <ul class="facts-list">${d.submissions.map(
+            (s) => html`<li><a href="${base}/submissions/${s.id}">${s.fileName}</a> ${badge(s.grading?.status ?? 'queued')}<br><span class="small muted">${timeTag(s.createdAt)}</span></li>`,
+          )}</ul>
+        </section>`
+          : ''}
+      </aside>
+    </div>`,
   });
 }
 

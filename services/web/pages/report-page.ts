@@ -92,7 +92,7 @@ function holdoutSection(doc: ReportDocument, m: AssessmentManifest): SafeHtml {
   <div class="charts">
     ${h ? html`<figure class="chart"><div class="chart-title">Confusion matrix</div>${confusionMatrixChart(h, { positive: m.positiveLabel, negative: m.negativeLabel })}<figcaption>Rows are the true classes, columns the model's labels from predict().</figcaption></figure>` : ''}
     ${h ? html`<figure class="chart"><div class="chart-title">Precision–recall curve</div>${prCurveChart(h)}<figcaption>From predict_proba() over every threshold. The red ring is the model's own labels; the dashed line is guessing.</figcaption></figure>` : ''}
-    ${e ? html`<figure class="chart"><div class="chart-title">Own estimate vs hidden holdout</div>${foldScoresChart(e)}<figcaption>Blue dots: the candidate's evaluate() folds (black bar: their mean). Amber: the holdout score with its ±2·SE band. Folds far right of the band mean an optimistic estimate.</figcaption></figure>` : ''}
+    ${e ? html`<figure class="chart wide"><div class="chart-title">Own estimate vs hidden holdout</div>${foldScoresChart(e)}<figcaption>Blue dots: the candidate's evaluate() folds (black bar: their mean). Amber: the holdout score with its ±2·SE band. Folds far right of the band mean an optimistic estimate.</figcaption></figure>` : ''}
   </div>`;
 }
 
@@ -152,7 +152,7 @@ export function reportPage(d: ReportPageData): string {
         <button type="button" class="secondary" data-print hidden>Print / PDF</button>
       </div>
     </div>
-    ${d.notice ? html`<div class="notice ${d.notice.kind}" role="status"><p>${d.notice.text}</p></div>` : ''}
+    ${d.notice ? html`<div class="notice ${d.notice.kind} no-print" role="status"><p>${d.notice.text}</p></div>` : ''}
     ${d.grading && d.grading.id !== doc.gradingId && d.grading.status !== 'completed'
       ? html`<div class="notice info"><p>A newer grading is ${d.grading.status} (${d.grading.phase}); this page shows the latest finished report.</p></div>`
       : ''}
@@ -202,8 +202,7 @@ export function reportPage(d: ReportPageData): string {
       )}</ul>
     </section>`
       : ''}
-    <div class="grid grid-2">
-      <section class="card" aria-labelledby="res-h" id="resources">
+    <section class="card" aria-labelledby="res-h" id="resources">
         <h2 id="res-h">Resources per phase</h2>
         <div class="table-wrap"><table class="data">
           <thead><tr><th scope="col">Phase</th><th scope="col">Status</th><th scope="col" class="num">Time</th><th scope="col" class="num">CPU</th><th scope="col" class="num">Peak memory</th></tr></thead>
@@ -215,7 +214,7 @@ export function reportPage(d: ReportPageData): string {
           )}</tbody>
         </table></div>
       </section>
-      <section class="card" aria-labelledby="prov-h" id="provenance">
+    <section class="card" aria-labelledby="prov-h" id="provenance">
         <h2 id="prov-h">Provenance</h2>
         <dl class="facts">
           <dt>Submission</dt><dd><code>${p.submissionSha256}</code></dd>
@@ -232,7 +231,6 @@ export function reportPage(d: ReportPageData): string {
             )}</ul>`
           : ''}
       </section>
-    </div>
     <section class="card" aria-labelledby="notes-h" id="notes">
       <h2 id="notes-h">Candidate's NOTES.md</h2>
       ${doc.notes ? html`<div class="prose" data-notes>${renderMarkdown(doc.notes)}</div>` : html`<p class="muted">The submission has no NOTES.md.</p>`}

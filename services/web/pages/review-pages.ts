@@ -88,7 +88,7 @@ export function submissionsPage(d: SubmissionsPageData): string {
     reviewer: { ...d.nav, current: 'submissions' },
     body: html`<div class="page-head">
       <div><p class="eyebrow"><a href="/review">Assessments</a> / ${d.assessment.id}</p><h1>${d.assessment.title}</h1>
-      <p class="sub">${d.rows.length === d.total ? `${d.total} submissions` : `${d.rows.length} of ${d.total} submissions`}</p></div>
+      <p class="sub">${d.rows.length === d.total ? `${d.total} submission${d.total === 1 ? '' : 's'}` : `${d.rows.length} of ${d.total} submissions`}</p></div>
       <div class="actions"><a class="button" href="#invite">Invite a candidate</a></div>
     </div>
     <form class="card filters" method="get" action="${base}" role="search" aria-label="Filter submissions">
@@ -164,13 +164,14 @@ export function inviteCreatedPage(nav: ReviewerNav, d: { url: string; invite: In
       <p class="eyebrow">${d.assessmentTitle}</p>
       <h1>Invite created for ${d.invite.candidateName}</h1>
       <div class="notice ok" role="status"><p>Send this link to ${d.invite.candidateEmail}. It is shown only now: we keep a fingerprint of it, not the link itself.</p></div>
-      <label for="invite-url">Invite link</label>
-      <p class="copy-box" id="invite-url" data-invite-url>${d.url}</p>
+      <div class="field"><label for="invite-url">Invite link</label>
+      <input type="text" class="copy-box" id="invite-url" data-invite-url readonly value="${d.url}" aria-describedby="invite-url-hint">
+      <p class="hint" id="invite-url-hint">Select the field and copy the link.</p></div>
       <dl class="facts">
         <dt>Valid until</dt><dd>${formatTime(d.invite.expiresAt)}</dd>
         <dt>Uploads allowed</dt><dd>${d.invite.maxAttempts}</dd>
       </dl>
-      <p class="actions"><a class="button secondary" href="/review/assessments/${d.invite.assessmentId}">Back to submissions</a></p>
+      <div class="actions spaced"><a class="button secondary" href="/review/assessments/${d.invite.assessmentId}">Back to submissions</a></div>
     </div>`,
   });
 }

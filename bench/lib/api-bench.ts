@@ -1,0 +1,165 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { makeTarGz } from '../../tests/support/archives.ts';
+import { BENCH_ADMIN_KEY, type BenchServices, uploadArchive } from './services.ts';
+import { LoadProbe, RssSampler, processCpuSeconds, processMemory } from './machine.ts';
+import { summarizeProfile } from './cpu-profile.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const AUTOCANNON = path.join(ROOT, 'node_modules/autocannon/autocannon.js');
+
+export interface LoadResult {
+  endpoint: string;
+  targetRate: number;
+  durationS: number;
+  requests: number;
+  achievedRate: number;
+  non2xx: number;
+  errors: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  apiCpuCores: number | null;
+  /** The whole machine during the run (autocannon, API, Postgres, anything else). */
+  machine: ReturnType<LoadProbe['stop']>;
+}
+
+export interface UploadBatch {
+  archiveBytes: number;
+  uploads: number;
+  statuses: number[];
+  idleRssBytes: number;
+  peakRssBytes: number;
+  /** Peak RSS during the batch minus the RSS just before it. */
+  growthBytes: number;
+  meanUploadMs: number;
+}
+
+export interface UploadResult {
+  /** The first uploads a fresh API process receives load code and fill pools: not counted. */
+  warmupGrowthBytes: number;
+  batches: UploadBatch[];
+  hwmBytes: number | null;
+  flat: boolean;
+}
+
+/**
+ * Section 5: the API process under load from a separate process (autocannon, fixed request rate,
+ * latencies corrected for coordinated omission), its memory while it receives 1 MiB and 10 MiB
+ * uploads, and a CPU profile of the report endpoint under load (a second API process).
+ */
+export async function apiBench(services: BenchServices, api: ChildProcess, opts: { submissionId: string; rate: number; durationS: number; uploads: number; log: (s: string) => void }) {
+  const upload = await uploadMemory(services, api.pid!, opts.uploads, opts.log);
+  const headers = [`authorization=Bearer ${BENCH_ADMIN_KEY}`];
+  const endpoints = [
+    ['GET /v1/submissions/:id', `/v1/submissions/${opts.submissionId}`],
+    ['GET /v1/submissions/:id/report', `/v1/submissions/${opts.submissionId}/report`],
+  ] as const;
+  const load: LoadResult[] = [];
+  for (const [endpoint, url] of endpoints) {
+    // Warm-up (JIT, connection pool), not counted.
+    await autocannon(services.baseUrl + url, headers, opts.rate, 2);
+    load.push(await measured(api.pid!, endpoint, services.baseUrl + url, headers, opts.rate, opts.durationS));
+    const l = load[load.length - 1]!;
+    opts.log(`  ${endpoint}: p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms at ${l.achievedRate.toFixed(0)} req/s`);
+  }
+
+  // Where the report endpoint's time goes: the same load on an API process that profiles itself.
+  await services.stop(api);
+  const dir = fs.mkdtempSync(path.join(services.config.DATA_DIR, 'cpuprof-'));
+  const profiled = await services.startApi({ cpuProfileDir: dir });
+  await autocannon(services.baseUrl + endpoints[1][1], headers, opts.rate, 2);
+  await autocannon(services.baseUrl + endpoints[1][1], headers, opts.rate, opts.durationS);
+  await services.stop(profiled);
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  const profile = file ? summarizeProfile(path.join(dir, file)) : null;
+  return { upload, load, profile };
+}
+
+async function measured(pid: number, endpoint: string, url: string, headers: string[], rate: number, durationS: number): Promise<LoadResult> {
+  const cpu0 = processCpuSeconds(pid);
+  const probe = new LoadProbe().start();
+  const t0 = performance.now();
+  const r = await autocannon(url, headers, rate, durationS);
+  const machine = probe.stop();
+  const cpu1 = processCpuSeconds(pid);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    endpoint,
+    targetRate: rate,
+    durationS,
+    requests: r.requests.total,
+    achievedRate: r.requests.total / durationS,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    apiCpuCores: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / seconds : null,
+    machine,
+  };
+}
+
+/**
+ * Uploads streamed from disk over loopback while the API's RSS is sampled every 5 ms: after a
+ * warm-up, batches of 1, 10 and 19 MiB archives. Streaming shows as growth that does not follow the
+ * archive's size (GC timing alone moves it by a few MiB); a buffered upload grows by at least its size.
+ */
+async function uploadMemory(services: BenchServices, pid: number, uploads: number, log: (s: string) => void): Promise<UploadResult> {
+  const archive = async (mib: number) => {
+    const file = path.join(services.config.DATA_DIR, `upload-${mib}mib.tar.gz`);
+    const noise = crypto.randomBytes(mib * 1024 * 1024 - 64 * 1024);
+    fs.writeFileSync(file, await makeTarGz([{ name: 'solution.py', data: 'def train(p):\n    return 1\n' }, { name: 'data/blob.bin', data: noise }]));
+    return file;
+  };
+  const sizes = [1, 10, 19]; // MiB; the upload limit is 20 MiB
+  const files = [];
+  for (const mib of sizes) files.push(await archive(mib));
+  const settle = () => new Promise((r) => setTimeout(r, 500));
+  const batch = async (file: string, n: number): Promise<UploadBatch> => {
+    await settle();
+    const idle = processMemory(pid)!.rss;
+    const sampler = new RssSampler(pid, 5).start();
+    const statuses: number[] = [];
+    const t = performance.now();
+    for (let i = 0; i < n; i++) statuses.push((await uploadArchive(services.baseUrl, 'churn-messy-csv', file)).status);
+    const meanUploadMs = (performance.now() - t) / n;
+    const { peak } = sampler.stop();
+    return { archiveBytes: fs.statSync(file).size, uploads: n, statuses, idleRssBytes: idle, peakRssBytes: peak, growthBytes: Math.max(0, peak - idle), meanUploadMs };
+  };
+  const warm = [await batch(files[0]!, 2), await batch(files[1]!, 1)];
+  const batches: UploadBatch[] = [];
+  for (const file of files) batches.push(await batch(file, uploads));
+  // A buffered body would cost at least its own size; streaming costs the same few buffers whatever the size.
+  const flat = batches.every((b) => b.growthBytes < b.archiveBytes && b.statuses.every((s) => s === 202));
+  for (const b of batches)
+    log(`  uploads: ${b.uploads} × ${(b.archiveBytes / 1048576).toFixed(1)} MiB, API RSS ${(b.idleRssBytes / 1048576).toFixed(1)} → peak ${(b.peakRssBytes / 1048576).toFixed(1)} MiB`);
+  return { warmupGrowthBytes: Math.max(...warm.map((w) => w.growthBytes)), batches, hwmBytes: processMemory(pid)?.hwm ?? null, flat };
+}
+
+interface AutocannonJson {
+  requests: { total: number };
+  latency: { p50: number; p90: number; p99: number; max: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+/** autocannon in its own process: 10 connections, a fixed overall rate, JSON result on stdout. */
+function autocannon(url: string, headers: string[], rate: number, durationS: number): Promise<AutocannonJson> {
+  const args = [AUTOCANNON, '-j', '-n', '-c', '10', '-R', String(rate), '-d', String(durationS), ...headers.flatMap((h) => ['-H', h]), url];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err.slice(-1000)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop()!));
+      } catch (e) {
+        reject(new Error(`autocannon printed no JSON: ${(e as Error).message}`));
+      }
+    });
+  });
+}

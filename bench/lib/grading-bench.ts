@@ -1,0 +1,194 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import pino from 'pino';
+import { loadConfig } from '../../services/config.ts';
+import { AssessmentRegistry } from '../../services/assessments/assessment-registry.ts';
+import { DatasetStore } from '../../services/assessments/dataset-store.ts';
+import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
+import { Grader } from '../../services/grading/grader.ts';
+import type { ReportDocument } from '../../services/reports/report-schema.ts';
+import { tarGzOfFolder } from '../../tests/support/archives.ts';
+import { HostSandbox } from './host-sandbox.ts';
+import { RecordingSandbox, type RecordedRun } from './recording-sandbox.ts';
+import { LoadProbe } from './machine.ts';
+import { summarize, type Summary } from './stats.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const ASSESSMENT = 'churn-messy-csv';
+const PYTHON = '/usr/bin/python3';
+
+export interface GradingSample {
+  kind: 'sandbox' | 'host';
+  wallMs: number;
+  /** Host-side time before the first container was asked for, and after the last one ended. */
+  beforeMs: number;
+  afterMs: number;
+  report: ReportDocument;
+  runs: RecordedRun[];
+}
+
+export interface BareSample {
+  wallMs: number;
+  steps: { importMs: number; trainMs: number; evaluateMs: number; predictMs: number };
+}
+
+export interface Round {
+  sandbox: GradingSample;
+  host: GradingSample;
+  bare: BareSample;
+}
+
+export interface GradingBenchResult {
+  submission: string;
+  rounds: Round[];
+  load: ReturnType<LoadProbe['stop']>;
+  sandboxOverRatio: Summary;
+  sandboxOverBare: Summary;
+  hostOverBare: Summary;
+  sandboxWall: Summary;
+  hostWall: Summary;
+  bareWall: Summary;
+}
+
+/**
+ * Sections 1, 2 and the container half of 6: the exemplary submission graded through the Docker
+ * sandbox, the same Grader with the harness run on the host (no containers), and the candidate's
+ * own train + evaluate + predict run once in a fresh process — interleaved, in rotating order, in
+ * this one process, so that the machine's background load hits all three alike.
+ */
+export async function gradingBench(opts: { rounds: number; log: (s: string) => void; fixture?: string }): Promise<GradingBenchResult> {
+  const fixture = opts.fixture ?? path.join(ROOT, 'tests/fixtures/submissions/churn/exemplary');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-grading-'));
+  const config = loadConfig(process.env, {
+    DATA_DIR: dataDir,
+    DATASET_CACHE_DIR: path.join(ROOT, '.data', 'datasets'),
+    ASSESSMENTS_DIR: path.join(ROOT, 'assessments'),
+    LOG_LEVEL: 'warn',
+  });
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const assessments = AssessmentRegistry.load(config.ASSESSMENTS_DIR);
+  const docker = new DockerSandbox({ runtime: config.SANDBOX_RUNTIME, logger });
+  await docker.ping();
+  const datasets = new DatasetStore(config.DATASET_CACHE_DIR!, docker, config.RUNNER_IMAGE);
+  const dataset = await datasets.get(assessments.get(ASSESSMENT));
+  const rubric = await assessments.defaultRubric(ASSESSMENT);
+  const inDocker = new RecordingSandbox(docker);
+  const onHost = new RecordingSandbox(new HostSandbox(PYTHON));
+  const graders = {
+    sandbox: new Grader({ config, sandbox: inDocker, assessments, datasets, logger }),
+    host: new Grader({ config, sandbox: onHost, assessments, datasets, logger }),
+  };
+  const archive = path.join(dataDir, 'submission.tar.gz');
+  fs.writeFileSync(archive, await tarGzOfFolder(fixture));
+  const sha = crypto.createHash('sha256').update(fs.readFileSync(archive)).digest('hex');
+
+  const grade = async (kind: 'sandbox' | 'host'): Promise<GradingSample> => {
+    const recorder = kind === 'sandbox' ? inDocker : onHost;
+    recorder.take();
+    const t = performance.now();
+    const report = await graders[kind].grade({
+      gradingId: crypto.randomUUID(),
+      submissionId: crypto.randomUUID(),
+      assessmentId: ASSESSMENT,
+      archivePath: archive,
+      archiveSha256: sha,
+      rubric,
+      rubricVersion: 0,
+    });
+    const end = performance.now();
+    const runs = recorder.take();
+    const first = Math.min(...runs.map((r) => r.calledAt));
+    const last = Math.max(...runs.map((r) => r.endedAt));
+    return { kind, wallMs: end - t, beforeMs: first - t, afterMs: end - last, report, runs };
+  };
+  const holdout = path.join(dataset.holdoutDir, `${assessments.get(ASSESSMENT).manifest.primaryVariant}.csv`);
+  const bare = () => bareRun(fixture, dataset.trainCsv, holdout, dataDir);
+
+  try {
+    opts.log('  warm-up: one of each (not counted)');
+    await grade('sandbox');
+    await grade('host');
+    await bare();
+    const rounds: Round[] = [];
+    const probe = new LoadProbe().start();
+    for (let i = 0; i < opts.rounds; i++) {
+      const order = (['sandbox', 'host', 'bare'] as const).map((_, k, a) => a[(k + i) % 3]!);
+      const r: Partial<Round> = {};
+      for (const kind of order) {
+        if (kind === 'bare') r.bare = await bare();
+        else r[kind] = await grade(kind);
+      }
+      const round = r as Round;
+      for (const g of [round.sandbox, round.host]) {
+        const failing = g.report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}=${c.status}`);
+        if (failing.length) throw new Error(`the ${g.kind} grading of the exemplary submission did not pass every check: ${failing.join(', ')}`);
+      }
+      rounds.push(round);
+      opts.log(
+        `  round ${i + 1}/${opts.rounds} (${order.join(' → ')}): sandbox ${(round.sandbox.wallMs / 1000).toFixed(2)} s, ` +
+          `host ${(round.host.wallMs / 1000).toFixed(2)} s, bare ${(round.bare.wallMs / 1000).toFixed(2)} s`,
+      );
+    }
+    const load = probe.stop();
+    return {
+      submission: path.relative(ROOT, fixture),
+      rounds,
+      load,
+      sandboxOverRatio: summarize(rounds.map((r) => r.sandbox.wallMs / r.host.wallMs)),
+      sandboxOverBare: summarize(rounds.map((r) => r.sandbox.wallMs / r.bare.wallMs)),
+      hostOverBare: summarize(rounds.map((r) => r.host.wallMs / r.bare.wallMs)),
+      sandboxWall: summarize(rounds.map((r) => r.sandbox.wallMs)),
+      hostWall: summarize(rounds.map((r) => r.host.wallMs)),
+      bareWall: summarize(rounds.map((r) => r.bare.wallMs)),
+    };
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The candidate's own pipeline once, in a fresh host Python process, timed from spawn to exit. */
+async function bareRun(sub: string, trainCsv: string, holdoutCsv: string, dataDir: string): Promise<BareSample> {
+  const tmp = fs.mkdtempSync(path.join(dataDir, 'bare-'));
+  const t = performance.now();
+  const child = spawn(PYTHON, ['-X', `pycache_prefix=${path.join(os.tmpdir(), 'bench-host-pycache')}`, path.join(ROOT, 'bench/bare_candidate.py'), sub, trainCsv, holdoutCsv], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', TMPDIR: tmp, HOME: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  const wallMs = performance.now() - t;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`the bare candidate run failed (exit ${code}): ${err.slice(-2000)}`);
+  return { wallMs, steps: JSON.parse(out.trim().split('\n').pop()!) };
+}
+
+/** Raw timings of the sandbox steps of one grading (the predict container's wait included). */
+export function containerTimings(runs: RecordedRun[]) {
+  return runs.map((r) => {
+    const t = r.result.timings;
+    return {
+      step: r.step,
+      calledAt: r.calledAt,
+      endedAt: r.endedAt,
+      // image inspect + output volume, before the container exists
+      prepareMs: t.totalMs - t.createMs - t.startMs - t.runMs - t.collectMs - t.removeMs,
+      createMs: t.createMs,
+      startMs: t.startMs,
+      runMs: t.runMs,
+      collectMs: t.collectMs,
+      removeMs: t.removeMs,
+      totalMs: t.totalMs,
+      peakMemoryBytes: r.result.peakMemoryBytes,
+      document: r.document as { phases?: { name: string; durationMs: number; cpuMs: number | null; maxRssBytes: number | null }[]; variants?: Record<string, { durationMs: number }>; repeat?: { durationMs: number } | null } | null,
+    };
+  });
+}

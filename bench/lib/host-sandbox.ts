@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { CappedBuffer } from '../../services/sandbox/capped-buffer.ts';
+import type { Sandbox, SandboxResult, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const HARNESS = path.join(ROOT, 'docker/runner/harness');
+
+/**
+ * NOT a sandbox: runs the same harness command directly on the host with the host's Python
+ * (/usr/bin/python3: Debian's python, numpy, pandas, scikit-learn, as in the runner image), so a
+ * Grader built on it does exactly the work of a real grading minus the containers. Container paths
+ * in the command are rewritten into a private folder that mirrors the container's mounts with
+ * symlinks (/data/train.csv → the dataset's file, /out → a fresh folder, …). Benchmarks only: the
+ * submission runs as this process's user, with no isolation whatsoever.
+ */
+export class HostSandbox implements Sandbox {
+  constructor(private readonly python = '/usr/bin/python3') {}
+
+  async ping(): Promise<void> {}
+  async reap(): Promise<number> {
+    return 0;
+  }
+  async imageId(): Promise<string> {
+    return 'host';
+  }
+
+  async run(spec: SandboxRunSpec): Promise<SandboxResult> {
+    const t0 = performance.now();
+    const timings = { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 0 };
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), `bench-host-${spec.step}-`));
+    const fsRoot = path.join(root, 'fs');
+    const out = path.join(fsRoot, spec.outputPath);
+    const tmp = path.join(root, 'tmp');
+    await fsp.mkdir(out, { recursive: true });
+    await fsp.mkdir(tmp);
+    for (const [target, source] of [...spec.mounts.map((m) => [m.containerPath, m.hostPath] as const), ['/opt/harness', HARNESS] as const]) {
+      await fsp.mkdir(path.dirname(path.join(fsRoot, target)), { recursive: true });
+      await fsp.symlink(source, path.join(fsRoot, target));
+    }
+    // An absolute argument whose first segment is mounted is a container path: point it into the mirror.
+    const top = new Set(fs.readdirSync(fsRoot));
+    const rewrite = (arg: string) => (arg.startsWith('/') && top.has(arg.split('/')[1]!) ? path.join(fsRoot, arg) : arg);
+    const [exe, ...args] = spec.command;
+    if (exe !== 'python3') throw new Error(`HostSandbox runs python3 commands only, not ${exe}`);
+    const argv = ['-X', `pycache_prefix=${path.join(os.tmpdir(), 'bench-host-pycache')}`, ...args.map(rewrite)];
+    // The runner image's environment (docker/runner/Dockerfile), with TMPDIR in place of /tmp.
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+      MPLBACKEND: 'Agg',
+      OMP_NUM_THREADS: '1',
+      OPENBLAS_NUM_THREADS: '1',
+      MKL_NUM_THREADS: '1',
+      HOME: tmp,
+      TMPDIR: tmp,
+      ...spec.env,
+    };
+    const stdout = new CappedBuffer(spec.limits.logBytes);
+    const stderr = new CappedBuffer(spec.limits.logBytes);
+    let exitCode: number | null = null;
+    let timedOut = false;
+    try {
+      const tRun = performance.now();
+      const child = spawn(this.python, argv, { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.pipe(stdout);
+      child.stderr.pipe(stderr);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, spec.limits.wallMs);
+      const onAbort = () => child.kill('SIGKILL');
+      spec.signal?.addEventListener('abort', onAbort, { once: true });
+      exitCode = await new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', (code) => resolve(code));
+      }).finally(() => {
+        clearTimeout(timer);
+        spec.signal?.removeEventListener('abort', onAbort);
+      });
+      timings.runMs = performance.now() - tRun;
+
+      const tCollect = performance.now();
+      await fsp.mkdir(spec.collectTo, { recursive: true });
+      const outputs: { name: string; bytes: number }[] = [];
+      for (const d of await fsp.readdir(out, { withFileTypes: true })) {
+        if (!d.isFile()) continue;
+        await fsp.copyFile(path.join(out, d.name), path.join(spec.collectTo, d.name));
+        outputs.push({ name: d.name, bytes: fs.statSync(path.join(out, d.name)).size });
+      }
+      timings.collectMs = performance.now() - tCollect;
+      return {
+        outcome: timedOut ? 'timeout' : exitCode === 0 ? 'completed' : 'nonzero_exit',
+        exitCode: timedOut ? null : exitCode,
+        stdout: stdout.result(),
+        stderr: stderr.result(),
+        outputs,
+        ignoredOutputs: [],
+        oomKilled: false,
+        pidsLimitHit: false,
+        timings,
+        peakMemoryBytes: null,
+        peakPids: null,
+        imageId: 'host',
+      };
+    } finally {
+      const tRemove = performance.now();
+      await fsp.rm(root, { recursive: true, force: true });
+      timings.removeMs = performance.now() - tRemove;
+      timings.totalMs = performance.now() - t0;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Context } from '../context.ts';
+import { canSeeAssessment } from '../auth/api-keys.ts';
+import { NotFoundError } from '../errors.ts';
+import { requireRole } from '../api/auth-plugin.ts';
+import { errorSchema, uuid } from '../api/schemas.ts';
+import type { InviteRow } from './invite-repository.ts';
+import type { InviteService } from './invite-service.ts';
+
+/** Absolute base URL for links we hand out: PUBLIC_URL when set, else what the request came to. */
+export function publicBase(ctx: Context, req: FastifyRequest): string {
+  return (ctx.config.PUBLIC_URL ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
+}
+
+const inviteSchema = z.object({
+  id: uuid,
+  assessmentId: z.string(),
+  candidateName: z.string(),
+  candidateEmail: z.string(),
+  expiresAt: z.string(),
+  maxAttempts: z.number().int(),
+  attemptsUsed: z.number().int(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+
+const toJson = (i: InviteRow) => ({
+  id: i.id,
+  assessmentId: i.assessmentId,
+  candidateName: i.candidateName,
+  candidateEmail: i.candidateEmail,
+  expiresAt: i.expiresAt.toISOString(),
+  maxAttempts: i.maxAttempts,
+  attemptsUsed: i.attemptsUsed,
+  createdBy: i.createdBy,
+  createdAt: i.createdAt.toISOString(),
+  revokedAt: i.revokedAt?.toISOString() ?? null,
+});
+
+export async function inviteApiRoutes(app: FastifyInstance, ctx: Context, invites: InviteService) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.post(
+    '/v1/invites',
+    {
+      preHandler: requireRole('admin', 'reviewer'),
+      schema: {
+        summary: 'Invite a candidate: a signed link with an expiry and a number of uploads (the link is returned once)',
+        tags: ['invites'],
+        body: z
+          .object({
+            assessmentId: z.string().min(1).max(100),
+            candidateName: z.string().trim().min(1).max(200),
+            candidateEmail: z.string().trim().email().max(320),
+            expiresAt: z.string().datetime({ offset: true }).optional(),
+            expiresInHours: z.number().positive().max(24 * 90).optional(),
+            maxAttempts: z.number().int().min(1).max(20).optional(),
+          })
+          .strict()
+          .refine((b) => !(b.expiresAt && b.expiresInHours), { message: 'give expiresAt or expiresInHours, not both' }),
+        response: { 201: inviteSchema.extend({ url: z.string(), token: z.string() }), 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body;
+      if (!ctx.assessments.has(b.assessmentId) || !canSeeAssessment(req.principal!, b.assessmentId)) throw new NotFoundError(`assessment "${b.assessmentId}"`);
+      const created = await invites.create({
+        assessmentId: b.assessmentId,
+        candidateName: b.candidateName,
+        candidateEmail: b.candidateEmail,
+        expiresAt: b.expiresAt ? new Date(b.expiresAt) : b.expiresInHours ? new Date(Date.now() + b.expiresInHours * 3600_000) : undefined,
+        maxAttempts: b.maxAttempts,
+        createdBy: req.principal!.name,
+      });
+      return reply.code(201).send({ ...toJson(created.invite), url: `${publicBase(ctx, req)}${created.path}`, token: created.token });
+    },
+  );
+
+  r.get(
+    '/v1/invites',
+    {
+      preHandler: requireRole('admin', 'reviewer'),
+      schema: { summary: 'Invites of an assessment, newest first (never their links)', tags: ['invites'], querystring: z.object({ assessmentId: z.string().min(1) }) },
+    },
+    async (req) => {
+      if (!ctx.assessments.has(req.query.assessmentId) || !canSeeAssessment(req.principal!, req.query.assessmentId)) throw new NotFoundError('assessment');
+      const list = await invites.repo.listByAssessment(req.query.assessmentId);
+      return { invites: list.map((i) => ({ ...toJson(i), submissions: i.submissions })) };
+    },
+  );
+}

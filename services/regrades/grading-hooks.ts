@@ -1,0 +1,27 @@
+import type { Context } from '../context.ts';
+import { WebhookService } from '../webhooks/webhook-service.ts';
+import { RegradeService } from './regrade-service.ts';
+
+/**
+ * What happens when a sandbox grading ends: its report goes out to webhooks, and a regrade
+ * waiting on it (a sandbox re-run) counts it. Each part runs even if the other fails.
+ */
+export function gradingHooks(ctx: Context) {
+  const webhooks = new WebhookService(ctx);
+  const regrades = new RegradeService(ctx);
+  const guard = (what: string, p: Promise<unknown>) => p.catch((err) => ctx.logger.error({ err: (err as Error).message }, `${what} failed`));
+  return {
+    /** Passed to createGradingProcessor: a report was written for a grading. */
+    async onReport(_submissionId: string, reportId: string): Promise<void> {
+      const { rows } = await ctx.db.query('SELECT grading_id FROM reports WHERE id = $1', [reportId]);
+      await Promise.all([
+        guard('publishing the report webhook', webhooks.publishReport(reportId)),
+        rows[0]?.grading_id ? guard('updating the regrade', regrades.onGradingFinished(rows[0].grading_id)) : Promise.resolve(),
+      ]);
+    },
+    /** A grading failed for good. */
+    async onFailed(gradingId: string): Promise<void> {
+      await guard('updating the regrade', regrades.onGradingFinished(gradingId));
+    },
+  };
+}

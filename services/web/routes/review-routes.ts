@@ -1,0 +1,364 @@
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Context } from '../../context.ts';
+import { canSeeAssessment } from '../../auth/api-keys.ts';
+import { AppError, AuthError } from '../../errors.ts';
+import type { InviteService } from '../../invites/invite-service.ts';
+import { publicBase } from '../../invites/invite-routes.ts';
+import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.ts';
+import type { StoredReport } from '../../reports/report-repository.ts';
+import type { Rubric } from '../../rubrics/rubric-schema.ts';
+import type { SubmissionRow } from '../../submissions/submission-repository.ts';
+import { finalScore, type FinalScore } from '../final-score.ts';
+import { html } from '../html.ts';
+import { sendHtml, type ReviewerNav } from '../layout.ts';
+import { ManualScoreRepository, type ManualScoreRow } from '../manual-score-repository.ts';
+import { phaseInfo } from '../pages/candidate-pages.ts';
+import { problemPage } from '../pages/problem-page.ts';
+import { reportPage, reportPendingPage } from '../pages/report-page.ts';
+import { assessmentsPage, inviteCreatedPage, signInPage, SORTS, STATUS_FILTERS, submissionsPage, type ListQuery } from '../pages/review-pages.ts';
+import { countsByAssessment, listSubmissions, type SubmissionListRow } from '../review-queries.ts';
+import { SessionRepository, type WebSession } from '../session-repository.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    webSession?: WebSession;
+  }
+}
+
+export const SESSION_COOKIE = 'grader_session';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Only our own reviewer pages are valid places to return to after signing in. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/review(\/|$|\?)/.test(next) && !/[\\\r\n]/.test(next) && !next.startsWith('//') ? next : '/review';
+}
+
+const sameSecret = (a: string, b: string) =>
+  crypto.timingSafeEqual(crypto.createHash('sha256').update(a).digest(), crypto.createHash('sha256').update(b).digest());
+
+const listQuerySchema = z.object({
+  q: z.string().max(200).catch(''),
+  status: z.enum(['', ...STATUS_FILTERS]).catch(''),
+  flag: z.string().max(100).catch(''),
+  sort: z.enum(SORTS).catch('submitted'),
+  dir: z.enum(['asc', 'desc']).catch('desc'),
+});
+
+const inviteFormSchema = z.object({
+  candidate_name: z.string().trim().min(1, 'the candidate name is required').max(200),
+  candidate_email: z.string().trim().email('the e-mail address is not valid').max(320),
+  expires_in_days: z.coerce.number().int('whole days').min(1, 'at least one day').max(90, 'at most 90 days'),
+  max_attempts: z.coerce.number().int().min(1, 'at least one upload').max(20, 'at most 20 uploads'),
+});
+
+const manualFormSchema = z.object({
+  item_id: z.string().min(1).max(64),
+  report_id: z.string().regex(UUID),
+  points: z.coerce.number().finite('points must be a number'),
+  comment: z.string().max(4000).default(''),
+});
+
+export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: InviteService) {
+  const sessions = new SessionRepository(ctx.db);
+  const manual = new ManualScoreRepository(ctx.db);
+  // auto: Secure when the request came over https, or when the public address is https (TLS ended at a proxy).
+  const cookieSecure =
+    ctx.config.WEB_COOKIE_SECURE === 'auto' ? (ctx.config.PUBLIC_URL?.startsWith('https:') ? true : ('auto' as const)) : ctx.config.WEB_COOKIE_SECURE === 'true';
+
+  const rubricCache = new Map<string, Rubric>();
+  async function rubricOf(assessmentId: string, version: number): Promise<Rubric> {
+    const key = `${assessmentId}@${version}`;
+    let r = rubricCache.get(key);
+    if (!r) {
+      r = (await ctx.rubrics.get(assessmentId, version)).rubric;
+      rubricCache.set(key, r);
+    }
+    return r;
+  }
+
+  const nav = (req: FastifyRequest): ReviewerNav => ({ name: req.webSession!.principal.name, role: req.webSession!.principal.role, csrf: req.webSession!.csrfToken });
+
+  /** preHandler: a live session; POSTs also need the session's CSRF token. */
+  async function requireSession(req: FastifyRequest, reply: FastifyReply) {
+    const session = await sessions.find(req.cookies[SESSION_COOKIE]);
+    if (!session) {
+      if (req.method === 'GET') return reply.redirect(`/review/sign-in?next=${encodeURIComponent(req.url)}`, 303);
+      return sendHtml(reply, 401, problemPage({ title: 'Please sign in again', lead: 'Your session has ended, so the form was not saved.', actions: html`<a class="button" href="/review/sign-in">Sign in</a>`, reference: 'session_required' }));
+    }
+    req.webSession = session;
+    if (req.method === 'POST') {
+      const token = (req.body as Record<string, unknown> | undefined)?._csrf;
+      if (typeof token !== 'string' || !sameSecret(token, session.csrfToken))
+        return sendHtml(reply, 403, problemPage({ title: 'This form has expired', lead: 'The form was not saved because it did not come from your current session. Reload the page and try again.', reference: 'csrf' }, nav(req)));
+    }
+  }
+
+  function visibleSubmission(req: FastifyRequest, sub: SubmissionRow | null): SubmissionRow {
+    if (!sub || !canSeeAssessment(req.webSession!.principal, sub.assessmentId)) throw new AppError('not_found', 'submission not found', 404);
+    return sub;
+  }
+
+  // ---- sign-in / sign-out -------------------------------------------------------------------
+
+  app.get<{ Querystring: { next?: string } }>('/review/sign-in', async (req, reply) => {
+    if (await sessions.find(req.cookies[SESSION_COOKIE])) return reply.redirect(safeNext(req.query.next), 303);
+    return sendHtml(reply, 200, signInPage({ next: safeNext(req.query.next) }));
+  });
+
+  app.post<{ Body: { api_key?: string; next?: string } }>('/review/sign-in', async (req, reply) => {
+    const next = safeNext(req.body?.next);
+    const key = String(req.body?.api_key ?? '').trim();
+    let principal;
+    try {
+      principal = await app.apiKeys.authenticate(`Bearer ${key}`);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      return sendHtml(reply, 401, signInPage({ next, error: 'That API key was not recognised, or it has been revoked.' }));
+    }
+    if (principal.role !== 'admin' && principal.role !== 'reviewer')
+      return sendHtml(reply, 403, signInPage({ next, error: 'This key is a CI key; only reviewer and admin keys can sign in here.' }));
+    const { id } = await sessions.create(principal, ctx.config.WEB_SESSION_TTL_S);
+    req.log.info({ who: principal.name, role: principal.role }, 'reviewer signed in');
+    reply.setCookie(SESSION_COOKIE, id, { path: '/', httpOnly: true, sameSite: 'lax', secure: cookieSecure, maxAge: ctx.config.WEB_SESSION_TTL_S });
+    return reply.redirect(next, 303);
+  });
+
+  app.post('/review/sign-out', { preHandler: requireSession }, async (req, reply) => {
+    const id = req.cookies[SESSION_COOKIE];
+    if (id) await sessions.end(id);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.redirect('/review/sign-in', 303);
+  });
+
+  // ---- assessments and submissions ------------------------------------------------------------
+
+  app.get('/review', { preHandler: requireSession }, async (req, reply) => {
+    const counts = await countsByAssessment(ctx.db);
+    const list = ctx.assessments
+      .list()
+      .filter((a) => canSeeAssessment(req.webSession!.principal, a.manifest.id))
+      .map((a) => ({ id: a.manifest.id, title: a.manifest.title, total: 0, graded: 0, lastAt: null, ...counts.get(a.manifest.id) }));
+    return sendHtml(reply, 200, assessmentsPage(nav(req), list));
+  });
+
+  async function renderSubmissions(req: FastifyRequest, reply: FastifyReply, assessmentId: string, status = 200, inviteError?: string) {
+    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new AppError('not_found', 'assessment not found', 404);
+    const a = ctx.assessments.get(assessmentId);
+    const q = listQuerySchema.parse(req.query ?? {}) as ListQuery & { status: string };
+    const all = await listSubmissions(ctx.db, assessmentId);
+    const current = await manual.current(all.filter((r) => r.reportId).map((r) => r.id));
+    const rows: (SubmissionListRow & { finalScore: number | null; manualScored: boolean })[] = [];
+    for (const r of all) {
+      let score = r.score;
+      const scores = current.get(r.id);
+      if (scores?.length && r.reportId && r.rubricVersion !== null) {
+        const report = await ctx.reports.get(r.reportId);
+        if (report) score = finalScore(report.document, await rubricOf(assessmentId, r.rubricVersion), scores).score;
+      }
+      rows.push({ ...r, finalScore: score, manualScored: !!scores?.length });
+    }
+    const needle = q.q.toLowerCase();
+    const filtered = rows.filter(
+      (r) =>
+        (!needle || [r.candidate, r.candidateEmail, r.fileName].some((v) => v?.toLowerCase().includes(needle))) &&
+        (!q.flag || r.flags.includes(q.flag)) &&
+        (!q.status ||
+          (q.status === 'passed' ? r.passed === true : q.status === 'not-passed' ? r.passed === false : r.status === q.status)),
+    );
+    const statusRank = (r: SubmissionListRow) => (r.status === 'failed' ? 0 : r.status === 'queued' ? 1 : r.status === 'running' ? 2 : r.passed ? 4 : 3);
+    const key: Record<ListQuery['sort'], (r: (typeof rows)[number]) => number | string> = {
+      submitted: (r) => r.createdAt.getTime(),
+      candidate: (r) => (r.candidate ?? '').toLowerCase(),
+      status: statusRank,
+      score: (r) => r.finalScore ?? -1,
+      flags: (r) => r.flags.length,
+    };
+    const k = key[q.sort];
+    const sign = q.dir === 'asc' ? 1 : -1;
+    filtered.sort((x, y) => {
+      const a1 = k(x);
+      const b1 = k(y);
+      const c = typeof a1 === 'string' ? a1.localeCompare(b1 as string) : a1 - (b1 as number);
+      return c !== 0 ? sign * c : y.createdAt.getTime() - x.createdAt.getTime();
+    });
+    return sendHtml(
+      reply,
+      status,
+      submissionsPage({
+        nav: nav(req),
+        assessment: { id: assessmentId, title: a.manifest.title },
+        rows: filtered,
+        total: rows.length,
+        flagsSeen: [...new Set(rows.flatMap((r) => r.flags))].sort(),
+        query: q,
+        invites: await invites.repo.listByAssessment(assessmentId),
+        defaults: { ttlHours: ctx.config.INVITE_DEFAULT_TTL_H, maxAttempts: ctx.config.INVITE_DEFAULT_MAX_ATTEMPTS },
+        inviteError,
+      }),
+    );
+  }
+
+  app.get<{ Params: { id: string } }>('/review/assessments/:id', { preHandler: requireSession }, async (req, reply) => renderSubmissions(req, reply, req.params.id));
+
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/assessments/:id/invites', { preHandler: requireSession }, async (req, reply) => {
+    const assessmentId = req.params.id;
+    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new AppError('not_found', 'assessment not found', 404);
+    const parsed = inviteFormSchema.safeParse(req.body);
+    if (!parsed.success) return renderSubmissions(req, reply, assessmentId, 400, `The invite was not created: ${parsed.error.issues.map((i) => i.message).join('; ')}.`);
+    const created = await invites.create({
+      assessmentId,
+      candidateName: parsed.data.candidate_name,
+      candidateEmail: parsed.data.candidate_email,
+      expiresAt: new Date(Date.now() + parsed.data.expires_in_days * 86_400_000),
+      maxAttempts: parsed.data.max_attempts,
+      createdBy: req.webSession!.principal.name,
+    });
+    req.log.info({ inviteId: created.invite.id, assessmentId }, 'invite created');
+    return sendHtml(reply, 201, inviteCreatedPage(nav(req), { url: `${publicBase(ctx, req)}${created.path}`, invite: created.invite, assessmentTitle: ctx.assessments.get(assessmentId).manifest.title }));
+  });
+
+  // ---- report ---------------------------------------------------------------------------------
+
+  interface LoadedReport {
+    sub: SubmissionRow;
+    report: StoredReport;
+    rubric: Rubric;
+    history: ManualScoreRow[];
+    final: FinalScore;
+  }
+
+  async function loadReport(req: FastifyRequest, id: string, reportId: string | undefined): Promise<LoadedReport | { sub: SubmissionRow; report: null }> {
+    const sub = visibleSubmission(req, UUID.test(id) ? await ctx.submissions.getSubmission(id) : null);
+    const report = reportId && UUID.test(reportId) ? await ctx.reports.get(reportId) : await ctx.reports.latest(sub.id);
+    if (!report || report.submissionId !== sub.id) {
+      if (reportId) throw new AppError('not_found', 'report not found', 404);
+      return { sub, report: null };
+    }
+    const rubric = await rubricOf(sub.assessmentId, report.rubricVersion);
+    const history = await manual.history(sub.id);
+    const latestPerItem = new Map<string, ManualScoreRow>();
+    for (const h of history) if (!latestPerItem.has(h.itemId)) latestPerItem.set(h.itemId, h);
+    return { sub, report, rubric, history, final: finalScore(report.document, rubric, [...latestPerItem.values()]) };
+  }
+
+  async function renderReport(req: FastifyRequest, reply: FastifyReply, id: string, reportId: string | undefined, status: number, notice?: { kind: 'ok' | 'error'; text: string }) {
+    const loaded = await loadReport(req, id, reportId);
+    const grading = await ctx.submissions.latestGrading(loaded.sub.id);
+    if (!loaded.report) {
+      const position = grading?.status === 'queued' ? await ctx.queue.position(grading.id).catch(() => null) : null;
+      return sendHtml(reply, 200, reportPendingPage(nav(req), { submission: loaded.sub, grading, label: phaseInfo(grading ?? { status: 'queued', phase: 'queued' }, position).label }));
+    }
+    const { sub, report, rubric, history, final } = loaded;
+    const invite = sub.inviteId ? await invites.repo.get(sub.inviteId) : null;
+    return sendHtml(
+      reply,
+      status,
+      reportPage({
+        nav: nav(req),
+        submission: sub,
+        candidateEmail: invite?.candidateEmail ?? null,
+        grading,
+        report,
+        history: await ctx.reports.history(sub.id),
+        manifest: ctx.assessments.get(sub.assessmentId).manifest,
+        rubric,
+        rubricVersion: report.rubricVersion,
+        final,
+        manualHistory: history,
+        notice,
+      }),
+    );
+  }
+
+  app.get<{ Params: { id: string }; Querystring: { reportId?: string; saved?: string } }>('/review/submissions/:id', { preHandler: requireSession }, async (req, reply) => {
+    const saved = typeof req.query.saved === 'string' ? req.query.saved.slice(0, 64) : null;
+    return renderReport(req, reply, req.params.id, req.query.reportId, 200, saved ? { kind: 'ok', text: `Saved the score for “${saved}”. The final score below includes it.` } : undefined);
+  });
+
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/submissions/:id/manual-scores', { preHandler: requireSession }, async (req, reply) => {
+    const id = req.params.id;
+    const parsed = manualFormSchema.safeParse(req.body);
+    const fail = (text: string) => renderReport(req, reply, id, undefined, 400, { kind: 'error', text: `The score was not saved: ${text}` });
+    if (!parsed.success) return fail(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const loaded = await loadReport(req, id, parsed.data.report_id);
+    if (!loaded.report) throw new AppError('not_found', 'report not found', 404);
+    const item = loaded.rubric.manual.items.find((i) => i.id === parsed.data.item_id);
+    if (!item) return fail(`rubric version ${loaded.report.rubricVersion} has no manual item "${parsed.data.item_id}".`);
+    if (parsed.data.points < 0 || parsed.data.points > item.maxPoints) return fail(`“${item.title}” takes 0 to ${item.maxPoints} points.`);
+    const p = req.webSession!.principal;
+    await manual.append({
+      submissionId: loaded.sub.id,
+      reportId: loaded.report.id,
+      rubricVersion: loaded.report.rubricVersion,
+      itemId: item.id,
+      points: parsed.data.points,
+      comment: parsed.data.comment.trim(),
+      scoredBy: p.name,
+      scoredByKey: p.keyId,
+    });
+    req.log.info({ submissionId: loaded.sub.id, item: item.id, points: parsed.data.points, by: p.name }, 'manual score recorded');
+    const latest = await ctx.reports.latest(loaded.sub.id);
+    const reportQ = latest?.id === loaded.report.id ? '' : `reportId=${loaded.report.id}&`;
+    return reply.redirect(`/review/submissions/${loaded.sub.id}?${reportQ}saved=${encodeURIComponent(item.title)}#manual`, 303);
+  });
+
+  // ---- exports --------------------------------------------------------------------------------
+
+  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'submission';
+
+  function reviewSummary(l: LoadedReport) {
+    const current = new Map<string, ManualScoreRow>();
+    for (const h of l.history) if (!current.has(h.itemId)) current.set(h.itemId, h);
+    return {
+      finalScore: Math.round(l.final.score * 100) / 100,
+      automaticScore: Math.round(l.final.automaticScore * 100) / 100,
+      manualScore: l.final.manualScore === null ? null : Math.round(l.final.manualScore * 100) / 100,
+      manualWeight: l.final.manualWeight,
+      passed: l.final.passed,
+      verdict: l.final.verdict,
+      manualItems: l.rubric.manual.items.map((i) => ({ id: i.id, title: i.title, maxPoints: i.maxPoints, points: current.get(i.id)?.points ?? null, comment: current.get(i.id)?.comment ?? null, scoredBy: current.get(i.id)?.scoredBy ?? null, scoredAt: current.get(i.id)?.createdAt.toISOString() ?? null })),
+      history: l.history.map((h) => ({ itemId: h.itemId, points: h.points, comment: h.comment, scoredBy: h.scoredBy, at: h.createdAt.toISOString(), reportId: h.reportId })),
+    };
+  }
+
+  async function loadForExport(req: FastifyRequest<{ Params: { id: string }; Querystring: { reportId?: string } }>): Promise<LoadedReport> {
+    const l = await loadReport(req, req.params.id, req.query.reportId);
+    if (!l.report) throw new AppError('not_found', 'no report yet', 404);
+    return l as LoadedReport;
+  }
+
+  app.get<{ Params: { id: string }; Querystring: { reportId?: string } }>('/review/submissions/:id/report.json', { preHandler: requireSession }, async (req, reply) => {
+    const l = await loadForExport(req);
+    return reply
+      .type('application/json; charset=utf-8')
+      .header('content-disposition', `attachment; filename="report-${slug(l.sub.candidate ?? l.sub.fileName)}-${l.sub.id.slice(0, 8)}.json"`)
+      .send(JSON.stringify({ reportId: l.report.id, createdAt: l.report.createdAt, ...l.report.document, review: reviewSummary(l) }, null, 2));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { reportId?: string } }>('/review/submissions/:id/report.md', { preHandler: requireSession }, async (req, reply) => {
+    const l = await loadForExport(req);
+    const r = reviewSummary(l);
+    const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    const lines = [
+      reportMarkdown(l.report.document).trimEnd(),
+      '',
+      '## Review',
+      '',
+      `Candidate: ${cell(l.sub.candidate ?? 'API upload')}; file \`${cell(l.sub.fileName).replace(/`/g, "'")}\`.`,
+      '',
+      `**Final score ${r.finalScore.toFixed(0)}/100** (automatic ${r.automaticScore.toFixed(1)}, manual ${r.manualScore === null ? 'not scored' : r.manualScore.toFixed(1)}, manual weight ${Math.round(r.manualWeight * 100)}%). ${r.verdict}`,
+      '',
+    ];
+    if (r.manualItems.length) {
+      lines.push('| manual item | points | comment | by |', '|---|---|---|---|');
+      for (const i of r.manualItems) lines.push(`| ${cell(i.title)} | ${i.points === null ? '—' : `${i.points}/${i.maxPoints}`} | ${cell(i.comment ?? '')} | ${cell(i.scoredBy ?? '')} |`);
+      lines.push('');
+    }
+    return reply
+      .type('text/markdown; charset=utf-8')
+      .header('content-disposition', `attachment; filename="report-${slug(l.sub.candidate ?? l.sub.fileName)}-${l.sub.id.slice(0, 8)}.md"`)
+      .send(lines.join('\n'));
+  });
+}

@@ -1,0 +1,144 @@
+import type { Context } from '../context.ts';
+import { canSeeAssessment, withinScope, type Principal } from '../auth/api-keys.ts';
+import { AppError, NotFoundError } from '../errors.ts';
+import type { RegradeRow } from '../regrades/regrade-repository.ts';
+import type { EndpointRow } from './webhook-repository.ts';
+import { newWebhookSecret } from './webhook-signature.ts';
+import type { CreateWebhook, RegradeEvent, ReportEvent, WebhookEndpointView, WebhookEvent } from './webhook-schema.ts';
+
+const view = ({ secret: _secret, ...e }: EndpointRow): WebhookEndpointView => e;
+
+/**
+ * Registering endpoints (admins, within their own assessments) and publishing events: each event
+ * becomes one delivery row per subscribed endpoint, then one queued job per delivery.
+ */
+export class WebhookService {
+  constructor(private readonly ctx: Context) {}
+
+  async create(p: Principal, input: CreateWebhook): Promise<WebhookEndpointView & { secret: string }> {
+    const assessmentIds = input.assessmentIds ?? p.assessmentIds;
+    for (const id of assessmentIds ?? [])
+      if (!this.ctx.assessments.has(id) || !canSeeAssessment(p, id)) throw new AppError('unknown_assessment', `assessment "${id}" does not exist`, 400);
+    const host = new URL(input.url).hostname.toLowerCase();
+    const allowed = this.ctx.config.WEBHOOK_ALLOWED_HOSTS;
+    if (allowed.length && !allowed.includes(host))
+      throw new AppError('webhook_host_not_allowed', `webhook URLs may only point at: ${allowed.join(', ')}`, 400);
+    const secret = newWebhookSecret();
+    const e = await this.ctx.webhooks.createEndpoint({ url: input.url, secret, description: input.description, assessmentIds, events: input.events, createdBy: p.name });
+    return { ...view(e), secret };
+  }
+
+  async list(p: Principal): Promise<WebhookEndpointView[]> {
+    return (await this.ctx.webhooks.endpoints()).filter((e) => withinScope(p, e.assessmentIds)).map(view);
+  }
+
+  async get(p: Principal, id: string): Promise<WebhookEndpointView> {
+    return view(await this.visible(p, id));
+  }
+
+  async remove(p: Principal, id: string): Promise<void> {
+    await this.visible(p, id);
+    await this.ctx.webhooks.deleteEndpoint(id);
+  }
+
+  async enable(p: Principal, id: string): Promise<WebhookEndpointView> {
+    await this.visible(p, id);
+    return view((await this.ctx.webhooks.enableEndpoint(id))!);
+  }
+
+  async deliveries(p: Principal, id: string, limit: number) {
+    await this.visible(p, id);
+    return this.ctx.webhooks.deliveries(id, limit);
+  }
+
+  private async visible(p: Principal, id: string): Promise<EndpointRow> {
+    const e = await this.ctx.webhooks.endpoint(id);
+    if (!e || !withinScope(p, e.assessmentIds)) throw new NotFoundError('webhook');
+    return e;
+  }
+
+  /** report.created for one report (a sandbox grading, initial or regrade). */
+  async publishReport(reportId: string): Promise<number> {
+    const { rows } = await this.ctx.db.query(
+      `SELECT r.id, r.submission_id, r.grading_id, r.regrade_id, r.score, r.passed, r.rubric_version, r.created_at, s.assessment_id
+       FROM reports r JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1`,
+      [reportId],
+    );
+    const r = rows[0];
+    if (!r) return 0;
+    const regradeId =
+      r.regrade_id ?? (r.grading_id ? ((await this.ctx.db.query('SELECT regrade_id FROM regrade_items WHERE grading_id = $1 LIMIT 1', [r.grading_id])).rows[0]?.regrade_id ?? null) : null);
+    const body: ReportEvent = {
+      event: 'report.created',
+      eventId: `report:${r.id}`,
+      occurredAt: r.created_at.toISOString(),
+      source: r.grading_id ? 'grading' : 'rescore',
+      submissionId: r.submission_id,
+      assessmentId: r.assessment_id,
+      reportId: r.id,
+      gradingId: r.grading_id,
+      regradeId,
+      score: r.score,
+      passed: r.passed,
+      rubricVersion: r.rubric_version,
+      reportUrl: this.url(`/v1/submissions/${r.submission_id}/report?reportId=${r.id}`),
+    };
+    return this.publish('report.created', r.assessment_id, [body]);
+  }
+
+  /** A finished (published, not dry-run) regrade: report.created per rescored report, then regrade.completed. */
+  async publishRegrade(regrade: RegradeRow, summary: { total: number; done: number; failed: number; skipped: number; flips: number }): Promise<number> {
+    let n = 0;
+    const occurredAt = new Date().toISOString();
+    if ((await this.ctx.webhooks.subscribers('report.created', regrade.assessmentId)).length > 0) {
+      const reports = await this.ctx.regrades.publishedReports(regrade.id);
+      const bodies: ReportEvent[] = reports.map((r) => ({
+        event: 'report.created',
+        eventId: `report:${r.reportId}`,
+        occurredAt,
+        source: 'rescore',
+        submissionId: r.submissionId,
+        assessmentId: regrade.assessmentId,
+        reportId: r.reportId,
+        gradingId: null,
+        regradeId: regrade.id,
+        score: r.score,
+        passed: r.passed,
+        rubricVersion: r.rubricVersion,
+        reportUrl: this.url(`/v1/submissions/${r.submissionId}/report?reportId=${r.reportId}`),
+      }));
+      n += await this.publish('report.created', regrade.assessmentId, bodies);
+    }
+    const done: RegradeEvent = {
+      event: 'regrade.completed',
+      eventId: `regrade:${regrade.id}`,
+      occurredAt,
+      regradeId: regrade.id,
+      assessmentId: regrade.assessmentId,
+      rubricVersion: regrade.rubricVersion,
+      path: regrade.path,
+      ...summary,
+      regradeUrl: this.url(`/v1/regrades/${regrade.id}`),
+    };
+    return n + (await this.publish('regrade.completed', regrade.assessmentId, [done]));
+  }
+
+  private async publish(event: WebhookEvent, assessmentId: string, bodies: (ReportEvent | RegradeEvent)[]): Promise<number> {
+    const endpoints = await this.ctx.webhooks.subscribers(event, assessmentId);
+    if (endpoints.length === 0 || bodies.length === 0) return 0;
+    const texts = bodies.map((b) => ({ key: b.eventId, body: JSON.stringify(b) }));
+    let created = 0;
+    for (let i = 0; i < texts.length; i += 2000) {
+      const chunk = texts.slice(i, i + 2000);
+      const ids = await this.ctx.webhooks.insertDeliveries(endpoints.flatMap((e) => chunk.map((t) => ({ endpointId: e.id, event, idempotencyKey: t.key, body: t.body }))));
+      // Recorded first, queued second: a delivery whose job is lost is re-queued by the sweep.
+      await this.ctx.webhookQueue.enqueue(ids);
+      created += ids.length;
+    }
+    return created;
+  }
+
+  private url(path: string): string {
+    return `${(this.ctx.config.PUBLIC_URL ?? '').replace(/\/$/, '')}${path}`;
+  }
+}
