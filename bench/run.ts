@@ -51,6 +51,8 @@ interface Results {
   throughput?: ThroughputResult;
   rescore?: RescoreResult;
   api?: Awaited<ReturnType<typeof apiBench>>;
+  /** Sections that failed, with the error. */
+  errors: Record<string, string>;
 }
 
 /** One exemplary grading through API and worker, when only the API section runs. */
@@ -111,6 +113,7 @@ function render(r: Results, seconds: number): string {
   line();
   line('| # | measure | result | target | holds |');
   line('|---|---|---|---|---|');
+  for (const [name, message] of Object.entries(r.errors)) line(`| — | section "${name}" **failed** | ${message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | | |`);
   const g = r.grading;
   if (g) {
     line(`| 1 | Sandbox overhead: grading with Docker sandboxes ÷ the same Grader with the harness run on the host (/usr/bin/python3), ${g.rounds.length} interleaved rounds | ${fmtRange(g.sandboxOverRatio, 2, '×')} | ≤ 1.25× | ${yes(g.sandboxOverRatio.median <= 1.25)} |`);
@@ -307,36 +310,50 @@ function renderThroughput(tp: ThroughputResult, line: (s?: string) => void) {
 }
 
 async function main() {
-  const results: Results = { startedAt: new Date().toISOString(), commit: gitCommit(), machine: machineInfo() };
+  const results: Results = { startedAt: new Date().toISOString(), commit: gitCommit(), machine: machineInfo(), errors: {} };
   const t0 = performance.now();
-
-  if (only.has('grading')) {
-    log(`[1, 2, 6] the exemplary submission: sandbox grading vs host-harness grading vs bare candidate run, ${values.rounds} interleaved rounds`);
-    results.grading = await gradingBench({ rounds: Number(values.rounds), log });
-  }
-  if (only.has('throughput') || only.has('api')) {
-    const services = await BenchServices.start({ UPLOAD_RATE_PER_IP: '1000' });
+  // A section that fails (a Docker engine restart, say) is reported in the table; the others still run.
+  const section = async (name: string, fn: () => Promise<void>) => {
     try {
-      const api = await services.startApi();
-      let submissionId: string | null = null;
-      if (only.has('throughput')) {
-        log(`[3, 6] throughput: ${values.submissions} queued submissions at worker concurrency 1, then 2`);
-        results.throughput = await throughputBench(services, { submissions: Number(values.submissions), idleSamples: Number(values['idle-samples']), log });
-        submissionId = results.throughput.sampleSubmissionId;
-      }
-      if (only.has('api')) {
-        if (!submissionId) submissionId = await gradeOne(services);
-        log(`[5] API under load at ${values.rate} req/s for ${values.duration} s per endpoint; ${values.uploads} uploads of 10 MB`);
-        results.api = await apiBench(services, api, { submissionId, rate: Number(values.rate), durationS: Number(values.duration), uploads: Number(values.uploads), log });
-      }
-    } finally {
-      await services.close();
+      await fn();
+    } catch (err) {
+      results.errors[name] = (err as Error).message.slice(0, 500);
+      log(`  ${name} failed: ${(err as Error).stack ?? err}`);
     }
-  }
-  if (only.has('rescore')) {
-    log(`[4] rescore-only regrade of ${values['rescore-count']} stored gradings (bench/rescore.ts)`);
-    results.rescore = await rescoreBench({ count: Number(values['rescore-count']), log });
-  }
+  };
+
+  if (only.has('grading'))
+    await section('grading', async () => {
+      log(`[1, 2, 6] the exemplary submission: sandbox grading vs host-harness grading vs bare candidate run, ${values.rounds} interleaved rounds`);
+      results.grading = await gradingBench({ rounds: Number(values.rounds), log });
+    });
+  if (only.has('throughput') || only.has('api'))
+    await section('services', async () => {
+      const services = await BenchServices.start({ UPLOAD_RATE_PER_IP: '1000' });
+      try {
+        const api = await services.startApi();
+        let submissionId: string | null = null;
+        if (only.has('throughput'))
+          await section('throughput', async () => {
+            log(`[3, 6] throughput: ${values.submissions} queued submissions at worker concurrency 1, then 2`);
+            results.throughput = await throughputBench(services, { submissions: Number(values.submissions), idleSamples: Number(values['idle-samples']), log });
+            submissionId = results.throughput.sampleSubmissionId;
+          });
+        if (only.has('api'))
+          await section('api', async () => {
+            submissionId ??= await gradeOne(services);
+            log(`[5] API under load at ${values.rate} req/s for ${values.duration} s per endpoint; uploads of 1, 10 and 19 MiB`);
+            results.api = await apiBench(services, api, { submissionId, rate: Number(values.rate), durationS: Number(values.duration), uploads: Number(values.uploads), log });
+          });
+      } finally {
+        await services.close();
+      }
+    });
+  if (only.has('rescore'))
+    await section('rescore', async () => {
+      log(`[4] rescore-only regrade of ${values['rescore-count']} stored gradings (bench/rescore.ts)`);
+      results.rescore = await rescoreBench({ count: Number(values['rescore-count']), log });
+    });
 
   const md = render(results, (performance.now() - t0) / 1000);
   fs.mkdirSync(values.out!, { recursive: true });
@@ -344,7 +361,7 @@ async function main() {
   fs.writeFileSync(path.join(values.out!, 'latest.json'), `${JSON.stringify(stripBulk(results), null, 2)}\n`);
   process.stdout.write(md);
   log(`\nwritten: ${path.relative(ROOT, path.join(values.out!, 'latest.md'))}, latest.json`);
-  process.exit(0);
+  process.exit(Object.keys(results.errors).length ? 1 : 0);
 }
 
 await main();

@@ -8,14 +8,20 @@ export DATABASE_URL=${TEST_DATABASE_URL:-${DATABASE_URL%/*}/grader_test}
 export NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 npx tsc -p tsconfig.json
 mkdir -p artifacts
-rm -f artifacts/security-cases.jsonl
+rm -f artifacts/security-cases.jsonl artifacts/vitest-engine.json
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest.json "$@"
 rc=$?
+if [ $# -eq 0 ]; then
+  # Last, on its own: this case stops and restarts the local Docker engine.
+  GRADER_ENGINE_FAULTS=1 npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest-engine.json tests/engine-faults || rc=1
+fi
 set -e
 npx tsx scripts/security-report.ts || true
 node -e '
-  const r = JSON.parse(require("fs").readFileSync("artifacts/vitest.json", "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  const fs = require("fs");
+  const files = ["artifacts/vitest.json", "artifacts/vitest-engine.json"].filter((f) => fs.existsSync(f));
+  const sum = (k) => files.reduce((n, f) => n + JSON.parse(fs.readFileSync(f, "utf8"))[k], 0);
+  console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
 ' || true
 exit $rc

@@ -11,7 +11,7 @@ import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
 import { Grader } from '../../services/grading/grader.ts';
 import type { ReportDocument } from '../../services/reports/report-schema.ts';
 import { tarGzOfFolder } from '../../tests/support/archives.ts';
-import { HostSandbox } from './host-sandbox.ts';
+import { HostSandbox, SCRATCH } from './host-sandbox.ts';
 import { RecordingSandbox, type RecordedRun } from './recording-sandbox.ts';
 import { LoadProbe } from './machine.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -105,7 +105,7 @@ export async function gradingBench(opts: { rounds: number; log: (s: string) => v
     return { kind, wallMs: end - t, beforeMs: first - t, afterMs: end - last, report, runs };
   };
   const holdout = path.join(dataset.holdoutDir, `${assessments.get(ASSESSMENT).manifest.primaryVariant}.csv`);
-  const bare = () => bareRun(fixture, dataset.trainCsv, holdout, dataDir);
+  const bare = () => bareRun(fixture, dataset.trainCsv, holdout);
 
   try {
     opts.log('  warm-up: one of each (not counted)');
@@ -150,8 +150,8 @@ export async function gradingBench(opts: { rounds: number; log: (s: string) => v
 }
 
 /** The candidate's own pipeline once, in a fresh host Python process, timed from spawn to exit. */
-async function bareRun(sub: string, trainCsv: string, holdoutCsv: string, dataDir: string): Promise<BareSample> {
-  const tmp = fs.mkdtempSync(path.join(dataDir, 'bare-'));
+async function bareRun(sub: string, trainCsv: string, holdoutCsv: string): Promise<BareSample> {
+  const tmp = fs.mkdtempSync(path.join(SCRATCH, 'bench-bare-'));
   const t = performance.now();
   const child = spawn(PYTHON, ['-X', `pycache_prefix=${path.join(os.tmpdir(), 'bench-host-pycache')}`, path.join(ROOT, 'bench/bare_candidate.py'), sub, trainCsv, holdoutCsv], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', TMPDIR: tmp, HOME: tmp },

@@ -8,6 +8,8 @@ import type { Sandbox, SandboxResult, SandboxRunSpec } from '../../services/sand
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HARNESS = path.join(ROOT, 'docker/runner/harness');
+/** Scratch on tmpfs where there is one, like the container's /tmp and /out. */
+export const SCRATCH = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 /**
  * NOT a sandbox: runs the same harness command directly on the host with the host's Python
@@ -31,7 +33,7 @@ export class HostSandbox implements Sandbox {
   async run(spec: SandboxRunSpec): Promise<SandboxResult> {
     const t0 = performance.now();
     const timings = { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 0 };
-    const root = await fsp.mkdtemp(path.join(os.tmpdir(), `bench-host-${spec.step}-`));
+    const root = await fsp.mkdtemp(path.join(SCRATCH, `bench-host-${spec.step}-`));
     const fsRoot = path.join(root, 'fs');
     const out = path.join(fsRoot, spec.outputPath);
     const tmp = path.join(root, 'tmp');
