@@ -286,7 +286,7 @@ describe('container runtime', () => {
         timeout: 30_000,
       }).then(
         (x) => `ran: ${x.stdout.trim().replace(/\n/g, ' ')}`,
-        (e) => `refused: ${String(e.stderr).trim().split('\n').pop()}`,
+        (e) => `refused: ${String(e.stderr).trim().split('\n').find((l) => /error/i.test(l)) ?? String(e.stderr).trim().split('\n')[0]}`,
       );
       results.push(r);
       // Either the runtime refuses the cwd, or the process is confined: the host's hostname never shows.
