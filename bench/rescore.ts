@@ -48,7 +48,7 @@ url.pathname = `/${dbName}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grader-bench-'));
 const config = loadConfig(process.env, {
   DATABASE_URL: url.toString(),
-  QUEUE_PREFIX: `bench-${crypto.randomBytes(4).toString('hex')}`,
+  QUEUE_PREFIX: `bench-rescore-${crypto.randomBytes(4).toString('hex')}`,
   DATA_DIR: dataDir,
   DATASET_CACHE_DIR: process.env.DATASET_CACHE_DIR ?? path.join(ROOT, '.data', 'datasets'),
   ASSESSMENTS_DIR: path.join(ROOT, 'assessments'),
@@ -137,8 +137,8 @@ try {
   await events.close();
   eventsConnection.disconnect();
   await worker.close();
-  await ctx.regradeQueue.queue.obliterate({ force: true });
 } finally {
+  for (const q of [ctx.queue.queue, ctx.regradeQueue.queue, ctx.webhookQueue.queue]) await q.obliterate({ force: true }).catch(() => {});
   await ctx.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
   if (!values.keep) await adminSql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);

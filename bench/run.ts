@@ -37,6 +37,7 @@ const { values } = parseArgs({
     uploads: { type: 'string', default: '5' },
     'rescore-count': { type: 'string', default: '10000' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
+    'no-readme': { type: 'boolean', default: false },
   },
 });
 const only = new Set<Section>(values.only ? (values.only.split(',') as Section[]) : SECTIONS);
@@ -53,6 +54,20 @@ interface Results {
   api?: Awaited<ReturnType<typeof apiBench>>;
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
+}
+
+function updateReadme(md: string): boolean {
+  const file = path.join(ROOT, 'README.md');
+  const text = fs.readFileSync(file, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return false;
+  // The summary: everything before the detailed sections, without the title.
+  const summary = md.slice(0, md.indexOf('\n## ')).replace(/^# Benchmark results\n\n/, '').trim();
+  fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${summary}\n\nDetails: [bench/results/latest.md](bench/results/latest.md).\n${text.slice(b)}`);
+  return true;
 }
 
 /** One exemplary grading through API and worker, when only the API section runs. */
@@ -119,7 +134,7 @@ function render(r: Results, seconds: number): string {
     line(`| 1 | Sandbox overhead: grading with Docker sandboxes ÷ the same Grader with the harness run on the host (/usr/bin/python3), ${g.rounds.length} interleaved rounds | ${fmtRange(g.sandboxOverRatio, 2, '×')} | ≤ 1.25× | ${yes(g.sandboxOverRatio.median <= 1.25)} |`);
     line(`| 2 | Hidden-check cost: one sandbox grading ÷ the candidate's own train + evaluate + predict run once (fresh process) | ${fmtRange(g.sandboxOverBare, 2, '×')} (${sec(g.sandboxWall.median, 1)} vs ${sec(g.bareWall.median, 1)}) | ≤ 2.5× | ${yes(g.sandboxOverBare.median <= 2.5)} |`);
     line(`| 2′ | … the same without containers (host harness ÷ bare run) | ${fmtRange(g.hostOverBare, 2, '×')} | — | — |`);
-  } else line('| 1, 2 | grading rounds | not run (`--only`) | | |');
+  } else line('| 1, 2 | grading rounds | not run | | |');
   const tp = r.throughput;
   if (tp) {
     for (const run of tp.runs)
@@ -127,9 +142,9 @@ function render(r: Results, seconds: number): string {
     line(`| 3 | Speed-up of concurrency 2 over 1 | ${tp.speedup.toFixed(2)}× | — | — |`);
     const idle = tp.idlePickupMs.n ? tp.idlePickupMs : summarize(tp.runs.map((x) => x.firstPickupMs));
     line(`| 3 | Queue-to-start latency, idle worker (queued_at → started_at) | ${fmtRange(idle, 0, ' ms')} over ${idle.n} | ≤ 1 s | ${yes(idle.max <= 1000)} |`);
-  } else line('| 3 | throughput | not run (`--only`) | | |');
+  } else line('| 3 | throughput | not run | | |');
   const rs = r.rescore;
-  if (!rs) line('| 4 | Rescore-only regrade | not run (`--only`) | ≤ 10 s | — |');
+  if (!rs) line('| 4 | Rescore-only regrade | not run | ≤ 10 s | — |');
   else if (!rs.available) line(`| 4 | Rescore-only regrade of 10,000 stored gradings | **pending**: ${rs.reason} | ≤ 10 s | — |`);
   else
     line(
@@ -147,7 +162,7 @@ function render(r: Results, seconds: number): string {
       `| 5 | API process memory while it receives uploads (RSS sampled every 5 ms, after a warm-up) | ` +
         `${u.batches.map((b) => `${(b.archiveBytes / 1048576).toFixed(0)} MiB: +${mb1(b.growthBytes)}`).join('; ')} (${u.batches[0]!.uploads} uploads each, RSS ${mib(u.batches[0]!.idleRssBytes)}) | flat: growth below the archive size, not following it | ${yes(u.flat)} |`,
     );
-  } else line('| 5 | API | not run (`--only`) | | |');
+  } else line('| 5 | API | not run | | |');
   if (tp) {
     const c1 = tp.runs[0]!;
     line(`| 6 | Peak memory of the worker process (VmHWM, concurrency 1, ${c1.submissions} gradings) | ${mib(c1.worker.hwmBytes)} (sampled RSS peak ${mib(c1.worker.peakRssBytes)}) | — | — |`);
@@ -361,6 +376,8 @@ async function main() {
   fs.writeFileSync(path.join(values.out!, 'latest.json'), `${JSON.stringify(stripBulk(results), null, 2)}\n`);
   process.stdout.write(md);
   log(`\nwritten: ${path.relative(ROOT, path.join(values.out!, 'latest.md'))}, latest.json`);
+  // A complete run refreshes the summary in the README (between its bench markers).
+  if (!values['no-readme'] && !values.only && Object.keys(results.errors).length === 0 && updateReadme(md)) log('updated: README.md (Performance)');
   process.exit(Object.keys(results.errors).length ? 1 : 0);
 }
 

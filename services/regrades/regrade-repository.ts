@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import { withTransaction, type Db, type Queryable } from '../db/pool.ts';
 import type { CheckId, Measurement } from '../grading/check-catalog.ts';
 import type { ManualScore } from '../grading/scoring.ts';
-import type { ReportDocument } from '../reports/report-schema.ts';
 import { flipOf, type DiffRow } from './regrade-diff.ts';
 import type { RescorePatch } from './rescore.ts';
 import type { REGRADE_STATUSES, OVERALL_PATHS } from './regrade-schema.ts';
@@ -48,7 +47,6 @@ export interface RescoreInput {
   submissionId: string;
   oldReportId: string;
   measurements: Partial<Record<CheckId, Measurement>>;
-  status: ReportDocument['status'];
   hadPredictions: boolean;
   /** Why these measurements cannot be rescored; null when they can. */
   stale: string | null;
@@ -188,7 +186,7 @@ export class RegradeRepository {
    */
   async nextRescorePage(regradeId: string, current: CurrentMeasuring, afterSubmissionId: string, limit: number): Promise<RescoreInput[]> {
     const { rows } = await this.db.query(
-      `SELECT i.submission_id, i.old_report_id, d->>'status' AS status, d->'measurements' AS m,
+      `SELECT i.submission_id, i.old_report_id, d->'measurements' AS m,
               COALESCE(d->'metrics'->'holdout' <> 'null'::jsonb, false) AS had_predictions,
               CASE WHEN d->'provenance'->>'harnessVersion' IS DISTINCT FROM $4
                      THEN format('measured by harness %s; the current harness is %s', d->'provenance'->>'harnessVersion', $4)
@@ -211,7 +209,6 @@ export class RegradeRepository {
       submissionId: r.submission_id,
       oldReportId: r.old_report_id,
       measurements: r.m,
-      status: r.status,
       hadPredictions: r.had_predictions,
       stale: r.stale,
     }));
@@ -265,24 +262,24 @@ export class RegradeRepository {
       // the regrade's completion (a synchronous commit) flushes every page before it.
       await c.query(`SET LOCAL synchronous_commit = off`);
       return c.query(
-      `WITH x AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, sid uuid, old uuid, score float8, passed boolean, fields jsonb, checks jsonb)
-       ), ins AS (
-         INSERT INTO reports (id, submission_id, grading_id, rubric_id, rubric_version, score, passed, document, regrade_id)
-         SELECT x.id, x.sid, NULL, $2, $3, x.score, x.passed,
-                r.d || x.fields || jsonb_build_object(
-                  'gradingId', NULL,
+        `WITH x AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, sid uuid, old uuid, score float8, passed boolean, fields jsonb, checks jsonb)
+         ), ins AS (
+           INSERT INTO reports (id, submission_id, grading_id, rubric_id, rubric_version, score, passed, document, regrade_id)
+           SELECT x.id, x.sid, NULL, $2, $3, x.score, x.passed,
+                  r.d || x.fields || jsonb_build_object(
+                    'gradingId', NULL,
                     'checks', x.checks,
-                  'provenance', (r.d->'provenance') || jsonb_build_object('rubricId', $2::text, 'rubricVersion', $3::int)),
-                $4
-         -- "|| '{}'" yields the decompressed document once; every use below reads it from memory.
-         FROM x CROSS JOIN LATERAL (SELECT document || '{}'::jsonb AS d FROM reports WHERE id = x.old OFFSET 0) r
-         ON CONFLICT (regrade_id, submission_id) WHERE regrade_id IS NOT NULL DO NOTHING
-         RETURNING id, submission_id, score, passed
-       )
-       UPDATE regrade_items i SET status = 'done', path_reason = $5, new_report_id = ins.id, new_score = ins.score, new_passed = ins.passed, finished_at = now()
-       FROM ins WHERE i.regrade_id = $4 AND i.submission_id = ins.submission_id`,
-      [JSON.stringify(rows), rubricId, regrade.rubricVersion, regrade.id, RESCORED],
+                    'provenance', (r.d->'provenance') || jsonb_build_object('rubricId', $2::text, 'rubricVersion', $3::int)),
+                  $4
+           -- "|| '{}'" yields the decompressed document once; every use below reads it from memory.
+           FROM x CROSS JOIN LATERAL (SELECT document || '{}'::jsonb AS d FROM reports WHERE id = x.old OFFSET 0) r
+           ON CONFLICT (regrade_id, submission_id) WHERE regrade_id IS NOT NULL DO NOTHING
+           RETURNING id, submission_id, score, passed
+         )
+         UPDATE regrade_items i SET status = 'done', path_reason = $5, new_report_id = ins.id, new_score = ins.score, new_passed = ins.passed, finished_at = now()
+         FROM ins WHERE i.regrade_id = $4 AND i.submission_id = ins.submission_id`,
+        [JSON.stringify(rows), rubricId, regrade.rubricVersion, regrade.id, RESCORED],
       );
     });
     return res.rowCount ?? 0;

@@ -137,7 +137,7 @@ export class RegradeService {
       const patched = page.map((p) => ({
         submissionId: p.submissionId,
         oldReportId: p.oldReportId,
-        patch: rescore(p.measurements, rubric, manual.get(p.submissionId) ?? [], { status: p.status, hadPredictions: p.hadPredictions }),
+        patch: rescore(p.measurements, rubric, manual.get(p.submissionId) ?? [], { hadPredictions: p.hadPredictions }),
       }));
       lap('scoreMs', t);
       t = performance.now();

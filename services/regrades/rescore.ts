@@ -25,7 +25,8 @@ export function rescore(
   measurements: Partial<Record<CheckId, Measurement>>,
   rubric: Rubric,
   manual: ManualScore[],
-  stored: { status: ReportDocument['status']; hadPredictions: boolean },
+  /** Whether the stored grading produced holdout predictions (otherwise the report stays partial). */
+  stored: { hadPredictions: boolean },
 ): RescorePatch {
   const scored = scoreMeasurements(measurements, rubric, manual);
   const skipped = scored.checks.some((c) => c.status === 'skipped' && c.id !== 'leakage.target');

@@ -120,7 +120,7 @@ describe('rescore patch', () => {
   };
 
   it('equals a fresh scoring of the same measurements, rounded as a grading rounds', () => {
-    const patch = rescore(m, rubric, [], { status: 'graded', hadPredictions: true });
+    const patch = rescore(m, rubric, [], { hadPredictions: true });
     const scored = scoreMeasurements(m, rubric);
     expect(patch.checks).toEqual(scored.checks);
     expect(patch.fields.verdict).toBe(scored.verdict);
