@@ -100,8 +100,8 @@ async function measured(pid: number, endpoint: string, url: string, headers: str
 
 /**
  * Uploads streamed from disk over loopback while the API's RSS is sampled every 5 ms: after a
- * warm-up, batches of 1, 10 and 19 MiB archives. Streaming shows as growth that does not follow the
- * archive's size (GC timing alone moves it by a few MiB); a buffered upload grows by at least its size.
+ * warm-up, batches of 1, 10 and 100 MiB archives. Streaming shows as growth that does not follow the
+ * archive's size (GC timing alone moves it by some MiB); a buffered upload grows by at least its size.
  */
 async function uploadMemory(services: BenchServices, pid: number, uploads: number, log: (s: string) => void): Promise<UploadResult> {
   const archive = async (mib: number) => {
@@ -110,7 +110,9 @@ async function uploadMemory(services: BenchServices, pid: number, uploads: numbe
     fs.writeFileSync(file, await makeTarGz([{ name: 'solution.py', data: 'def train(p):\n    return 1\n' }, { name: 'data/blob.bin', data: noise }]));
     return file;
   };
-  const sizes = [1, 10, 19]; // MiB; the upload limit is 20 MiB
+  // 10 MiB is the size the issue names; 100 MiB (the benchmark's API allows it) tells streaming
+  // from buffering beyond doubt, whatever the garbage collector's timing does to a few MiB.
+  const sizes = [1, 10, 100];
   const files = [];
   for (const mib of sizes) files.push(await archive(mib));
   const settle = () => new Promise((r) => setTimeout(r, 500));
@@ -127,9 +129,11 @@ async function uploadMemory(services: BenchServices, pid: number, uploads: numbe
   };
   const warm = [await batch(files[0]!, 2), await batch(files[1]!, 1)];
   const batches: UploadBatch[] = [];
-  for (const file of files) batches.push(await batch(file, uploads));
-  // A buffered body would cost at least its own size; streaming costs the same few buffers whatever the size.
-  const flat = batches.every((b) => b.growthBytes < b.archiveBytes && b.statuses.every((s) => s === 202));
+  for (const file of files) batches.push(await batch(file, file === files[2] ? Math.min(3, uploads) : uploads));
+  // A buffered body costs at least its own size; a streamed one the same few buffers (and garbage
+  // not yet collected) whatever the size.
+  const largest = batches[batches.length - 1]!;
+  const flat = largest.growthBytes < largest.archiveBytes / 4 && batches.every((b) => b.statuses.every((s) => s === 202));
   for (const b of batches)
     log(`  uploads: ${b.uploads} × ${(b.archiveBytes / 1048576).toFixed(1)} MiB, API RSS ${(b.idleRssBytes / 1048576).toFixed(1)} → peak ${(b.peakRssBytes / 1048576).toFixed(1)} MiB`);
   return { warmupGrowthBytes: Math.max(...warm.map((w) => w.growthBytes)), batches, hwmBytes: processMemory(pid)?.hwm ?? null, flat };

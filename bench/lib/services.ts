@@ -80,6 +80,8 @@ export class BenchServices {
       PORT: String(c.PORT),
       LOG_LEVEL: c.LOG_LEVEL,
       UPLOAD_RATE_PER_IP: String(c.UPLOAD_RATE_PER_IP),
+      UPLOAD_MAX_BYTES: String(c.UPLOAD_MAX_BYTES),
+      UPLOAD_MAX_UNCOMPRESSED_BYTES: String(c.UPLOAD_MAX_UNCOMPRESSED_BYTES),
       ...extra,
     };
   }
