@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { machineInfo, type MachineInfo } from './lib/machine.ts';
+import { machineInfo, waitForQuiet, type MachineInfo } from './lib/machine.ts';
 import { containerTimings, gradingBench, type GradingBenchResult, type GradingSample } from './lib/grading-bench.ts';
 import { throughputBench, type ThroughputResult } from './lib/throughput-bench.ts';
 import { apiBench } from './lib/api-bench.ts';
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     'rescore-count': { type: 'string', default: '10000' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
     'no-readme': { type: 'boolean', default: false },
+    'wait-quiet': { type: 'string', default: '300' },
   },
 });
 const only = new Set<Section>(values.only ? (values.only.split(',') as Section[]) : SECTIONS);
@@ -54,6 +55,8 @@ interface Results {
   api?: Awaited<ReturnType<typeof apiBench>>;
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
+  /** Busy cores (all processes) just before each timing-sensitive section started. */
+  quiet: (number | null)[];
 }
 
 function updateReadme(md: string): boolean {
@@ -118,6 +121,8 @@ function render(r: Results, seconds: number): string {
   line(`${r.startedAt} · commit ${r.commit} · ${seconds.toFixed(0)} s · \`npm run bench\``);
   line();
   line(`Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, Linux ${m.kernel}, Node ${m.node}, ${m.python}, Docker ${m.docker}.`);
+  if (r.quiet.length)
+    line(`Each section started once the machine had been nearly idle for 5 s (or after waiting at most ${values['wait-quiet']} s): busy cores then ${r.quiet.map((b) => (b === null ? 'n/a' : b.toFixed(2))).join(', ')}.`);
   if (r.grading) {
     const l = r.grading.load;
     line(
@@ -325,7 +330,7 @@ function renderThroughput(tp: ThroughputResult, line: (s?: string) => void) {
 }
 
 async function main() {
-  const results: Results = { startedAt: new Date().toISOString(), commit: gitCommit(), machine: machineInfo(), errors: {} };
+  const results: Results = { startedAt: new Date().toISOString(), commit: gitCommit(), machine: machineInfo(), errors: {}, quiet: [] };
   const t0 = performance.now();
   // A section that fails (a Docker engine restart, say) is reported in the table; the others still run.
   const section = async (name: string, fn: () => Promise<void>) => {
@@ -337,8 +342,14 @@ async function main() {
     }
   };
 
+  // Before each timing-sensitive section: wait (bounded) for other work on the machine to stop.
+  const quiet = async () => {
+    const q = await waitForQuiet({ maxWaitS: Number(values['wait-quiet']), log });
+    results.quiet.push(q.busyCores);
+  };
   if (only.has('grading'))
     await section('grading', async () => {
+      await quiet();
       log(`[1, 2, 6] the exemplary submission: sandbox grading vs host-harness grading vs bare candidate run, ${values.rounds} interleaved rounds`);
       results.grading = await gradingBench({ rounds: Number(values.rounds), log });
     });
@@ -351,6 +362,7 @@ async function main() {
         let submissionId: string | null = null;
         if (only.has('throughput'))
           await section('throughput', async () => {
+            await quiet();
             log(`[3, 6] throughput: ${values.submissions} queued submissions at worker concurrency 1, then 2`);
             results.throughput = await throughputBench(services, { submissions: Number(values.submissions), idleSamples: Number(values['idle-samples']), log });
             submissionId = results.throughput.sampleSubmissionId;
@@ -358,6 +370,7 @@ async function main() {
         if (only.has('api'))
           await section('api', async () => {
             submissionId ??= await gradeOne(services);
+            await quiet();
             log(`[5] API under load at ${values.rate} req/s for ${values.duration} s per endpoint; uploads of 1, 10 and 19 MiB`);
             results.api = await apiBench(services, api, { submissionId, rate: Number(values.rate), durationS: Number(values.duration), uploads: Number(values.uploads), log });
           });
@@ -367,6 +380,7 @@ async function main() {
     });
   if (only.has('rescore'))
     await section('rescore', async () => {
+      await quiet();
       log(`[4] rescore-only regrade of ${values['rescore-count']} stored gradings (bench/rescore.ts)`);
       results.rescore = await rescoreBench({ count: Number(values['rescore-count']), log });
     });

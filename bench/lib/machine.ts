@@ -130,3 +130,26 @@ export class RssSampler {
     return { peak: this.peak, samples: this.samples };
   }
 }
+
+/**
+ * Waits (bounded) until the machine has been nearly idle for `windowS` seconds: other work on a
+ * small shared machine changes every number here. -> the busy cores seen in the last window.
+ */
+export async function waitForQuiet(opts: { maxWaitS: number; windowS?: number; busyBelow?: number; log?: (s: string) => void }): Promise<{ busyCores: number | null; waitedS: number }> {
+  const windowS = opts.windowS ?? 5;
+  const limit = opts.busyBelow ?? 0.3;
+  const t0 = performance.now();
+  let busy: number | null = null;
+  for (;;) {
+    const probe = new LoadProbe().start();
+    await new Promise((r) => setTimeout(r, windowS * 1000));
+    busy = probe.stop().busyCores;
+    const waitedS = (performance.now() - t0) / 1000;
+    if (busy === null || busy < limit) return { busyCores: busy, waitedS };
+    if (waitedS >= opts.maxWaitS) {
+      opts.log?.(`  the machine is still busy (${busy.toFixed(2)} cores) after ${waitedS.toFixed(0)} s; measuring anyway`);
+      return { busyCores: busy, waitedS };
+    }
+    opts.log?.(`  waiting for a quiet machine: ${busy.toFixed(2)} cores busy`);
+  }
+}
