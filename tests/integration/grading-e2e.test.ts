@@ -66,6 +66,40 @@ describe('end to end: API → Redis → worker → Docker → Postgres', () => {
     expect((await ctx.sandbox.listManaged()).filter((c) => c.gradingId === gradingId)).toEqual([]);
   });
 
+  it('serves the stored report as stored, with its id as ETag; a stored document that fails the schema is not served', async () => {
+    const { submissionId } = await submit('good');
+    const report = await reportOf(submissionId);
+    const url = `/v1/submissions/${submissionId}/report`;
+    const res = await app.inject({ url, headers: ADMIN });
+    const stored = (await ctx.db.query('SELECT id, created_at, document FROM reports WHERE submission_id = $1', [submissionId])).rows[0];
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({ reportId: stored.id, createdAt: stored.created_at.toISOString(), ...stored.document });
+    expect(report.checks.length).toBeGreaterThan(0);
+    // Reports are immutable: a client holding the current one gets 304 and no body.
+    expect(res.headers.etag).toBe(`"${stored.id}"`);
+    const again = await app.inject({ url, headers: { ...ADMIN, 'if-none-match': res.headers.etag as string } });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    // A report of another submission is not served under this one.
+    const other = await submit('good');
+    await reportOf(other.submissionId);
+    const foreign = await app.inject({ url: `/v1/submissions/${other.submissionId}/report?reportId=${stored.id}`, headers: ADMIN });
+    expect(foreign.statusCode).toBe(404);
+    expect(foreign.json().error.code).toBe('report_not_ready');
+    // A newer report whose stored document does not match the schema (a bad migration, a hand
+    // edit) is refused with a 500, not passed on.
+    await ctx.db.query(
+      `INSERT INTO reports (id, submission_id, grading_id, rubric_id, rubric_version, score, passed, document)
+       SELECT gen_random_uuid(), submission_id, NULL, rubric_id, rubric_version, score, passed, '{"bogus": "not a report"}'::jsonb
+       FROM reports WHERE id = $1`,
+      [stored.id],
+    );
+    const broken = await app.inject({ url, headers: ADMIN });
+    expect(broken.statusCode).toBe(500);
+    expect(broken.body).not.toContain('not a report');
+    expect((await app.inject({ url: `${url}?reportId=${stored.id}`, headers: ADMIN })).statusCode).toBe(200);
+  });
+
   it('a repeated enqueue of the same grading does not grade twice', async () => {
     const { submissionId, gradingId } = await submit('good');
     await reportOf(submissionId);

@@ -84,14 +84,19 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
       },
     },
     async (req, reply) => {
-      const sub = await ctx.submissions.getSubmission(req.params.id);
-      if (!sub || !canSeeAssessment(req.principal!, sub.assessmentId)) throw new NotFoundError('submission');
-      const report = req.query.reportId ? await ctx.reports.get(req.query.reportId) : await ctx.reports.latest(sub.id);
-      if (!report || report.submissionId !== sub.id) {
-        const g = await ctx.submissions.latestGrading(sub.id);
+      const found = await ctx.reports.served(req.params.id, req.query.reportId ?? null);
+      if (!found || !canSeeAssessment(req.principal!, found.assessmentId)) throw new NotFoundError('submission');
+      const report = found.report;
+      if (!report) {
+        const g = await ctx.submissions.latestGrading(req.params.id);
         throw new AppError('report_not_ready', `no report yet: the grading is ${g?.status ?? 'unknown'} (${g?.phase ?? '-'})`, 404);
       }
-      return reply.send({ reportId: report.id, createdAt: report.createdAt, ...report.document });
+      // Reports are immutable: the id is a strong validator.
+      const etag = `"${report.id}"`;
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+      // The stored document's text with the two envelope fields in front, as sent before.
+      return reply.type('application/json; charset=utf-8').send(`{"reportId":${JSON.stringify(report.id)},"createdAt":${JSON.stringify(report.createdAt)},${report.json.slice(1)}`);
     },
   );
 
