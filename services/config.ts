@@ -44,6 +44,8 @@ export const configSchema = z
     SANDBOX_CPUS: z.coerce.number().positive().default(2),
     SANDBOX_PIDS: bytes.default(256),
     SANDBOX_TMPFS_BYTES: bytes.default(512 * 1024 * 1024),
+    /** Report bodies the API keeps in memory (reports are immutable); 0 turns the cache off. */
+    REPORT_CACHE_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
     /** Regrades: stored reports rescored per page (one read and one multi-row write per page). */
     REGRADE_PAGE_SIZE: z.coerce.number().int().min(10).max(10_000).default(1000),
     /** Webhooks: attempts per delivery (exponential backoff from WEBHOOK_BACKOFF_MS), request timeout. */

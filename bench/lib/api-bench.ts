@@ -6,12 +6,15 @@ import { makeTarGz } from '../../tests/support/archives.ts';
 import { BENCH_ADMIN_KEY, type BenchServices, uploadArchive } from './services.ts';
 import { LoadProbe, RssSampler, processCpuSeconds, processMemory } from './machine.ts';
 import { summarizeProfile } from './cpu-profile.ts';
+import { summarize, type Summary } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const AUTOCANNON = path.join(ROOT, 'node_modules/autocannon/autocannon.js');
 
 export interface LoadResult {
   endpoint: string;
+  /** Rounds interleave the floor and the endpoints. */
+  round: number;
   targetRate: number;
   durationS: number;
   requests: number;
@@ -48,35 +51,105 @@ export interface UploadResult {
  * latencies corrected for coordinated omission), its memory while it receives 1 MiB and 10 MiB
  * uploads, and a CPU profile of the report endpoint under load (a second API process).
  */
-export async function apiBench(services: BenchServices, api: ChildProcess, opts: { submissionId: string; rate: number; durationS: number; uploads: number; log: (s: string) => void }) {
+export async function apiBench(
+  services: BenchServices,
+  api: ChildProcess,
+  opts: { submissionId: string; rate: number; durationS: number; rounds: number; uploads: number; log: (s: string) => void },
+) {
   const upload = await uploadMemory(services, api.pid!, opts.uploads, opts.log);
   const headers = [`authorization=Bearer ${BENCH_ADMIN_KEY}`];
+  const reportUrl = `${services.baseUrl}/v1/submissions/${opts.submissionId}/report`;
+  // The physical floor on this machine: the same report bytes from a bare node:http server in its
+  // own process, under the same autocannon settings. Rounds interleave floor and endpoints so the
+  // machine's noise hits all of them.
+  const reportBody = Buffer.from(await (await fetch(reportUrl, { headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } })).arrayBuffer());
+  const floor = await startFloorServer(reportBody);
   const endpoints = [
-    ['GET /v1/submissions/:id', `/v1/submissions/${opts.submissionId}`],
-    ['GET /v1/submissions/:id/report', `/v1/submissions/${opts.submissionId}/report`],
+    [FLOOR, `${floor.url}/`, []],
+    ['GET /v1/submissions/:id', `${services.baseUrl}/v1/submissions/${opts.submissionId}`, headers],
+    ['GET /v1/submissions/:id/report', reportUrl, headers],
   ] as const;
   const load: LoadResult[] = [];
-  for (const [endpoint, url] of endpoints) {
-    // Warm-up (JIT, connection pool), not counted.
-    await autocannon(services.baseUrl + url, headers, opts.rate, 2);
-    load.push(await measured(api.pid!, endpoint, services.baseUrl + url, headers, opts.rate, opts.durationS));
-    const l = load[load.length - 1]!;
-    opts.log(`  ${endpoint}: p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms at ${l.achievedRate.toFixed(0)} req/s`);
+  try {
+    // Warm-up (JIT, connection pool, the report body cache), not counted.
+    for (const [, url, h] of endpoints) await autocannon(url, [...h], opts.rate, 2);
+    for (let round = 1; round <= opts.rounds; round++)
+      for (const [endpoint, url, h] of endpoints) {
+        const l = await measured(endpoint === FLOOR ? floor.pid : api.pid!, endpoint, url, [...h], opts.rate, opts.durationS, round);
+        load.push(l);
+        opts.log(`  round ${round}: ${endpoint}: p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms at ${l.achievedRate.toFixed(0)} req/s`);
+      }
+  } finally {
+    floor.stop();
   }
 
   // Where the report endpoint's time goes: the same load on an API process that profiles itself.
   await services.stop(api);
   const dir = fs.mkdtempSync(path.join(services.config.DATA_DIR, 'cpuprof-'));
   const profiled = await services.startApi({ cpuProfileDir: dir });
-  await autocannon(services.baseUrl + endpoints[1][1], headers, opts.rate, 2);
-  await autocannon(services.baseUrl + endpoints[1][1], headers, opts.rate, opts.durationS);
+  await autocannon(reportUrl, headers, opts.rate, 2);
+  await autocannon(reportUrl, headers, opts.rate, opts.durationS);
   await services.stop(profiled);
   const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   const profile = file ? summarizeProfile(path.join(dir, file)) : null;
-  return { upload, load, profile };
+  return { upload, load, summary: summarizeLoad(load, reportBody.length), profile };
 }
 
-async function measured(pid: number, endpoint: string, url: string, headers: string[], rate: number, durationS: number): Promise<LoadResult> {
+export const FLOOR = 'floor: the same report bytes from bare node:http';
+
+export interface EndpointSummary {
+  endpoint: string;
+  rounds: number;
+  p50: Summary;
+  p99: Summary;
+  /** Per round, the endpoint's p99 ÷ the floor's p99 of the same round. */
+  p99OverFloor: Summary | null;
+  non2xx: number;
+  errors: number;
+}
+
+function summarizeLoad(load: LoadResult[], reportBytes: number): { reportBytes: number; endpoints: EndpointSummary[] } {
+  const names = [...new Set(load.map((l) => l.endpoint))];
+  const floorOf = (round: number) => load.find((l) => l.endpoint === FLOOR && l.round === round)?.latencyMs.p99;
+  const endpoints = names.map((endpoint) => {
+    const ls = load.filter((l) => l.endpoint === endpoint);
+    const ratios = endpoint === FLOOR ? [] : ls.flatMap((l) => (floorOf(l.round) ? [l.latencyMs.p99 / floorOf(l.round)!] : []));
+    return {
+      endpoint,
+      rounds: ls.length,
+      p50: summarize(ls.map((l) => l.latencyMs.p50)),
+      p99: summarize(ls.map((l) => l.latencyMs.p99)),
+      p99OverFloor: ratios.length ? summarize(ratios) : null,
+      non2xx: ls.reduce((a, l) => a + l.non2xx, 0),
+      errors: ls.reduce((a, l) => a + l.errors, 0),
+    };
+  });
+  return { reportBytes, endpoints };
+}
+
+/** A bare node:http server in its own process answering every request with `body`. */
+async function startFloorServer(body: Buffer): Promise<{ url: string; pid: number; stop: () => void }> {
+  const code = `
+    const http = require('node:http');
+    const body = Buffer.from(process.env.FLOOR_BODY, 'base64');
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+      res.end(body);
+    });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', code], { env: { ...process.env, FLOOR_BODY: body.toString('base64') }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (c) => reject(new Error(`the floor server exited (${c})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill() };
+}
+
+async function measured(pid: number, endpoint: string, url: string, headers: string[], rate: number, durationS: number, round: number): Promise<LoadResult> {
   const cpu0 = processCpuSeconds(pid);
   const probe = new LoadProbe().start();
   const t0 = performance.now();
@@ -86,6 +159,7 @@ async function measured(pid: number, endpoint: string, url: string, headers: str
   const seconds = (performance.now() - t0) / 1000;
   return {
     endpoint,
+    round,
     targetRate: rate,
     durationS,
     requests: r.requests.total,

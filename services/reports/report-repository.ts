@@ -13,13 +13,10 @@ export interface StoredReport {
   document: ReportDocument;
 }
 
-/** A report as the API serves it: the stored document's JSON text, never re-parsed per request. */
-export interface ServedReport {
+/** Which report the API serves for a submission, without its document. */
+export interface ServedReportRef {
   id: string;
-  submissionId: string;
   createdAt: string;
-  /** The document as JSON text, checked against the report schema once per process. */
-  json: string;
 }
 
 /**
@@ -61,15 +58,15 @@ export class ReportRepository {
 
   /**
    * The report the API serves for a submission (the latest, or `reportId` when it belongs to that
-   * submission) with the submission's assessment, in one round trip. The document stays JSON text:
-   * parsing and re-serialising 20 KB per request was most of the endpoint's CPU time.
+   * submission) with the submission's assessment, in one round trip; null when the submission
+   * does not exist.
    */
-  async served(submissionId: string, reportId: string | null): Promise<{ assessmentId: string; report: ServedReport | null } | null> {
+  async served(submissionId: string, reportId: string | null): Promise<{ assessmentId: string; report: ServedReportRef | null } | null> {
     const { rows } = await this.db.query(
-      `SELECT s.assessment_id, r.id, r.created_at, r.document::text AS json
+      `SELECT s.assessment_id, r.id, r.created_at
          FROM submissions s
          LEFT JOIN LATERAL (
-           SELECT id, created_at, document FROM reports
+           SELECT id, created_at FROM reports
             WHERE submission_id = s.id AND ($2::uuid IS NULL OR id = $2::uuid)
             ORDER BY created_at DESC, id LIMIT 1
          ) r ON true
@@ -78,12 +75,22 @@ export class ReportRepository {
     );
     const row = rows[0];
     if (!row) return null;
-    if (!row.id) return { assessmentId: row.assessment_id, report: null };
-    if (!this.checked.has(row.id)) {
-      reportDocumentSchema.parse(JSON.parse(row.json));
-      this.checked.add(row.id);
+    return { assessmentId: row.assessment_id, report: row.id ? { id: row.id, createdAt: row.created_at.toISOString() } : null };
+  }
+
+  /**
+   * A report's document as JSON text, as stored (never parsed and re-serialised per request: that
+   * was most of the report endpoint's CPU time), checked against the schema once per process.
+   */
+  async documentJson(id: string): Promise<string | null> {
+    const { rows } = await this.db.query('SELECT document::text AS json FROM reports WHERE id = $1', [id]);
+    const json: string | undefined = rows[0]?.json;
+    if (json === undefined) return null;
+    if (!this.checked.has(id)) {
+      reportDocumentSchema.parse(JSON.parse(json));
+      this.checked.add(id);
     }
-    return { assessmentId: row.assessment_id, report: { id: row.id, submissionId, createdAt: row.created_at.toISOString(), json: row.json } };
+    return json;
   }
 
   /** Inserts the report of a grading; returns false when that grading already has one. */

@@ -42,6 +42,8 @@ const toSubmission = (r: Record<string, unknown>): SubmissionRow => ({
   createdAt: iso(r.created_at)!,
 });
 
+const GRADING_COLUMNS = ['id', 'submission_id', 'reason', 'status', 'phase', 'queued_at', 'started_at', 'finished_at', 'heartbeat_at', 'worker_host', 'attempts', 'last_error'] as const;
+
 const toGrading = (r: Record<string, unknown>): GradingRow => ({
   id: r.id as string,
   submissionId: r.submission_id as string,
@@ -101,6 +103,21 @@ export class SubmissionRepository {
   async getSubmission(id: string): Promise<SubmissionRow | null> {
     const { rows } = await this.db.query('SELECT * FROM submissions WHERE id = $1', [id]);
     return rows[0] ? toSubmission(rows[0]) : null;
+  }
+
+  /** A submission with its latest grading, in one round trip (the status endpoint's read). */
+  async withLatestGrading(id: string): Promise<{ submission: SubmissionRow; grading: GradingRow | null } | null> {
+    const { rows } = await this.db.query(
+      `SELECT s.*, ${GRADING_COLUMNS.map((c) => `g.${c} AS g_${c}`).join(', ')}
+         FROM submissions s
+         LEFT JOIN LATERAL (SELECT * FROM gradings WHERE submission_id = s.id ORDER BY queued_at DESC LIMIT 1) g ON true
+        WHERE s.id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const grading = r.g_id ? toGrading(Object.fromEntries(GRADING_COLUMNS.map((c) => [c, r[`g_${c}`]]))) : null;
+    return { submission: toSubmission(r), grading };
   }
 
   async getGrading(id: string): Promise<GradingRow | null> {

@@ -8,11 +8,13 @@ import { AppError, NotFoundError, PayloadTooLargeError } from '../../errors.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { errorSchema, submissionAcceptedSchema, submissionStatusSchema, uuid } from '../schemas.ts';
 import { requireRole } from '../auth-plugin.ts';
+import { ByteBoundedCache } from '../byte-bounded-cache.ts';
 
 export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const service = new SubmissionService(ctx);
   const multipartOverhead = 64 * 1024;
+  const reportBodies = new ByteBoundedCache(ctx.config.REPORT_CACHE_BYTES);
 
   r.post(
     '/v1/assessments/:assessmentId/submissions',
@@ -91,12 +93,19 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
         const g = await ctx.submissions.latestGrading(req.params.id);
         throw new AppError('report_not_ready', `no report yet: the grading is ${g?.status ?? 'unknown'} (${g?.phase ?? '-'})`, 404);
       }
-      // Reports are immutable: the id is a strong validator.
+      // Reports are immutable: the id is a strong validator, and the response body can be kept.
       const etag = `"${report.id}"`;
-      reply.header('etag', etag).header('cache-control', 'private, no-cache');
+      reply.header('etag', etag).header('cache-control', 'private, no-cache').type('application/json; charset=utf-8');
       if (req.headers['if-none-match'] === etag) return reply.code(304).send();
-      // The stored document's text with the two envelope fields in front, as sent before.
-      return reply.type('application/json; charset=utf-8').send(`{"reportId":${JSON.stringify(report.id)},"createdAt":${JSON.stringify(report.createdAt)},${report.json.slice(1)}`);
+      let body = reportBodies.get(report.id);
+      if (!body) {
+        const json = await ctx.reports.documentJson(report.id);
+        if (json === null) throw new NotFoundError('report');
+        // The stored document with the two envelope fields in front.
+        body = Buffer.from(`{"reportId":${JSON.stringify(report.id)},"createdAt":${JSON.stringify(report.createdAt)},${json.slice(1)}`);
+        reportBodies.set(report.id, body);
+      }
+      return reply.send(body);
     },
   );
 
@@ -115,9 +124,10 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
 }
 
 export async function submissionStatus(ctx: Context, id: string, visible: (assessmentId: string) => boolean) {
-  const sub = await ctx.submissions.getSubmission(id);
-  if (!sub || !visible(sub.assessmentId)) throw new NotFoundError('submission');
-  const g = (await ctx.submissions.latestGrading(sub.id))!;
+  const found = await ctx.submissions.withLatestGrading(id);
+  if (!found || !visible(found.submission.assessmentId)) throw new NotFoundError('submission');
+  const { submission: sub, grading } = found;
+  const g = grading!;
   const position = g.status === 'queued' ? await ctx.queue.position(g.id).catch(() => null) : null;
   return {
     id: sub.id,
