@@ -10,7 +10,7 @@ import type { Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.t
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import { HARNESS_VERSION, predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
 import { measure, type StepOutcome } from './measure.ts';
-import { scoreMeasurements } from './scoring.ts';
+import { reportScores } from './scoring.ts';
 import { REPORT_SCHEMA_VERSION, reportDocumentSchema, type ReportDocument } from '../reports/report-schema.ts';
 import type { z } from 'zod';
 
@@ -178,7 +178,7 @@ export class Grader {
         limits: { memoryBytes, trainSeconds, predictSeconds, pids: config.SANDBOX_PIDS },
         topLevelEntries: topLevel,
       });
-      const scored = scoreMeasurements(measured.measurements, req.rubric);
+      const scored = reportScores(measured.measurements, req.rubric, [], { hadPredictions: !!predict?.result });
       const steps = [trainRun, predict?.sandbox].filter((s): s is SandboxResult => !!s);
       const phases = [...(train.result?.phases ?? []).map((p) => ({ step: 'train', p })), ...(predict?.result?.phases ?? []).map((p) => ({ step: 'predict', p }))];
       const doc: ReportDocument = {
@@ -186,13 +186,7 @@ export class Grader {
         submissionId: req.submissionId,
         gradingId: req.gradingId,
         assessmentId: m.id,
-        status: scored.checks.some((c) => c.status === 'skipped' && c.id !== 'leakage.target') || !predict?.result ? 'partial' : 'graded',
-        score: round(scored.score),
-        automaticScore: round(scored.automaticScore),
-        manualScore: scored.manualScore,
-        passed: scored.passed,
-        verdict: scored.verdict,
-        categories: scored.categories.map((c) => ({ ...c, score: c.score === null ? null : round(c.score) })),
+        ...scored.fields,
         checks: scored.checks,
         metrics: { holdout: measured.holdout, evaluate: measured.evaluate },
         sandbox: steps.map((s, i) => ({
@@ -248,8 +242,6 @@ export class Grader {
     }
   }
 }
-
-const round = (x: number) => Math.round(x * 100) / 100;
 
 /** The file in the prediction container's /models folder that tells its harness to go on. */
 const GO_AHEAD = 'go-ahead.json';

@@ -1,5 +1,6 @@
 import { CATEGORIES, CHECKS, judgeCheck, type Category, type CheckId, type CheckStatus, type Evidence, type Measurement } from './check-catalog.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
+import type { ReportDocument } from '../reports/report-schema.ts';
 
 export interface ScoredCheck {
   id: CheckId;
@@ -128,4 +129,49 @@ function explainCategory(cat: Category, list: ScoredCheck[], score: number | nul
   if (!failed.length && !warned.length) parts.push('Every check here passed.');
   if (skipped.length) parts.push(`Not run: ${skipped.map((c) => c.title).join(', ')}.`);
   return parts.join(' ');
+}
+
+/**
+ * The score fields and checks of a report document: what a sandbox grading writes and what a
+ * rescore replaces (the rest of a stored document, metrics, logs, measurements, provenance, is
+ * kept; the database merges the two while writing. Merging per check in SQL was tried: on this
+ * hardware jsonb operations per array element cost several times more than parsing the complete
+ * checks array sent from here).
+ */
+export interface ReportScores {
+  score: number;
+  passed: boolean;
+  /** Top-level document fields, replaced wholesale by a rescore. */
+  fields: Pick<ReportDocument, 'score' | 'automaticScore' | 'manualScore' | 'passed' | 'verdict' | 'categories' | 'status'>;
+  checks: ScoredCheck[];
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * Scores measurements for a report, with the report's rounding and status rules. `hadPredictions`:
+ * whether the grading produced holdout predictions (otherwise the report stays partial).
+ */
+export function reportScores(
+  measurements: Partial<Record<CheckId, Measurement>>,
+  rubric: Rubric,
+  manual: ManualScore[],
+  grading: { hadPredictions: boolean },
+): ReportScores {
+  const scored = scoreMeasurements(measurements, rubric, manual);
+  const skipped = scored.checks.some((c) => c.status === 'skipped' && c.id !== 'leakage.target');
+  return {
+    score: round2(scored.score),
+    passed: scored.passed,
+    fields: {
+      score: round2(scored.score),
+      automaticScore: round2(scored.automaticScore),
+      manualScore: scored.manualScore,
+      passed: scored.passed,
+      verdict: scored.verdict,
+      categories: scored.categories.map((c) => ({ ...c, score: c.score === null ? null : round2(c.score) })),
+      status: skipped || !grading.hadPredictions ? 'partial' : 'graded',
+    },
+    checks: scored.checks,
+  };
 }

@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
 import { withTransaction, type Db, type Queryable } from '../db/pool.ts';
 import type { CheckId, Measurement } from '../grading/check-catalog.ts';
-import type { ManualScore } from '../grading/scoring.ts';
+import type { ManualScore, ReportScores } from '../grading/scoring.ts';
 import { flipOf, type DiffRow } from './regrade-diff.ts';
-import type { RescorePatch } from './rescore.ts';
 import type { REGRADE_STATUSES, OVERALL_PATHS } from './regrade-schema.ts';
 
 export interface RegradeRow {
@@ -249,7 +248,7 @@ export class RegradeRepository {
   async writeRescoredPage(
     regrade: RegradeRow,
     rubricId: string,
-    page: { submissionId: string; oldReportId: string; patch: RescorePatch }[],
+    page: { submissionId: string; oldReportId: string; patch: ReportScores }[],
   ): Promise<number> {
     const rows = page.map((p) => ({ id: crypto.randomUUID(), sid: p.submissionId, old: p.oldReportId, score: p.patch.score, passed: p.patch.passed, fields: p.patch.fields, checks: p.patch.checks }));
     const lz4 = await this.hasLz4();

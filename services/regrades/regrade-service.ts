@@ -3,10 +3,10 @@ import { withTransaction } from '../db/pool.ts';
 import { canSeeAssessment, type Principal } from '../auth/api-keys.ts';
 import { AppError, NotFoundError, QueueFullError } from '../errors.ts';
 import { HARNESS_VERSION } from '../grading/harness-output.ts';
+import { reportScores } from '../grading/scoring.ts';
 import { WebhookService } from '../webhooks/webhook-service.ts';
 import { orderDiff, summarizeDiff } from './regrade-diff.ts';
 import type { RegradeRow } from './regrade-repository.ts';
-import { requiredChecks, rescore } from './rescore.ts';
 import type { RegradeView, RegradeWithDiff, StartRegrade } from './regrade-schema.ts';
 
 /**
@@ -99,7 +99,7 @@ export class RegradeService {
       harnessVersion: HARNESS_VERSION,
       datasetVersion: assessment.manifest.datasetVersion,
       datasetSha256: (await ctx.datasets.get(assessment)).sha256,
-      checks: requiredChecks(rubric),
+      checks: Object.keys(rubric.checks).sort(),
     };
     if (!regrade.plannedAt) {
       await ctx.regrades.plan(regrade);
@@ -137,7 +137,7 @@ export class RegradeService {
       const patched = page.map((p) => ({
         submissionId: p.submissionId,
         oldReportId: p.oldReportId,
-        patch: rescore(p.measurements, rubric, manual.get(p.submissionId) ?? [], { hadPredictions: p.hadPredictions }),
+        patch: reportScores(p.measurements, rubric, manual.get(p.submissionId) ?? [], { hadPredictions: p.hadPredictions }),
       }));
       lap('scoreMs', t);
       t = performance.now();

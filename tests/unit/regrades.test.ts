@@ -3,8 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { orderDiff, summarizeDiff, flipOf, type DiffRow } from '../../services/regrades/regrade-diff.ts';
 import { renderJunit, renderRegradeMarkdown, type RenderableRegrade } from '../../services/regrades/regrade-render.ts';
-import { rescore } from '../../services/regrades/rescore.ts';
-import { scoreMeasurements } from '../../services/grading/scoring.ts';
+import { reportScores, scoreMeasurements } from '../../services/grading/scoring.ts';
 import { parseRubric } from '../../services/rubrics/rubric-schema.ts';
 import type { Measurement } from '../../services/grading/check-catalog.ts';
 import { ROOT } from '../support/context.ts';
@@ -120,7 +119,7 @@ describe('rescore patch', () => {
   };
 
   it('equals a fresh scoring of the same measurements, rounded as a grading rounds', () => {
-    const patch = rescore(m, rubric, [], { hadPredictions: true });
+    const patch = reportScores(m, rubric, [], { hadPredictions: true });
     const scored = scoreMeasurements(m, rubric);
     expect(patch.checks).toEqual(scored.checks);
     expect(patch.fields.verdict).toBe(scored.verdict);

@@ -24,7 +24,11 @@ def _child_import(ch, ctx, done):
     return mod
 
 
-def _child_train(ctx, phase, model_name, traced):
+def _child_call(ctx, phase, traced, name, arg, finish):
+    """A forked child that imports solution.py, calls `name(arg)` and reports through `done`.
+
+    `finish(result, done)` turns what the function returned into the child's outcome.
+    """
     def run(ch):
         if traced:
             tracer.start(phase, ctx["sub"], ctx["positive"], ctx["target"])
@@ -33,71 +37,56 @@ def _child_train(ctx, phase, model_name, traced):
             mod = _child_import(ch, ctx, done)
             if mod is None:
                 return
-            fn = getattr(mod, "train", None)
+            fn = getattr(mod, name, None)
             if not callable(fn):
-                done["error"] = "module has no function `train`"
+                done["error"] = f"module has no function `{name}`"
                 return
             try:
-                model = fn(ctx["train_csv"])
+                result = fn(arg)
             except BaseException as exc:
-                done["error"] = contract.format_exception(exc, ctx["paths"], context="train() raised")
+                done["error"] = contract.format_exception(exc, ctx["paths"], context=f"{name}() raised")
                 done["pidsExhausted"] = procs.is_pids_error(exc)
                 return
-            if model is None:
-                done["error"] = "train() returned None; it must return the fitted model"
-                return
-            try:
-                data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException as exc:
-                done["error"] = contract.format_exception(
-                    exc, ctx["paths"], context="train() returned a model that cannot be pickled")
-                return
-            target = os.path.join(ctx["out"], model_name)
-            try:
-                with open(target + ".tmp", "wb") as fh:
-                    fh.write(data)
-                os.replace(target + ".tmp", target)
-            except OSError as exc:
-                done["error"] = f"could not save the model ({len(data)} bytes): {exc}"
-                try:
-                    os.unlink(target + ".tmp")
-                except OSError:
-                    pass
-                return
-            done.update(ok=True, modelBytes=len(data))
+            finish(result, done)
         finally:
             if traced:
                 done["trace"] = tracer.finish()
             ch.send(done)
     return run
+
+
+def _child_train(ctx, phase, model_name, traced):
+    def finish(model, done):
+        if model is None:
+            done["error"] = "train() returned None; it must return the fitted model"
+            return
+        try:
+            data = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException as exc:
+            done["error"] = contract.format_exception(
+                exc, ctx["paths"], context="train() returned a model that cannot be pickled")
+            return
+        target = os.path.join(ctx["out"], model_name)
+        try:
+            with open(target + ".tmp", "wb") as fh:
+                fh.write(data)
+            os.replace(target + ".tmp", target)
+        except OSError as exc:
+            done["error"] = f"could not save the model ({len(data)} bytes): {exc}"
+            try:
+                os.unlink(target + ".tmp")
+            except OSError:
+                pass
+            return
+        done.update(ok=True, modelBytes=len(data))
+    return _child_call(ctx, phase, traced, "train", ctx["train_csv"], finish)
 
 
 def _child_evaluate(ctx, phase, csv_path, traced):
-    def run(ch):
-        if traced:
-            tracer.start(phase, ctx["sub"], ctx["positive"], ctx["target"])
-        done = {"type": "done", "ok": False}
-        try:
-            mod = _child_import(ch, ctx, done)
-            if mod is None:
-                return
-            fn = getattr(mod, "evaluate", None)
-            if not callable(fn):
-                done["error"] = "module has no function `evaluate`"
-                return
-            try:
-                res = fn(csv_path)
-            except BaseException as exc:
-                done["error"] = contract.format_exception(exc, ctx["paths"], context="evaluate() raised")
-                done["pidsExhausted"] = procs.is_pids_error(exc)
-                return
-            ev, problem = contract.check_evaluate(res)
-            done.update(ok=True, evaluate=ev, problem=problem)
-        finally:
-            if traced:
-                done["trace"] = tracer.finish()
-            ch.send(done)
-    return run
+    def finish(res, done):
+        ev, problem = contract.check_evaluate(res)
+        done.update(ok=True, evaluate=ev, problem=problem)
+    return _child_call(ctx, phase, traced, "evaluate", csv_path, finish)
 
 
 def _valid_eval(ev):
