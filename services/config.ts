@@ -69,6 +69,8 @@ export const configSchema = z
     REQUIRE_NOEVICTION: bool.default(true),
     /** Reviewer web sessions (API key exchanged for a cookie) last this long. */
     WEB_SESSION_TTL_S: z.coerce.number().int().positive().default(8 * 3600),
+    /** Failed reviewer sign-ins allowed per client IP per 15 minutes; then every attempt gets 429. */
+    SIGN_IN_FAILURES_PER_IP: z.coerce.number().int().positive().default(10),
     /** Secure flag on the session cookie: auto sets it when the request came over https. */
     WEB_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
     /** Invite defaults when the creator does not say: expiry and allowed uploads. */

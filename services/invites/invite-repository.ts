@@ -65,6 +65,12 @@ export class InviteRepository {
     return rows[0] ? toInvite(rows[0]) : null;
   }
 
+  /** Withdraws an invite: its link stops working at once. Idempotent (keeps the first time). */
+  async withdraw(id: string): Promise<InviteRow | null> {
+    const { rows } = await this.db.query('UPDATE invites SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING *', [id]);
+    return rows[0] ? toInvite(rows[0]) : null;
+  }
+
   /** Gives back an attempt whose upload was refused before it was accepted for grading. */
   async releaseAttempt(id: string): Promise<void> {
     await this.db.query('UPDATE invites SET attempts_used = attempts_used - 1 WHERE id = $1 AND attempts_used > 0', [id]);

@@ -90,4 +90,24 @@ export async function inviteApiRoutes(app: FastifyInstance, ctx: Context, invite
       return { invites: list.map((i) => ({ ...toJson(i), submissions: i.submissions })) };
     },
   );
+
+  r.post(
+    '/v1/invites/:id/withdraw',
+    {
+      preHandler: requireRole('admin', 'reviewer'),
+      schema: {
+        summary: 'Withdraw an invite: its link stops working at once (uploads already made are kept). Idempotent.',
+        tags: ['invites'],
+        params: z.object({ id: uuid }),
+        response: { 200: inviteSchema, 404: errorSchema },
+      },
+    },
+    async (req) => {
+      const existing = await invites.repo.get(req.params.id);
+      if (!existing || !canSeeAssessment(req.principal!, existing.assessmentId)) throw new NotFoundError('invite');
+      const withdrawn = (await invites.repo.withdraw(existing.id))!;
+      req.log.info({ inviteId: withdrawn.id, by: req.principal!.name }, 'invite withdrawn');
+      return toJson(withdrawn);
+    },
+  );
 }

@@ -9,11 +9,12 @@ import { ADMIN, ROOT } from '../support/context.ts';
 import { SCREENSHOTS, contrastProblems, startBrowserEnv, tempFile, type BrowserEnv } from './support.ts';
 
 const LIMIT = 64 * 1024;
+const SIGN_IN_FAILURES = 4;
 let env: BrowserEnv;
 
 beforeAll(async () => {
   // No worker: uploads stay queued, which is all these cases need (and shows the queue position).
-  env = await startBrowserEnv({ UPLOAD_MAX_BYTES: LIMIT }, { worker: false });
+  env = await startBrowserEnv({ UPLOAD_MAX_BYTES: LIMIT, SIGN_IN_FAILURES_PER_IP: SIGN_IN_FAILURES }, { worker: false });
 });
 afterAll(async () => {
   await env?.close();
@@ -84,9 +85,16 @@ describe('invite links that cannot be used show their own page', () => {
     expect((await page.goto(`/i/${token}`))!.status()).toBe(200);
   });
 
-  it('a withdrawn invite: 410 and its own page', async () => {
+  it('a withdrawn invite (API): 410 and its own page; withdrawing is idempotent and scoped', async () => {
     const { id, token } = await invite();
-    await env.ctx.db.query('UPDATE invites SET revoked_at = now() WHERE id = $1', [id]);
+    const other = await env.app.apiKeys.create({ name: 'Other team', role: 'reviewer', assessmentIds: ['churn-messy-csv'] });
+    const foreign = await env.app.inject({ method: 'POST', url: `/v1/invites/${id}/withdraw`, headers: { authorization: `Bearer ${other.key}` } });
+    expect(foreign.statusCode).toBe(404);
+    const first = await env.app.inject({ method: 'POST', url: `/v1/invites/${id}/withdraw`, headers: ADMIN });
+    expect(first.statusCode).toBe(200);
+    expect(Date.parse(first.json().revokedAt)).toBeLessThanOrEqual(Date.now());
+    const again = await env.app.inject({ method: 'POST', url: `/v1/invites/${id}/withdraw`, headers: ADMIN });
+    expect(again.json().revokedAt).toBe(first.json().revokedAt);
     const page = await (await env.newContext()).newPage();
     await expectProblemPage(page, await page.goto(`/i/${token}`), 410, 'This invite has been withdrawn');
   });
@@ -245,6 +253,45 @@ describe('reviewer sessions and pages without a report', () => {
     expect((await admin.request.get(`/review/submissions/${subId}/report.json`)).status()).toBe(404);
     const other = await page.goto(`/review/submissions/${subId}`);
     await expectProblemPage(page, other, 404, 'Page not found');
+  });
+
+  it('a reviewer withdraws an invite from the submissions page; its link stops working', async () => {
+    const { id, token } = await invite({ candidateName: 'Withdrawn Wendy' });
+    const admin = await signedIn(ADMIN.authorization.replace('Bearer ', ''));
+    await admin.goto('/review/assessments/smoke-binary');
+    const row = admin.locator('tr', { hasText: 'Withdrawn Wendy' });
+    await row.getByRole('button', { name: 'Withdraw the invite of Withdrawn Wendy' }).click();
+    await admin.waitForURL(/\/review\/assessments\/smoke-binary/);
+    await expect(admin.locator('tr', { hasText: 'Withdrawn Wendy' }).textContent()).resolves.toMatch(/Withdrawn/);
+    expect(await admin.locator('tr', { hasText: 'Withdrawn Wendy' }).getByRole('button').count()).toBe(0);
+    expect((await env.ctx.db.query('SELECT revoked_at FROM invites WHERE id = $1', [id])).rows[0].revoked_at).not.toBeNull();
+    const candidate = await (await env.newContext()).newPage();
+    await expectProblemPage(candidate, await candidate.goto(`/i/${token}`), 410, 'This invite has been withdrawn');
+    // Without the session's CSRF token nothing is withdrawn.
+    const fresh = await invite({ candidateName: 'Kept Kim' });
+    const forged = await admin.request.post(`/review/invites/${fresh.id}/withdraw`, { form: { _csrf: 'forged' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+    expect((await env.ctx.db.query('SELECT revoked_at FROM invites WHERE id = $1', [fresh.id])).rows[0].revoked_at).toBeNull();
+  });
+
+  it('failed sign-ins are limited per address: then even the right key gets 429 with Retry-After', async () => {
+    const signIn = (key: string, remoteAddress: string) =>
+      env.app.inject({
+        method: 'POST',
+        url: '/review/sign-in',
+        remoteAddress,
+        payload: new URLSearchParams({ api_key: key, next: '/review' }).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    const good = ADMIN.authorization.replace('Bearer ', '');
+    for (let i = 0; i < SIGN_IN_FAILURES; i++) expect((await signIn(`gk_guess_${i}`, '10.9.8.7')).statusCode).toBe(401);
+    const locked = await signIn(good, '10.9.8.7');
+    expect(locked.statusCode).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(locked.body).toMatch(/Too many failed sign-ins/);
+    expect(locked.headers['set-cookie']).toBeUndefined();
+    // Another address is not affected, and successful sign-ins do not count.
+    for (let i = 0; i < SIGN_IN_FAILURES + 1; i++) expect((await signIn(good, '10.9.8.6')).statusCode).toBe(303);
   });
 
   it('unknown addresses under /i and /review get a page, not JSON', async () => {

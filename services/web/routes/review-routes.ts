@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { AppError, AuthError } from '../../errors.ts';
+import { FailureWindow } from '../../api/fixed-window-limit.ts';
 import type { InviteService } from '../../invites/invite-service.ts';
 import { publicBase } from '../../invites/invite-routes.ts';
 import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.ts';
@@ -62,6 +63,7 @@ const manualFormSchema = z.object({
 
 export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: InviteService) {
   const sessions = new SessionRepository(ctx.db);
+  const signInFailures = new FailureWindow(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:sign-in`, ctx.config.SIGN_IN_FAILURES_PER_IP, 15 * 60_000);
   const manual = new ManualScoreRepository(ctx.db);
   // auto: Secure when the request came over https, or when the public address is https (TLS ended at a proxy).
   const cookieSecure =
@@ -110,11 +112,19 @@ export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: 
   app.post<{ Body: { api_key?: string; next?: string } }>('/review/sign-in', async (req, reply) => {
     const next = safeNext(req.body?.next);
     const key = String(req.body?.api_key ?? '').trim();
+    // Keys carry 256 bits, but a client that keeps guessing is stopped anyway (and shows in the log).
+    const wait = await signInFailures.blocked(req.ip);
+    if (wait !== null) {
+      req.log.warn({ ip: req.ip }, 'reviewer sign-in refused: too many failed attempts');
+      reply.header('retry-after', String(wait));
+      return sendHtml(reply, 429, signInPage({ next, error: `Too many failed sign-ins from your address. Try again in ${Math.ceil(wait / 60)} min.` }));
+    }
     let principal;
     try {
       principal = await app.apiKeys.authenticate(`Bearer ${key}`);
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
+      await signInFailures.fail(req.ip);
       return sendHtml(reply, 401, signInPage({ next, error: 'That API key was not recognised, or it has been revoked.' }));
     }
     if (principal.role !== 'admin' && principal.role !== 'reviewer')
@@ -217,6 +227,14 @@ export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: 
     });
     req.log.info({ inviteId: created.invite.id, assessmentId }, 'invite created');
     return sendHtml(reply, 201, inviteCreatedPage(nav(req), { url: `${publicBase(ctx, req)}${created.path}`, invite: created.invite, assessmentTitle: ctx.assessments.get(assessmentId).manifest.title }));
+  });
+
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/invites/:id/withdraw', { preHandler: requireSession }, async (req, reply) => {
+    const invite = UUID.test(req.params.id) ? await invites.repo.get(req.params.id) : null;
+    if (!invite || !canSeeAssessment(req.webSession!.principal, invite.assessmentId)) throw new AppError('not_found', 'invite not found', 404);
+    await invites.repo.withdraw(invite.id);
+    req.log.info({ inviteId: invite.id, by: req.webSession!.principal.name }, 'invite withdrawn');
+    return reply.redirect(`/review/assessments/${encodeURIComponent(invite.assessmentId)}#invites`, 303);
   });
 
   // ---- report ---------------------------------------------------------------------------------
