@@ -19,9 +19,12 @@ export function gradingHooks(ctx: Context) {
         rows[0]?.grading_id ? guard('updating the regrade', regrades.onGradingFinished(rows[0].grading_id)) : Promise.resolve(),
       ]);
     },
-    /** A grading failed for good. */
+    /** A grading failed for good: subscribers hear of it, and a regrade waiting on it counts it. */
     async onFailed(gradingId: string): Promise<void> {
-      await guard('updating the regrade', regrades.onGradingFinished(gradingId));
+      await Promise.all([
+        guard('publishing the grading.failed webhook', webhooks.publishGradingFailed(gradingId)),
+        guard('updating the regrade', regrades.onGradingFinished(gradingId)),
+      ]);
     },
   };
 }

@@ -16,7 +16,7 @@ export interface SubmissionRow {
 export interface GradingRow {
   id: string;
   submissionId: string;
-  reason: 'initial' | 'regrade';
+  reason: 'initial' | 'regrade' | 'retry';
   status: 'queued' | 'running' | 'completed' | 'failed';
   phase: string;
   queuedAt: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const WEBHOOK_EVENTS = ['report.created', 'regrade.completed'] as const;
+export const WEBHOOK_EVENTS = ['report.created', 'regrade.completed', 'grading.failed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 const asUrl = (u: string) => {
@@ -92,6 +92,23 @@ export const regradeEventSchema = z.object({
   regradeUrl: z.string(),
 });
 export type RegradeEvent = z.infer<typeof regradeEventSchema>;
+
+/** Body of grading.failed: a grading ended without a report for a system reason, all retries spent. */
+export const gradingFailedEventSchema = z.object({
+  event: z.literal('grading.failed'),
+  eventId: z.string(),
+  occurredAt: z.string(),
+  submissionId: z.string().uuid(),
+  assessmentId: z.string(),
+  gradingId: z.string().uuid(),
+  reason: z.enum(['initial', 'regrade', 'retry']),
+  attempts: z.number().int(),
+  error: z.string().nullable(),
+  statusUrl: z.string(),
+  /** POST here (reviewer or admin key) to grade the stored archive again. */
+  retryUrl: z.string(),
+});
+export type GradingFailedEvent = z.infer<typeof gradingFailedEventSchema>;
 
 /** The job catalog entry for deliveries. */
 export const deliveryJobSchema = z.object({ deliveryId: z.string().uuid() }).strict();

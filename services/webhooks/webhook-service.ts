@@ -4,7 +4,7 @@ import { AppError, NotFoundError } from '../errors.ts';
 import type { RegradeRow } from '../regrades/regrade-repository.ts';
 import type { EndpointRow } from './webhook-repository.ts';
 import { newWebhookSecret } from './webhook-signature.ts';
-import type { CreateWebhook, RegradeEvent, ReportEvent, WebhookEndpointView, WebhookEvent } from './webhook-schema.ts';
+import type { CreateWebhook, GradingFailedEvent, RegradeEvent, ReportEvent, WebhookEndpointView, WebhookEvent } from './webhook-schema.ts';
 
 const view = ({ secret: _secret, ...e }: EndpointRow): WebhookEndpointView => e;
 
@@ -123,7 +123,32 @@ export class WebhookService {
     return n + (await this.publish('regrade.completed', regrade.assessmentId, [done]));
   }
 
-  private async publish(event: WebhookEvent, assessmentId: string, bodies: (ReportEvent | RegradeEvent)[]): Promise<number> {
+  /** grading.failed: a grading failed for good (system failure, retries spent). Once per grading. */
+  async publishGradingFailed(gradingId: string): Promise<number> {
+    const { rows } = await this.ctx.db.query(
+      `SELECT g.id, g.submission_id, g.reason, g.attempts, g.last_error, g.finished_at, g.status, s.assessment_id
+       FROM gradings g JOIN submissions s ON s.id = g.submission_id WHERE g.id = $1`,
+      [gradingId],
+    );
+    const g = rows[0];
+    if (!g || g.status !== 'failed') return 0;
+    const body: GradingFailedEvent = {
+      event: 'grading.failed',
+      eventId: `grading-failed:${g.id}`,
+      occurredAt: (g.finished_at ?? new Date()).toISOString(),
+      submissionId: g.submission_id,
+      assessmentId: g.assessment_id,
+      gradingId: g.id,
+      reason: g.reason,
+      attempts: g.attempts,
+      error: g.last_error,
+      statusUrl: this.url(`/v1/submissions/${g.submission_id}`),
+      retryUrl: this.url(`/v1/submissions/${g.submission_id}/gradings`),
+    };
+    return this.publish('grading.failed', g.assessment_id, [body]);
+  }
+
+  private async publish(event: WebhookEvent, assessmentId: string, bodies: (ReportEvent | RegradeEvent | GradingFailedEvent)[]): Promise<number> {
     const endpoints = await this.ctx.webhooks.subscribers(event, assessmentId);
     if (endpoints.length === 0 || bodies.length === 0) return 0;
     const texts = bodies.map((b) => ({ key: b.eventId, body: JSON.stringify(b) }));

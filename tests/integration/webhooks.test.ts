@@ -1,4 +1,7 @@
 import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import { Readable } from 'node:stream';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -76,6 +79,7 @@ let workers: { close(): Promise<unknown> }[] = [];
 const flaky = new Receiver([500, 503, 200]);
 const broken = new Receiver([503]);
 const otherTenant = new Receiver([200]);
+const alerts = new Receiver([200]);
 const hooks: Record<'flaky' | 'broken' | 'otherTenant', string> = {} as never;
 let submissionId: string;
 let reportId: string;
@@ -111,7 +115,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) await w.close();
   await app?.close();
-  await Promise.all([flaky.stop(), broken.stop(), otherTenant.stop()]);
+  await Promise.all([flaky.stop(), broken.stop(), otherTenant.stop(), alerts.stop()]);
   await ctx?.regradeQueue.queue.obliterate({ force: true }).catch(() => {});
   await ctx?.webhookQueue.queue.obliterate({ force: true }).catch(() => {});
   await ctx?.close();
@@ -123,7 +127,7 @@ describe('webhooks', () => {
     const list = (await app.inject({ url: '/v1/webhooks', headers: ADMIN })).json().webhooks;
     expect(list.map((w: { id: string }) => w.id).sort()).toEqual(Object.values(hooks).sort());
     expect(JSON.stringify(list)).not.toContain('whsec_');
-    expect(list.find((w: { id: string }) => w.id === hooks.flaky)).toMatchObject({ enabled: true, events: ['report.created', 'regrade.completed'], assessmentIds: ['smoke-binary'] });
+    expect(list.find((w: { id: string }) => w.id === hooks.flaky)).toMatchObject({ enabled: true, events: ['report.created', 'regrade.completed', 'grading.failed'], assessmentIds: ['smoke-binary'] });
     for (const url of ['ftp://127.0.0.1/x', 'not a url', 'http://user:pw@127.0.0.1/x']) {
       const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: ADMIN, payload: { url } });
       expect([url, res.statusCode]).toEqual([url, 400]);
@@ -206,5 +210,54 @@ describe('webhooks', () => {
     expect((await app.inject({ method: 'DELETE', url: `/v1/webhooks/${hooks.otherTenant}`, headers: ADMIN })).statusCode).toBe(204);
     expect((await app.inject({ url: `/v1/webhooks/${hooks.otherTenant}`, headers: ADMIN })).statusCode).toBe(404);
     expect((await app.inject({ url: `/v1/webhooks/${hooks.otherTenant}/deliveries`, headers: ADMIN })).statusCode).toBe(404);
+  });
+
+  it('a grading that fails for a system reason is posted as grading.failed once; a reviewer grades it again from the stored archive', async () => {
+    await register(alerts, { assessmentIds: ['smoke-binary'], events: ['grading.failed'] });
+    // A submission whose stored archive goes missing before grading: the worker cannot grade it (system failure).
+    const folder = await fsp.mkdtemp(path.join(os.tmpdir(), 'lost-'));
+    await fsp.cp(path.join(ROOT, 'tests/fixtures/submissions/smoke/good'), folder, { recursive: true });
+    await fsp.writeFile(path.join(folder, 'NOTES.md'), `unique ${crypto.randomUUID()}\n`);
+    const blob = await ctx.blobs.put(Readable.from([await tarGzOfFolder(folder)]), 10 * 1024 * 1024);
+    await fsp.rm(folder, { recursive: true });
+    await fsp.rename(blob.path, `${blob.path}.aside`);
+    const { submission } = await ctx.submissions.createSubmission({ assessmentId: 'smoke-binary', archiveSha256: blob.sha256, archiveBytes: blob.bytes, archiveFormat: 'tar.gz', fileName: 'lost.tar.gz', candidate: null, inviteId: null });
+    const { grading } = await ctx.submissions.createGrading(submission.id, `initial:${submission.id}`, 'initial');
+    await ctx.queue.enqueue(grading.id);
+
+    const [received] = await eventually(async () => (alerts.requests.length ? alerts.requests : null), 30_000);
+    const event = JSON.parse(received!.body);
+    expect(received!.signatureValid).toBe(true);
+    expect(event).toMatchObject({ event: 'grading.failed', eventId: `grading-failed:${grading.id}`, submissionId: submission.id, gradingId: grading.id, assessmentId: 'smoke-binary', reason: 'initial' });
+    expect(event.error).toMatch(/stored archive .* is missing/);
+    expect(event.retryUrl).toBe(`https://grader.example.test/v1/submissions/${submission.id}/gradings`);
+    const status = (await app.inject({ url: `/v1/submissions/${submission.id}`, headers: ADMIN })).json();
+    expect(status).toMatchObject({ status: 'failed', reportUrl: null });
+
+    const retryUrl = `/v1/submissions/${submission.id}/gradings`;
+    // The archive is still missing: refused with the reason, nothing queued.
+    const missing = await app.inject({ method: 'POST', url: retryUrl, headers: ADMIN });
+    expect([missing.statusCode, missing.json().error.code]).toEqual([409, 'archive_missing']);
+    // A CI key cannot start gradings; a key of another assessment does not see the submission.
+    const ci = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: ADMIN, payload: { name: 'ci2', role: 'ci', assessmentIds: null } });
+    expect((await app.inject({ method: 'POST', url: retryUrl, headers: { authorization: `Bearer ${ci.json().key}` } })).statusCode).toBe(403);
+    const other = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: ADMIN, payload: { name: 'other', role: 'reviewer', assessmentIds: ['churn-messy-csv'] } });
+    expect((await app.inject({ method: 'POST', url: retryUrl, headers: { authorization: `Bearer ${other.json().key}` } })).statusCode).toBe(404);
+
+    await fsp.rename(`${blob.path}.aside`, blob.path);
+    const first = await app.inject({ method: 'POST', url: retryUrl, headers: ADMIN });
+    const second = await app.inject({ method: 'POST', url: retryUrl, headers: ADMIN });
+    expect(first.statusCode).toBe(202);
+    expect(second.json().gradingId).toBe(first.json().gradingId);
+    const done = await eventually(async () => {
+      const s = (await app.inject({ url: `/v1/submissions/${submission.id}`, headers: ADMIN })).json();
+      return s.status === 'completed' ? s : null;
+    });
+    expect(done.grading.id).toBe(first.json().gradingId);
+    const report = (await app.inject({ url: `/v1/submissions/${submission.id}/report`, headers: ADMIN })).json();
+    expect(report).toMatchObject({ status: 'graded', passed: true, gradingId: first.json().gradingId });
+    // Graded now: nothing to start again, and the failure was posted exactly once.
+    expect((await app.inject({ method: 'POST', url: retryUrl, headers: ADMIN })).json().error.code).toBe('not_failed');
+    expect(alerts.requests.filter((r) => JSON.parse(r.body).gradingId === grading.id)).toHaveLength(1);
   });
 });

@@ -95,8 +95,8 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
       }
       // Reports are immutable: the id is a strong validator, and the response body can be kept.
       const etag = `"${report.id}"`;
-      reply.header('etag', etag).header('cache-control', 'private, no-cache').type('application/json; charset=utf-8');
-      if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+      const validators = { etag, 'cache-control': 'private, no-cache' };
+      if (matchesEtag(req.headers['if-none-match'], report.id)) return reply.code(304).headers(validators).send();
       let body = reportBodies.get(report.id);
       if (!body) {
         const json = await ctx.reports.documentJson(report.id);
@@ -105,7 +105,27 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
         body = Buffer.from(`{"reportId":${JSON.stringify(report.id)},"createdAt":${JSON.stringify(report.createdAt)},${json.slice(1)}`);
         reportBodies.set(report.id, body);
       }
-      return reply.send(body);
+      return reply.headers(validators).type('application/json; charset=utf-8').send(body);
+    },
+  );
+
+  r.post(
+    '/v1/submissions/:id/gradings',
+    {
+      preHandler: requireRole('admin', 'reviewer'),
+      schema: {
+        summary: 'Grade a submission again after its grading failed for a system reason (the stored archive, a new grading)',
+        tags: ['submissions'],
+        params: z.object({ id: uuid }),
+        response: { 202: z.object({ gradingId: uuid, status: z.string(), statusUrl: z.string() }), 404: errorSchema, 409: errorSchema, 503: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const sub = await ctx.submissions.getSubmission(req.params.id);
+      if (!sub || !canSeeAssessment(req.principal!, sub.assessmentId)) throw new NotFoundError('submission');
+      const grading = await service.retry(sub.id);
+      req.log.info({ submissionId: sub.id, gradingId: grading.id, by: req.principal!.name }, 'grading started again');
+      return reply.code(202).send({ gradingId: grading.id, status: grading.status, statusUrl: `/v1/submissions/${sub.id}` });
     },
   );
 
@@ -121,6 +141,15 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
       return { reports: await ctx.reports.history(sub.id) };
     },
   );
+}
+
+/** If-None-Match against a report id: a list of tags, weak or strong (proxies weaken them), or "*". */
+export function matchesEtag(header: string | undefined, id: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag.replace(/^W\//, '') === `"${id}"`;
+  });
 }
 
 export async function submissionStatus(ctx: Context, id: string, visible: (assessmentId: string) => boolean) {

@@ -188,7 +188,7 @@ export function statusPage(d: StatusPageData): string {
       <p class="muted small">File <strong>${d.submission.fileName}</strong> (${formatBytes(d.submission.archiveBytes)}), uploaded ${timeTag(d.submission.createdAt)}.</p>
       <p class="live-line" role="status" aria-live="polite" data-phase-label>${d.info.label}</p>
       ${d.info.status === 'failed'
-        ? html`<div class="notice warn"><p>This was not caused by your code. The team has been notified and will regrade it; you do not need to upload again.</p></div>`
+        ? html`<div class="notice warn"><p>This was not caused by your code, and your upload is kept. The hiring team sees this on their side and can start the grading again; you do not need to upload again.</p></div>`
         : steps(d.info)}
       ${live ? html`<p class="small muted">This page updates by itself. You can close it and come back to this address later.</p>` : ''}
     </div>

@@ -260,6 +260,10 @@ export function reportPendingPage(nav: ReviewerNav, d: { submission: SubmissionR
       <p>${badge(g?.status ?? 'queued')} ${d.label}</p>
       ${g?.lastError ? html`<p class="small muted">Last error: ${g.lastError}</p>` : ''}
       <p class="small muted">File ${d.submission.fileName}, submitted ${timeTag(d.submission.createdAt)}. This page refreshes while grading runs.</p>
+      ${g?.status === 'failed'
+        ? html`<div class="notice warn"><p>The grading failed for a system reason after ${g.attempts} attempt(s), not because of the candidate's code. The stored archive can be graded again.</p></div>
+      <form method="post" action="/review/submissions/${d.submission.id}/grade-again"><input type="hidden" name="_csrf" value="${nav.csrf}"><div class="actions"><button type="submit">Grade again</button></div></form>`
+        : ''}
     </div>`,
   });
 }

@@ -11,6 +11,7 @@ import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.
 import type { StoredReport } from '../../reports/report-repository.ts';
 import type { Rubric } from '../../rubrics/rubric-schema.ts';
 import type { SubmissionRow } from '../../submissions/submission-repository.ts';
+import { SubmissionService } from '../../submissions/submission-service.ts';
 import { finalScore, type FinalScore } from '../final-score.ts';
 import { html } from '../html.ts';
 import { sendHtml, type ReviewerNav } from '../layout.ts';
@@ -65,6 +66,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: 
   const sessions = new SessionRepository(ctx.db);
   const signInFailures = new FailureWindow(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:sign-in`, ctx.config.SIGN_IN_FAILURES_PER_IP, 15 * 60_000);
   const manual = new ManualScoreRepository(ctx.db);
+  const submissionService = new SubmissionService(ctx);
   // auto: Secure when the request came over https, or when the public address is https (TLS ended at a proxy).
   const cookieSecure =
     ctx.config.WEB_COOKIE_SECURE === 'auto' ? (ctx.config.PUBLIC_URL?.startsWith('https:') ? true : ('auto' as const)) : ctx.config.WEB_COOKIE_SECURE === 'true';
@@ -235,6 +237,13 @@ export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: 
     await invites.repo.withdraw(invite.id);
     req.log.info({ inviteId: invite.id, by: req.webSession!.principal.name }, 'invite withdrawn');
     return reply.redirect(`/review/assessments/${encodeURIComponent(invite.assessmentId)}#invites`, 303);
+  });
+
+  app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/submissions/:id/grade-again', { preHandler: requireSession }, async (req, reply) => {
+    const sub = visibleSubmission(req, UUID.test(req.params.id) ? await ctx.submissions.getSubmission(req.params.id) : null);
+    const grading = await submissionService.retry(sub.id);
+    req.log.info({ submissionId: sub.id, gradingId: grading.id, by: req.webSession!.principal.name }, 'grading started again');
+    return reply.redirect(`/review/submissions/${sub.id}`, 303);
   });
 
   // ---- report ---------------------------------------------------------------------------------
