@@ -16,6 +16,21 @@ export const configSchema = z
     HOST: z.string().default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     PUBLIC_URL: z.string().url().optional(),
+    /**
+     * Which proxies to believe about the client address (X-Forwarded-For), so per-address limits
+     * see clients, not the proxy: empty (none, the default), "true", a hop count, or a comma-separated
+     * list of addresses/CIDRs.
+     */
+    TRUST_PROXY: z
+      .string()
+      .default('')
+      .transform((s): boolean | number | string[] => {
+        const v = s.trim();
+        if (v === '' || v === 'false') return false;
+        if (v === 'true') return true;
+        if (/^\d+$/.test(v)) return Number(v);
+        return v.split(',').map((x) => x.trim()).filter(Boolean);
+      }),
     DATABASE_URL: z.string().default('postgres://grader@127.0.0.1:55432/grader'),
     REDIS_URL: z.string().default('redis://127.0.0.1:56379'),
     DOCKER_HOST: z.string().optional(),

@@ -73,8 +73,10 @@ export async function apiBench(
   try {
     // Warm-up (JIT, connection pool, the report body cache), not counted.
     for (const [, url, h] of endpoints) await autocannon(url, [...h], opts.rate, 2);
+    // Each round starts with the next one (floor, status, report; then status, report, floor...).
     for (let round = 1; round <= opts.rounds; round++)
-      for (const [endpoint, url, h] of endpoints) {
+      for (let k = 0; k < endpoints.length; k++) {
+        const [endpoint, url, h] = endpoints[(round - 1 + k) % endpoints.length]!;
         const l = await measured(endpoint === FLOOR ? floor.pid : api.pid!, endpoint, url, [...h], opts.rate, opts.durationS, round);
         load.push(l);
         opts.log(`  round ${round}: ${endpoint}: p50 ${l.latencyMs.p50} ms, p99 ${l.latencyMs.p99} ms at ${l.achievedRate.toFixed(0)} req/s`);
@@ -83,19 +85,22 @@ export async function apiBench(
     floor.stop();
   }
 
-  // Where the report endpoint's time goes: the same load on an API process that profiles itself.
+  // Where the report endpoint's time goes without the body cache (every request reads and checks
+  // the stored document): the same load on an API process with REPORT_CACHE_BYTES=0 that profiles itself.
   await services.stop(api);
   const dir = fs.mkdtempSync(path.join(services.config.DATA_DIR, 'cpuprof-'));
-  const profiled = await services.startApi({ cpuProfileDir: dir });
+  const profiled = await services.startApi({ cpuProfileDir: dir, env: { REPORT_CACHE_BYTES: '0' } });
   await autocannon(reportUrl, headers, opts.rate, 2);
-  await autocannon(reportUrl, headers, opts.rate, opts.durationS);
+  const uncached = await measured(profiled.pid!, UNCACHED, reportUrl, headers, opts.rate, opts.durationS, 0);
+  opts.log(`  ${UNCACHED}: p50 ${uncached.latencyMs.p50} ms, p99 ${uncached.latencyMs.p99} ms`);
   await services.stop(profiled);
   const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   const profile = file ? summarizeProfile(path.join(dir, file)) : null;
-  return { upload, load, summary: summarizeLoad(load, reportBody.length), profile };
+  return { upload, load, uncached, summary: summarizeLoad(load, reportBody.length), profile };
 }
 
 export const FLOOR = 'floor: the same report bytes from bare node:http';
+export const UNCACHED = 'GET /v1/submissions/:id/report, body cache off, CPU-profiled process';
 
 export interface EndpointSummary {
   endpoint: string;

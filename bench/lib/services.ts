@@ -90,9 +90,9 @@ export class BenchServices {
    * `services/api/server.ts` in its own process; resolves once /health answers. With `cpuProfileDir`
    * the process writes a V8 CPU profile there when it stops.
    */
-  async startApi(opts: { cpuProfileDir?: string } = {}): Promise<ChildProcess> {
+  async startApi(opts: { cpuProfileDir?: string; env?: Record<string, string> } = {}): Promise<ChildProcess> {
     const flags = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
-    const child = this.spawnNode('services/api/server.ts', this.env(), flags);
+    const child = this.spawnNode('services/api/server.ts', this.env(opts.env), flags);
     // Readiness: /health answers (bounded: 60 tries, 250 ms apart).
     for (let i = 0; i < 60; i++) {
       if (child.exitCode !== null) throw new Error(`the API process exited (code ${child.exitCode})`);

@@ -28,11 +28,13 @@ declare module 'fastify' {
 
 /** Builds the HTTP app; listening is server.ts's job, so tests inject requests without a port. */
 export async function buildApp(ctx: Context): Promise<FastifyInstance> {
+  const trusted = ctx.config.TRUST_PROXY;
   const app = Fastify({
     loggerInstance: ctx.logger as FastifyBaseLogger,
     requestTimeout: ctx.config.UPLOAD_TIMEOUT_MS,
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    // A hop count trusts that many proxies in front of the service.
+    trustProxy: typeof trusted === 'number' ? (_addr: string, hop: number) => hop < trusted : trusted,
     disableRequestLogging: false,
   });
   app.setValidatorCompiler(validatorCompiler);

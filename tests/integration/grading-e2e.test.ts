@@ -80,6 +80,9 @@ describe('end to end: API → Redis → worker → Docker → Postgres', () => {
     const again = await app.inject({ url, headers: { ...ADMIN, 'if-none-match': res.headers.etag as string } });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
+    expect(again.headers.etag).toBe(res.headers.etag);
+    const weak = await app.inject({ url, headers: { ...ADMIN, 'if-none-match': `"stale", W/${res.headers.etag}` } });
+    expect(weak.statusCode).toBe(304);
     // A report of another submission is not served under this one.
     const other = await submit('good');
     await reportOf(other.submissionId);
@@ -97,6 +100,7 @@ describe('end to end: API → Redis → worker → Docker → Postgres', () => {
     const broken = await app.inject({ url, headers: ADMIN });
     expect(broken.statusCode).toBe(500);
     expect(broken.body).not.toContain('not a report');
+    expect(broken.headers.etag).toBeUndefined();
     expect((await app.inject({ url: `${url}?reportId=${stored.id}`, headers: ADMIN })).statusCode).toBe(200);
   });
 
