@@ -274,6 +274,31 @@ describe('reviewer sessions and pages without a report', () => {
     expect((await env.ctx.db.query('SELECT revoked_at FROM invites WHERE id = $1', [fresh.id])).rows[0].revoked_at).toBeNull();
   });
 
+  it('a grading that failed for a system reason: the reviewer page offers "Grade again", which queues a new grading of the stored archive', async () => {
+    const { token } = await invite();
+    const candidate = await (await env.newContext({ javaScriptEnabled: false })).newPage();
+    await candidate.goto(`/i/${token}`);
+    const archive = tempFile('again.tar.gz', await tarGzOfFolder(path.join(ROOT, 'tests/fixtures/submissions/smoke/good')));
+    expect((await submitForm(candidate, archive)).status()).toBe(303);
+    const subId = candidate.url().split('/').pop()!;
+    await env.ctx.db.query(`UPDATE gradings SET status = 'failed', phase = 'failed', attempts = 6, last_error = 'docker: engine unreachable' WHERE submission_id = $1`, [subId]);
+    // The candidate is told it was not their code, and nothing is promised that nobody schedules.
+    await candidate.reload();
+    expect(await candidate.locator('main').textContent()).toMatch(/not caused by your code.*can start the grading again/s);
+
+    const admin = await signedIn(ADMIN.authorization.replace('Bearer ', ''));
+    await admin.goto(`/review/submissions/${subId}`);
+    expect(await admin.locator('main').textContent()).toMatch(/failed for a system reason after 6 attempt/);
+    await admin.getByRole('button', { name: 'Grade again' }).click();
+    await admin.waitForURL(new RegExp(`/review/submissions/${subId}$`));
+    expect(await admin.getByRole('button', { name: 'Grade again' }).count()).toBe(0);
+    const { rows } = await env.ctx.db.query('SELECT reason, status FROM gradings WHERE submission_id = $1 ORDER BY queued_at', [subId]);
+    expect(rows).toEqual([
+      { reason: 'initial', status: 'failed' },
+      { reason: 'retry', status: 'queued' },
+    ]);
+  });
+
   it('failed sign-ins are limited per address: then even the right key gets 429 with Retry-After', async () => {
     const signIn = (key: string, remoteAddress: string) =>
       env.app.inject({
