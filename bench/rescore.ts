@@ -16,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { QueueEvents } from 'bullmq';
-import pg from 'pg';
 import { loadConfig } from '../services/config.ts';
 import { createContext, redisConnection } from '../services/context.ts';
 import { migrate } from '../services/db/migrate.ts';
@@ -24,6 +23,7 @@ import { reportDocumentSchema, type ReportDocument } from '../services/reports/r
 import { RegradeService } from '../services/regrades/regrade-service.ts';
 import { startRegradeWorker } from '../services/regrades/regrade-worker.ts';
 import { tarGzOfFolder } from '../tests/support/archives.ts';
+import { throwawayDatabase } from '../tests/support/throwaway-database.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -32,22 +32,10 @@ const { values } = parseArgs({
 const count = Number(values.count);
 
 const base = process.env.DATABASE_URL ?? 'postgres://grader@127.0.0.1:55432/grader';
-const dbName = `grader_bench_${crypto.randomBytes(4).toString('hex')}`;
-const adminSql = async (sql: string) => {
-  const c = new pg.Client({ connectionString: base });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-};
-await adminSql(`CREATE DATABASE ${dbName}`);
-const url = new URL(base);
-url.pathname = `/${dbName}`;
+const database = await throwawayDatabase(base);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grader-bench-'));
 const config = loadConfig(process.env, {
-  DATABASE_URL: url.toString(),
+  DATABASE_URL: database.url,
   QUEUE_PREFIX: `bench-rescore-${crypto.randomBytes(4).toString('hex')}`,
   DATA_DIR: dataDir,
   DATASET_CACHE_DIR: process.env.DATASET_CACHE_DIR ?? path.join(ROOT, '.data', 'datasets'),
@@ -141,6 +129,6 @@ try {
   for (const q of [ctx.queue.queue, ctx.regradeQueue.queue, ctx.webhookQueue.queue]) await q.obliterate({ force: true }).catch(() => {});
   await ctx.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
-  if (!values.keep) await adminSql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  else say(`kept database ${dbName}`);
+  if (!values.keep) await database.drop();
+  else say(`kept database ${new URL(database.url).pathname.slice(1)}`);
 }

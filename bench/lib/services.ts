@@ -4,10 +4,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { migrate } from '../../services/db/migrate.ts';
 import { createPool, type Db } from '../../services/db/pool.ts';
+import { throwawayDatabase } from '../../tests/support/throwaway-database.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdef';
@@ -24,8 +24,7 @@ export class BenchServices {
 
   private constructor(
     config: Config,
-    private readonly dbName: string,
-    private readonly serverUrl: string,
+    private readonly dropDatabase: () => Promise<void>,
     private readonly dataDir: string,
   ) {
     this.config = config;
@@ -34,13 +33,10 @@ export class BenchServices {
 
   static async start(overrides: Record<string, string> = {}): Promise<BenchServices> {
     const base = loadConfig(process.env);
-    const dbName = `grader_bench_${crypto.randomBytes(4).toString('hex')}`;
-    await adminQuery(base.DATABASE_URL, `CREATE DATABASE ${dbName}`);
-    const url = new URL(base.DATABASE_URL);
-    url.pathname = `/${dbName}`;
+    const database = await throwawayDatabase(base.DATABASE_URL);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-services-'));
     const config = loadConfig(process.env, {
-      DATABASE_URL: url.toString(),
+      DATABASE_URL: database.url,
       QUEUE_PREFIX: `bench-${crypto.randomBytes(4).toString('hex')}`,
       DATA_DIR: dataDir,
       DATASET_CACHE_DIR: path.join(ROOT, '.data', 'datasets'),
@@ -51,7 +47,7 @@ export class BenchServices {
       LOG_LEVEL: 'warn',
       ...overrides,
     });
-    const s = new BenchServices(config, dbName, base.DATABASE_URL, dataDir);
+    const s = new BenchServices(config, database.drop, dataDir);
     await migrate(s.db);
     return s;
   }
@@ -150,18 +146,8 @@ export class BenchServices {
     const keys = await redis.keys(`${this.config.QUEUE_PREFIX}:*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
-    await adminQuery(this.serverUrl, `DROP DATABASE IF EXISTS ${this.dbName} WITH (FORCE)`);
+    await this.dropDatabase();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
   }
 }
 

@@ -6,18 +6,21 @@ import { AppError } from '../errors.ts';
  * request): a fixed window counter in Redis. Throws 429 with Retry-After details when exceeded.
  */
 export async function fixedWindowLimit(redis: Redis, key: string, max: number, windowMs: number, what = 'uploads for this link'): Promise<void> {
-  const windowId = Math.floor(Date.now() / windowMs);
-  const k = `${key}:${windowId}`;
-  const [[, count]] = (await redis.multi().incr(k).pexpire(k, windowMs).exec()) as [[Error | null, number], [Error | null, number]];
-  if (count > max) {
-    const retryAfterSeconds = Math.ceil(((windowId + 1) * windowMs - Date.now()) / 1000);
-    throw new AppError('rate_limited', `too many ${what}; try again in ${retryAfterSeconds} s`, 429, { retryAfterSeconds });
-  }
+  const w = currentWindow(key, windowMs);
+  const [[, count]] = (await redis.multi().incr(w.key).pexpire(w.key, windowMs).exec()) as [[Error | null, number], [Error | null, number]];
+  if (count > max) throw new AppError('rate_limited', `too many ${what}; try again in ${w.retryAfterSeconds} s`, 429, { retryAfterSeconds: w.retryAfterSeconds });
+}
+
+/** The Redis key of the fixed window `now` falls in, and the seconds until that window ends. */
+function currentWindow(key: string, windowMs: number): { key: string; retryAfterSeconds: number } {
+  const now = Date.now();
+  const id = Math.floor(now / windowMs);
+  return { key: `${key}:${id}`, retryAfterSeconds: Math.ceil(((id + 1) * windowMs - now) / 1000) };
 }
 
 /**
  * Counts failures only (a failed sign-in, say): `blocked` tells whether the window's count has
- * reached `max` without adding to it; `fail` adds one. -> seconds until the window ends.
+ * reached `max` without adding to it; `fail` adds one.
  */
 export class FailureWindow {
   constructor(
@@ -27,22 +30,15 @@ export class FailureWindow {
     private readonly windowMs: number,
   ) {}
 
-  private key(who: string) {
-    return `${this.prefix}:${who}:${Math.floor(Date.now() / this.windowMs)}`;
-  }
-
-  private retryAfterSeconds() {
-    return Math.ceil(((Math.floor(Date.now() / this.windowMs) + 1) * this.windowMs - Date.now()) / 1000);
-  }
-
   /** null when allowed, else the seconds until the window ends. */
   async blocked(who: string): Promise<number | null> {
-    const count = Number((await this.redis.get(this.key(who))) ?? 0);
-    return count >= this.max ? this.retryAfterSeconds() : null;
+    const w = currentWindow(`${this.prefix}:${who}`, this.windowMs);
+    const count = Number((await this.redis.get(w.key)) ?? 0);
+    return count >= this.max ? w.retryAfterSeconds : null;
   }
 
   async fail(who: string): Promise<void> {
-    const k = this.key(who);
-    await this.redis.multi().incr(k).pexpire(k, this.windowMs).exec();
+    const { key } = currentWindow(`${this.prefix}:${who}`, this.windowMs);
+    await this.redis.multi().incr(key).pexpire(key, this.windowMs).exec();
   }
 }

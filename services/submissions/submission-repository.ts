@@ -13,10 +13,13 @@ export interface SubmissionRow {
   createdAt: string;
 }
 
+/** Why a grading exists: the upload, a regrade's sandbox re-run, or a reviewer's retry after a system failure. */
+export const GRADING_REASONS = ['initial', 'regrade', 'retry'] as const;
+
 export interface GradingRow {
   id: string;
   submissionId: string;
-  reason: 'initial' | 'regrade' | 'retry';
+  reason: (typeof GRADING_REASONS)[number];
   status: 'queued' | 'running' | 'completed' | 'failed';
   phase: string;
   queuedAt: string;

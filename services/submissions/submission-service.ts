@@ -86,19 +86,19 @@ export class SubmissionService {
    * spent): a new grading of the stored archive. Only a failed grading can be retried, and only
    * once (the new grading's key is derived from the failed one, so a double click queues one).
    */
-  async retry(submissionId: string): Promise<GradingRow> {
+  async retry(submission: SubmissionRow): Promise<GradingRow> {
     const { ctx } = this;
-    const latest = await ctx.submissions.latestGrading(submissionId);
+    const latest = await ctx.submissions.latestGrading(submission.id);
     if (!latest) throw new AppError('not_found', 'submission not found', 404);
     if (latest.status !== 'failed') {
       // A double click: the retry of this failed grading already exists and is the latest one.
       if (latest.reason === 'retry' && latest.status !== 'completed') return latest;
       throw new AppError('not_failed', `only a failed grading can be started again; the latest grading is ${latest.status}`, 409);
     }
-    if (!(await ctx.blobs.exists((await ctx.submissions.getSubmission(submissionId))!.archiveSha256)))
+    if (!(await ctx.blobs.exists(submission.archiveSha256)))
       throw new AppError('archive_missing', 'the stored archive of this submission is missing; it cannot be graded again', 409);
     await ctx.queue.assertCapacity();
-    const { grading } = await ctx.submissions.createGrading(submissionId, `retry:${latest.id}`, 'retry');
+    const { grading } = await ctx.submissions.createGrading(submission.id, `retry:${latest.id}`, 'retry');
     try {
       await ctx.queue.enqueue(grading.id);
     } catch (err) {

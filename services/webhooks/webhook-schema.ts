@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GRADING_REASONS } from '../submissions/submission-repository.ts';
 
 export const WEBHOOK_EVENTS = ['report.created', 'regrade.completed', 'grading.failed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
@@ -101,7 +102,7 @@ export const gradingFailedEventSchema = z.object({
   submissionId: z.string().uuid(),
   assessmentId: z.string(),
   gradingId: z.string().uuid(),
-  reason: z.enum(['initial', 'regrade', 'retry']),
+  reason: z.enum(GRADING_REASONS),
   attempts: z.number().int(),
   error: z.string().nullable(),
   statusUrl: z.string(),

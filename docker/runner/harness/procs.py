@@ -409,13 +409,7 @@ class _Run:
                 task_r, task_w = os.pipe()
                 fds += [task_r, task_w]
         except OSError as exc:
-            for fd in fds:
-                os.close(fd)
-            out.error = f"could not create pipes for {self.name}: {exc}"
-            out.pids_exhausted = is_pids_error(exc)
-            self._cleanup()
-            self.finished = True
-            return False
+            return self._start_failed(fds, exc, f"could not create pipes for {self.name}: {exc}")
         try:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -425,13 +419,7 @@ class _Run:
         try:
             pid = os.fork()
         except OSError as exc:
-            for fd in fds:
-                os.close(fd)
-            out.error = f"could not start the {self.name} process: {type(exc).__name__}: {exc}"
-            out.pids_exhausted = is_pids_error(exc)
-            self._cleanup()
-            self.finished = True
-            return False
+            return self._start_failed(fds, exc, f"could not start the {self.name} process: {type(exc).__name__}: {exc}")
         if pid == 0:  # -------------------------------------------------------------- child
             code = 70
             try:
@@ -617,6 +605,16 @@ class _Run:
             out.pids_exhausted = True
         self._cleanup()
         self.finished = True
+
+    def _start_failed(self, fds, exc, message):
+        """The child could not be started (no pipes, no fork): close what was opened, record why. -> False"""
+        for fd in fds:
+            os.close(fd)
+        self.outcome.error = message
+        self.outcome.pids_exhausted = is_pids_error(exc)
+        self._cleanup()
+        self.finished = True
+        return False
 
     def _cleanup(self):
         if self.cwd:

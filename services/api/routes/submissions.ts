@@ -123,7 +123,7 @@ export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
     async (req, reply) => {
       const sub = await ctx.submissions.getSubmission(req.params.id);
       if (!sub || !canSeeAssessment(req.principal!, sub.assessmentId)) throw new NotFoundError('submission');
-      const grading = await service.retry(sub.id);
+      const grading = await service.retry(sub);
       req.log.info({ submissionId: sub.id, gradingId: grading.id, by: req.principal!.name }, 'grading started again');
       return reply.code(202).send({ gradingId: grading.id, status: grading.status, statusUrl: `/v1/submissions/${sub.id}` });
     },

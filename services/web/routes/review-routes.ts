@@ -241,7 +241,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: 
 
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/submissions/:id/grade-again', { preHandler: requireSession }, async (req, reply) => {
     const sub = visibleSubmission(req, UUID.test(req.params.id) ? await ctx.submissions.getSubmission(req.params.id) : null);
-    const grading = await submissionService.retry(sub.id);
+    const grading = await submissionService.retry(sub);
     req.log.info({ submissionId: sub.id, gradingId: grading.id, by: req.webSession!.principal.name }, 'grading started again');
     return reply.redirect(`/review/submissions/${sub.id}`, 303);
   });
