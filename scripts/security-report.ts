@@ -28,6 +28,7 @@ const CASES: Record<number, string> = {
   16: 'the same submission enqueued twice',
   17: 'restart Redis mid-queue; wrong eviction policy',
   18: 'stop the Docker engine or Postgres mid-job',
+  24: 'webhook URL at the service network (loopback, private, link-local, metadata names, odd IPv4 spellings, DNS rebinding)',
 };
 
 if (!fs.existsSync(records) || !fs.existsSync(doc)) process.exit(0);

@@ -70,7 +70,11 @@ export const configSchema = z
     /** An endpoint whose deliveries fail for good this many times in a row is disabled. */
     WEBHOOK_DISABLE_AFTER: z.coerce.number().int().min(1).default(5),
     WEBHOOK_CONCURRENCY: z.coerce.number().int().positive().default(4),
-    /** Comma-separated host names webhook URLs may point at; empty: any host. */
+    /**
+     * Comma-separated host names webhook URLs may point at. Empty: any host whose addresses are
+     * public (loopback, private, link-local, metadata and other internal targets are refused, see
+     * services/webhooks/webhook-address.ts). Listed hosts skip that check: the opt-in for internal receivers.
+     */
     WEBHOOK_ALLOWED_HOSTS: z
       .string()
       .default('')

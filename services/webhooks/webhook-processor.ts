@@ -2,37 +2,20 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Context } from '../context.ts';
 import { signPayload } from './webhook-signature.ts';
 import { deliveryJobSchema, type DeliveryJob } from './webhook-schema.ts';
+import { resolveWebhookTarget, type LookupAll } from './webhook-address.ts';
+import { postPinned, type PostResult } from './webhook-request.ts';
 
 const USER_AGENT = 'ml-grader-webhooks/1';
-
-/** One POST to the endpoint's own URL, redirects not followed, a capped wait and a capped read. */
-async function post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, signal?: AbortSignal) {
-  const started = performance.now();
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
-    });
-    const text = (await res.text().catch(() => '')).slice(0, 300);
-    const ok = res.status >= 200 && res.status < 300;
-    const error = ok ? null : res.status >= 300 && res.status < 400 ? `HTTP ${res.status}: redirects are not followed` : `HTTP ${res.status}${text ? `: ${text}` : ''}`;
-    return { statusCode: res.status, error, durationMs: performance.now() - started };
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
-    return { statusCode: null, error: `request failed: ${reason}`, durationMs: performance.now() - started };
-  }
-}
 
 /**
  * Delivers one webhook. Each attempt is logged; a failed attempt throws so BullMQ retries it with
  * exponential backoff; the last one marks the delivery failed and counts against its endpoint,
- * which is disabled after WEBHOOK_DISABLE_AFTER such failures in a row.
+ * which is disabled after WEBHOOK_DISABLE_AFTER such failures in a row. The URL's host is resolved
+ * and checked on every attempt (webhook-address.ts) and the request goes to the address checked; a
+ * host outside WEBHOOK_ALLOWED_HOSTS or an address inside the service's own network fails the
+ * delivery for good, unsent; a name that does not resolve is a failed attempt like any other.
  */
-export function createWebhookProcessor(ctx: Context) {
+export function createWebhookProcessor(ctx: Context, opts: { lookup?: LookupAll } = {}) {
   const { config } = ctx;
   return async (job: Job<DeliveryJob>, _token?: string, signal?: AbortSignal): Promise<{ status: string }> => {
     const parsed = deliveryJobSchema.safeParse(job.data);
@@ -45,27 +28,25 @@ export function createWebhookProcessor(ctx: Context) {
       await ctx.webhooks.markFailed(d.id, `not sent: the endpoint is disabled (${d.endpoint.disabledReason ?? 'by an admin'})`, false, d.endpoint.id, config.WEBHOOK_DISABLE_AFTER);
       return { status: 'endpoint disabled' };
     }
-    const allowed = config.WEBHOOK_ALLOWED_HOSTS;
-    if (allowed.length && !allowed.includes(new URL(d.endpoint.url).hostname.toLowerCase())) {
-      await ctx.webhooks.markFailed(d.id, `not sent: ${new URL(d.endpoint.url).hostname} is not in WEBHOOK_ALLOWED_HOSTS`, true, d.endpoint.id, config.WEBHOOK_DISABLE_AFTER);
-      return { status: 'host not allowed' };
+    const target = await resolveWebhookTarget(d.endpoint.url, config.WEBHOOK_ALLOWED_HOSTS, opts.lookup);
+    if (!target.ok && target.code !== 'unresolved') {
+      await ctx.webhooks.markFailed(d.id, `not sent: ${target.reason}`, true, d.endpoint.id, config.WEBHOOK_DISABLE_AFTER);
+      ctx.logger.warn({ deliveryId: d.id, endpointId: d.endpoint.id, reason: target.reason }, 'webhook not sent: target refused');
+      return { status: target.code === 'host_not_allowed' ? 'host not allowed' : 'address refused' };
     }
     const timestamp = Math.floor(Date.now() / 1000);
-    const result = await post(
-      d.endpoint.url,
-      {
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        'x-event': d.event,
-        'x-delivery-id': d.id,
-        'x-idempotency-key': d.idempotencyKey,
-        'x-timestamp': String(timestamp),
-        'x-signature': signPayload(d.endpoint.secret, timestamp, d.body),
-      },
-      d.body,
-      config.WEBHOOK_TIMEOUT_MS,
-      signal,
-    );
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'x-event': d.event,
+      'x-delivery-id': d.id,
+      'x-idempotency-key': d.idempotencyKey,
+      'x-timestamp': String(timestamp),
+      'x-signature': signPayload(d.endpoint.secret, timestamp, d.body),
+    };
+    const result: PostResult = target.ok
+      ? await postPinned(target, d.endpoint.url, headers, d.body, config.WEBHOOK_TIMEOUT_MS, signal)
+      : { statusCode: null, error: `request failed: ${target.reason}`, durationMs: 0 };
     const attempt = await ctx.webhooks.recordAttempt(d.id, result);
     const log = ctx.logger.child({ deliveryId: d.id, endpointId: d.endpoint.id, attempt, statusCode: result.statusCode });
     if (!result.error) {

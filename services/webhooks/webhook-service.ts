@@ -4,6 +4,7 @@ import { AppError, NotFoundError } from '../errors.ts';
 import type { RegradeRow } from '../regrades/regrade-repository.ts';
 import type { EndpointRow } from './webhook-repository.ts';
 import { newWebhookSecret } from './webhook-signature.ts';
+import { resolveWebhookTarget, type LookupAll } from './webhook-address.ts';
 import type { CreateWebhook, GradingFailedEvent, RegradeEvent, ReportEvent, WebhookEndpointView, WebhookEvent } from './webhook-schema.ts';
 
 const view = ({ secret: _secret, ...e }: EndpointRow): WebhookEndpointView => e;
@@ -13,16 +14,19 @@ const view = ({ secret: _secret, ...e }: EndpointRow): WebhookEndpointView => e;
  * becomes one delivery row per subscribed endpoint, then one queued job per delivery.
  */
 export class WebhookService {
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    /** The resolver registration checks addresses with (tests answer for names offline). */
+    private readonly lookup?: LookupAll,
+  ) {}
 
   async create(p: Principal, input: CreateWebhook): Promise<WebhookEndpointView & { secret: string }> {
     const assessmentIds = input.assessmentIds ?? p.assessmentIds;
     for (const id of assessmentIds ?? [])
       if (!this.ctx.assessments.has(id) || !canSeeAssessment(p, id)) throw new AppError('unknown_assessment', `assessment "${id}" does not exist`, 400);
-    const host = new URL(input.url).hostname.toLowerCase();
-    const allowed = this.ctx.config.WEBHOOK_ALLOWED_HOSTS;
-    if (allowed.length && !allowed.includes(host))
-      throw new AppError('webhook_host_not_allowed', `webhook URLs may only point at: ${allowed.join(', ')}`, 400);
+    // Checked again at each delivery: what a name resolves to can change after registration.
+    const target = await resolveWebhookTarget(input.url, this.ctx.config.WEBHOOK_ALLOWED_HOSTS, this.lookup);
+    if (!target.ok) throw new AppError(`webhook_${target.code}`, `webhook URL refused: ${target.reason}`, 400);
     const secret = newWebhookSecret();
     const e = await this.ctx.webhooks.createEndpoint({ url: input.url, secret, description: input.description, assessmentIds, events: input.events, createdBy: p.name });
     return { ...view(e), secret };

@@ -4,15 +4,16 @@ import { redisConnection } from '../context.ts';
 import { WEBHOOK_QUEUE } from './webhook-queue.ts';
 import { createWebhookProcessor } from './webhook-processor.ts';
 import type { DeliveryJob } from './webhook-schema.ts';
+import type { LookupAll } from './webhook-address.ts';
 
 /**
  * Consumes webhook deliveries. A sweep re-queues deliveries recorded while Redis was unreachable
  * (or whose job vanished), and closes those whose job failed without the row being updated.
  */
-export function startWebhookWorker(ctx: Context, opts: { sweepEveryMs?: number } = {}) {
+export function startWebhookWorker(ctx: Context, opts: { sweepEveryMs?: number; lookup?: LookupAll } = {}) {
   // Our own connection, closed with the worker (BullMQ leaves a connection it was given open).
   const connection = redisConnection(ctx.config.REDIS_URL);
-  const worker = new Worker<DeliveryJob>(WEBHOOK_QUEUE, createWebhookProcessor(ctx), {
+  const worker = new Worker<DeliveryJob>(WEBHOOK_QUEUE, createWebhookProcessor(ctx, { lookup: opts.lookup }), {
     connection,
     prefix: ctx.config.QUEUE_PREFIX,
     concurrency: ctx.config.WEBHOOK_CONCURRENCY,

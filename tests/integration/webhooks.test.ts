@@ -104,6 +104,8 @@ beforeAll(async () => {
     WEBHOOK_BACKOFF_MS: 200,
     WEBHOOK_DISABLE_AFTER: 2,
     WEBHOOK_TIMEOUT_MS: 5_000,
+    // The receivers listen on loopback, which only a listed host may reach (tests/integration/webhook-ssrf.test.ts).
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
   });
   app = await buildApp(ctx);
   workers = [await startGradingWorker(ctx, { concurrency: 1 }), startRegradeWorker(ctx), startWebhookWorker(ctx)];
@@ -132,6 +134,8 @@ describe('webhooks', () => {
       const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: ADMIN, payload: { url } });
       expect([url, res.statusCode]).toEqual([url, 400]);
     }
+    const unlisted = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: ADMIN, payload: { url: 'https://hooks.example.com/x' } });
+    expect([unlisted.statusCode, unlisted.json().error.code]).toEqual([400, 'webhook_host_not_allowed']);
     const unknown = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: ADMIN, payload: { url: 'http://127.0.0.1:9/x', assessmentIds: ['nope'] } });
     expect(unknown.statusCode).toBe(400);
     const ci = await app.inject({ method: 'POST', url: '/v1/api-keys', headers: ADMIN, payload: { name: 'ci', role: 'ci', assessmentIds: null } });
