@@ -43,15 +43,28 @@ export async function detectFormat(file: string): Promise<ArchiveFormat> {
   throw new ArchiveRejectedError(null, 'not a .zip or .tar.gz archive');
 }
 
+/**
+ * Bidirectional controls (embeddings, overrides, isolates) and marks: they make a name display as
+ * another ("report\u202Eyp.exe" shows as "reportexe.py"), so a reviewer would read the wrong name.
+ */
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** An entry name as messages show it: escaped, so neither quotes nor bidi controls reorder the message. */
+function showName(raw: string): string {
+  return JSON.stringify(raw)
+    .slice(1, -1)
+    .replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+}
+
 /** Validates one entry name and returns it normalised (no leading "./", no trailing "/"). */
 export function checkEntryName(raw: string): string {
-  const shown = JSON.stringify(raw).slice(1, -1);
   const reject = (why: string): never => {
-    throw new ArchiveRejectedError(shown, why);
+    throw new ArchiveRejectedError(showName(raw), why);
   };
   if (raw.length === 0) reject('empty name');
   if (raw.length > 500) reject('name longer than 500 characters');
   if (/[\u0000-\u001f]/.test(raw)) reject('control character in name');
+  if (raw.search(BIDI) !== -1) reject('bidirectional control character in name (it can make the name display as another)');
   if (raw.includes('\\')) reject('backslash in name (Windows path separators are not allowed)');
   if (raw.startsWith('/')) reject('absolute path');
   if (/^[A-Za-z]:/.test(raw)) reject('drive-letter path');
@@ -119,10 +132,40 @@ function openZip(file: string): Promise<yauzl.ZipFile> {
   );
 }
 
+type RawZipEntry = { name: string; entry: yauzl.Entry };
+
+/**
+ * Each entry's local header must carry the central directory's name, byte for byte and with the
+ * same UTF-8 flag (general purpose bit 11) when the name is not plain ASCII; and an Info-ZIP
+ * Unicode Path field (0x7075) must not rename it. Streaming unzippers read local headers and many
+ * tools prefer the Unicode Path: either way they would write names this scan never checked.
+ */
+async function checkLocalNames(file: string, raws: RawZipEntry[]): Promise<void> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    for (const { name, entry } of raws) {
+      const reject = (why: string) => new ArchiveRejectedError(showName(name), why);
+      const central = entry.fileNameRaw;
+      const unicodePath = entry.extraFields.find((f) => f.id === 0x7075);
+      if (unicodePath && !unicodePath.data.subarray(5).equals(central)) throw reject('its Unicode Path extra field gives it another name');
+      const offset = entry.relativeOffsetOfLocalHeader;
+      const header = Buffer.alloc(30);
+      if ((await fh.read(header, 0, 30, offset)).bytesRead < 30 || header.readUInt32LE(0) !== 0x04034b50) throw reject('no local header where the central directory points');
+      const local = Buffer.alloc(header.readUInt16LE(26));
+      await fh.read(local, 0, local.length, offset + 30);
+      if (!local.equals(central)) throw reject(`its local header names it "${showName(local.toString('utf8'))}" (the two names must agree)`);
+      const utf8 = (flags: number) => flags & 0x800;
+      if (central.some((b) => b >= 0x80) && utf8(header.readUInt16LE(6)) !== utf8(entry.generalPurposeBitFlag))
+        throw reject('its local and central headers decode the name differently (UTF-8 flag)');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 async function scanZip(file: string, book: EntryBook, sink?: Sink): Promise<void> {
   const zip = await openZip(file);
-  type Raw = { name: string; entry: yauzl.Entry };
-  const raws: Raw[] = [];
+  const raws: RawZipEntry[] = [];
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) => {
       const nameBuf = entry.fileName as unknown as Buffer;
@@ -139,17 +182,19 @@ async function scanZip(file: string, book: EntryBook, sink?: Sink): Promise<void
     const prev = byOffset[i - 1]!.entry;
     const cur = byOffset[i]!;
     if (prev.relativeOffsetOfLocalHeader + 30 + prev.compressedSize > cur.entry.relativeOffsetOfLocalHeader)
-      throw new ArchiveRejectedError(cur.name, 'entry data overlaps another entry (overlapping-entry zip bomb)');
+      throw new ArchiveRejectedError(showName(cur.name), 'entry data overlaps another entry (overlapping-entry zip bomb)');
   }
-  const accepted: { raw: Raw; name: string }[] = [];
+  await checkLocalNames(file, raws);
+  const accepted: { raw: RawZipEntry; name: string }[] = [];
   for (const raw of raws) {
     const mode = (raw.entry.externalFileAttributes >>> 16) & 0o170000;
     const madeByUnix = raw.entry.versionMadeBy >> 8 === 3;
     const isDir = raw.name.endsWith('/');
-    if (madeByUnix && mode === 0o120000) throw new ArchiveRejectedError(raw.name, 'symbolic links are not allowed');
+    const shown = showName(raw.name);
+    if (madeByUnix && mode === 0o120000) throw new ArchiveRejectedError(shown, 'symbolic links are not allowed');
     if (madeByUnix && mode !== 0 && mode !== 0o100000 && mode !== 0o040000)
-      throw new ArchiveRejectedError(raw.name, 'special files (devices, fifos, sockets) are not allowed');
-    if (raw.entry.generalPurposeBitFlag & 0x1) throw new ArchiveRejectedError(raw.name, 'encrypted entries are not allowed');
+      throw new ArchiveRejectedError(shown, 'special files (devices, fifos, sockets) are not allowed');
+    if (raw.entry.generalPurposeBitFlag & 0x1) throw new ArchiveRejectedError(shown, 'encrypted entries are not allowed');
     const name = book.add(raw.name, isDir ? 'dir' : 'file', isDir ? 0 : raw.entry.uncompressedSize);
     if (!isDir) accepted.push({ raw, name });
   }
@@ -191,8 +236,8 @@ async function scanTarGz(file: string, book: EntryBook, limits: ArchiveLimits, c
     };
     try {
       const kind = header.type;
-      if (kind === 'symlink') throw new ArchiveRejectedError(header.name, 'symbolic links are not allowed');
-      if (kind === 'link') throw new ArchiveRejectedError(header.name, 'hard links are not allowed');
+      if (kind === 'symlink') throw new ArchiveRejectedError(showName(header.name), 'symbolic links are not allowed');
+      if (kind === 'link') throw new ArchiveRejectedError(showName(header.name), 'hard links are not allowed');
       if (kind === 'directory') {
         book.add(header.name, 'dir', 0);
         stream.resume();
@@ -200,7 +245,7 @@ async function scanTarGz(file: string, book: EntryBook, limits: ArchiveLimits, c
         return;
       }
       if (kind !== 'file' && kind !== 'contiguous-file')
-        throw new ArchiveRejectedError(header.name, `special entry type "${kind}" is not allowed`);
+        throw new ArchiveRejectedError(showName(header.name), `special entry type "${kind}" is not allowed`);
       const declared = header.size ?? 0;
       const name = book.add(header.name, 'file', declared);
       const data = stream as unknown as Readable;

@@ -9,6 +9,12 @@ export interface ZipEntrySpec {
   deflate?: boolean;
   /** Lie about the uncompressed size in the headers. */
   declaredSize?: number;
+  /** Another name in the local header than in the central directory. */
+  localName?: string;
+  /** Clear the UTF-8 flag (general purpose bit 11) in the local header only. */
+  localCp437?: boolean;
+  /** An Info-ZIP Unicode Path extra field (0x7075) in the central directory, naming the entry so. */
+  unicodePath?: string;
 }
 
 const crcTable = Array.from({ length: 256 }, (_, n) => {
@@ -22,6 +28,17 @@ export function crc32(buf: Buffer): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** Info-ZIP Unicode Path: version 1, the CRC-32 of the header name, the UTF-8 name. */
+function unicodePathField(headerName: Buffer, unicodeName: string): Buffer {
+  const utf8 = Buffer.from(unicodeName, 'utf8');
+  const field = Buffer.alloc(9);
+  field.writeUInt16LE(0x7075, 0);
+  field.writeUInt16LE(5 + utf8.length, 2);
+  field.writeUInt8(1, 4);
+  field.writeUInt32LE(crc32(headerName), 5);
+  return Buffer.concat([field, utf8]);
+}
+
 export function makeZip(entries: ZipEntrySpec[], opts: { overlapAllOnFirst?: boolean } = {}): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
@@ -31,22 +48,24 @@ export function makeZip(entries: ZipEntrySpec[], opts: { overlapAllOnFirst?: boo
     const raw = Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data ?? '');
     const body = e.deflate ? zlib.deflateRawSync(raw, { level: 9 }) : raw;
     const name = Buffer.from(e.name, 'utf8');
+    const localName = Buffer.from(e.localName ?? e.name, 'utf8');
+    const extra = e.unicodePath === undefined ? Buffer.alloc(0) : unicodePathField(name, e.unicodePath);
     const size = e.declaredSize ?? raw.length;
     const crc = crc32(raw);
     const method = e.deflate ? 8 : 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
+    local.writeUInt16LE(e.localCp437 ? 0 : 0x0800, 6);
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
     local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(localName.length, 26);
     const headerOffset = opts.overlapAllOnFirst && i > 0 ? firstOffset : offset;
     if (!(opts.overlapAllOnFirst && i > 0)) {
-      locals.push(local, name, body);
-      offset += 30 + name.length + body.length;
+      locals.push(local, localName, body);
+      offset += 30 + localName.length + body.length;
     }
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
@@ -58,9 +77,10 @@ export function makeZip(entries: ZipEntrySpec[], opts: { overlapAllOnFirst?: boo
     central.writeUInt32LE(body.length, 20);
     central.writeUInt32LE(size, 24);
     central.writeUInt16LE(name.length, 28);
+    central.writeUInt16LE(extra.length, 30);
     central.writeUInt32LE(e.mode !== undefined ? (e.mode << 16) >>> 0 : 0, 38);
     central.writeUInt32LE(headerOffset, 42);
-    centrals.push(central, name);
+    centrals.push(central, name, extra);
   }
   const cd = Buffer.concat(centrals);
   const end = Buffer.alloc(22);

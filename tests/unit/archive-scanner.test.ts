@@ -17,6 +17,15 @@ const write = (name: string, buf: Buffer) => {
   fs.writeFileSync(p, buf);
   return p;
 };
+function rejectionOf(fn: () => unknown): ArchiveRejectedError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ArchiveRejectedError);
+    return err as ArchiveRejectedError;
+  }
+  throw new Error('name was accepted');
+}
 async function rejection(file: string): Promise<ArchiveRejectedError> {
   try {
     await scanArchive(file, limits);
@@ -38,6 +47,16 @@ describe('entry names', () => {
     ['a//b', 'empty path segment'],
   ])('%s is rejected (%s)', (name, why) => {
     expect(() => checkEntryName(name)).toThrow(why);
+  });
+  // Every bidirectional control and mark: embeddings, overrides, isolates, LRM/RLM/ALM.
+  const BIDI = [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x200e, 0x200f, 0x061c];
+  it.each(BIDI.map((cp) => [`U+${cp.toString(16).toUpperCase().padStart(4, '0')}`, cp]))('a name with %s is rejected, the control escaped in the message', (hex, cp) => {
+    const err = rejectionOf(() => checkEntryName(`report${String.fromCharCode(cp)}yp.exe`));
+    expect(err.entry).toBe(`report\\u${hex.slice(2)}yp.exe`);
+    expect(err.message).toBe(`archive entry "report\\u${hex.slice(2)}yp.exe": bidirectional control character in name (it can make the name display as another)`);
+  });
+  it('right-to-left names without controls are accepted', () => {
+    expect(checkEntryName('תרגיל/حل.py')).toBe('תרגיל/حل.py');
   });
   it('normalises ./ prefixes and trailing slashes', () => {
     expect(checkEntryName('./sub/solution.py')).toBe('sub/solution.py');
@@ -65,10 +84,37 @@ describe('zip archives', () => {
     ['device', [{ name: 'dev', data: '', mode: 0o020644 }], 'dev', 'special files'],
     ['duplicate', [{ name: 'a.py', data: '1' }, { name: 'a.py', data: '2' }], 'a.py', 'duplicate'],
     ['duplicate after normalising', [{ name: 'a.py', data: '1' }, { name: './a.py', data: '2' }], 'a.py', 'duplicate'],
+    ['bidi override', [{ name: 'report\u202Eyp.exe', data: 'x' }], 'report\\u202Eyp.exe', 'bidirectional control'],
+    ['bidi isolate in a folder', [{ name: 'src\u2067/x.py', data: 'x' }], 'src\\u2067/x.py', 'bidirectional control'],
+    ['bidi-named symlink', [{ name: 'l\u202Ek', data: '/etc/passwd', mode: 0o120777 }], 'l\\u202Ek', 'symbolic links'],
+    ['local header name differs', [{ name: 'notes.txt', localName: 'evil.sh', data: 'x' }], 'notes.txt', 'its local header names it "evil.sh" (the two names must agree)'],
+    ['local header name with a traversal', [{ name: 'solution.py', data: 'x' }, { name: 'data/x.csv', localName: '../../x.csv', data: 'x' }], 'data/x.csv', 'its local header names it "../../x.csv"'],
+    ['local header hiding a bidi name', [{ name: 'readme.txt', localName: 'readme\u202Etxt.sh', data: 'x' }], 'readme.txt', 'its local header names it "readme\\u202Etxt.sh"'],
+    ['local header decoding the name differently', [{ name: 'résumé.txt', localCp437: true, data: 'x' }], 'résumé.txt', 'UTF-8 flag'],
+    ['Unicode Path field renaming the entry', [{ name: 'notes.txt', unicodePath: '../notes.txt', data: 'x' }], 'notes.txt', 'Unicode Path extra field gives it another name'],
   ])('rejects %s, naming the entry', async (_label, entries, entry, why) => {
     const err = await rejection(write(`bad-${_label}.zip`, makeZip(entries)));
     expect(err.entry).toBe(entry);
     expect(err.message).toContain(why);
+  });
+
+  it('accepts non-ASCII names, agreeing local headers, a matching Unicode Path and a cleared UTF-8 flag on an ASCII name', async () => {
+    const file = write(
+      'names.zip',
+      makeZip([
+        { name: 'données/résumé.txt', data: 'x' },
+        { name: 'תרגיל.py', data: 'x', unicodePath: 'תרגיל.py' },
+        { name: 'plain.txt', data: 'x', localCp437: true },
+      ]),
+    );
+    expect((await scanArchive(file, limits)).entries.map((e) => e.name)).toEqual(['données/résumé.txt', 'תרגיל.py', 'plain.txt']);
+  });
+
+  it('refuses a zip whose local header names disagree before extracting anything', async () => {
+    const file = write('disagree.zip', makeZip([{ name: 'a.txt', data: 'a' }, { name: 'b.txt', localName: 'c.txt', data: 'b' }]));
+    const out = path.join(dir, 'disagree-out');
+    await expect(extractArchive(file, out, limits)).rejects.toThrow('archive entry "b.txt": its local header names it "c.txt"');
+    expect(fs.readdirSync(out)).toEqual([]);
   });
 
   it('rejects a zip bomb by its declared size before inflating it', async () => {
@@ -118,6 +164,9 @@ describe('tar.gz archives', () => {
     ['fifo', { name: 'f', type: 'fifo' as const }, 'special entry type'],
     ['traversal', { name: '../../x', data: 'x' }, 'path traversal'],
     ['absolute', { name: '/tmp/x', data: 'x' }, 'absolute path'],
+    ['bidi override', { name: 'report\u202Eyp.exe', data: 'x' }, 'archive entry "report\\u202Eyp.exe": bidirectional control'],
+    ['bidi mark in a folder', { name: 'src\u200F/', type: 'directory' as const }, 'archive entry "src\\u200F/": bidirectional control'],
+    ['bidi-named symlink', { name: 'l\u2066k', type: 'symlink' as const, linkname: '/etc/passwd' }, 'archive entry "l\\u2066k": symbolic links'],
   ])('rejects a %s entry', async (label, entry, why) => {
     const file = write(`t-${label}.tar.gz`, await makeTarGz([{ name: 'solution.py', data: 'x' }, entry]));
     expect((await rejection(file)).message).toContain(why);
