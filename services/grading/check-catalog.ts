@@ -22,10 +22,39 @@ export const evidenceSchema = z.object({
 });
 export type Evidence = z.infer<typeof evidenceSchema>;
 
+/** Graded parts a candidate may leave out without breaking the contract (room for predict_proba). */
+export const MISSING_PARTS = ['evaluate'] as const;
+export type MissingPart = (typeof MISSING_PARTS)[number];
+
+/**
+ * What a check's verdict stands on. host: measured on the host from predictions on hidden data or
+ * by the container engine, which the graded code cannot fake. sandbox: evidence produced inside the
+ * sandbox (trace, lint, the candidate's own evaluate() numbers), which the graded code could forge.
+ * mixed: both.
+ */
+export const BASES = ['host', 'sandbox', 'mixed'] as const;
+export type Basis = (typeof BASES)[number];
+
+export const BASIS_TEXT: Record<Basis, { label: string; detail: string }> = {
+  host: { label: 'measured on the host', detail: 'measured on the host from predictions on hidden data or by the container engine; the graded code cannot fake it' },
+  sandbox: {
+    label: 'in-sandbox evidence',
+    detail: "rests on evidence produced inside the sandbox (trace, lint, the candidate's own evaluate() output), which the graded code could have forged",
+  },
+  mixed: { label: 'host and sandbox', detail: 'compares evidence produced inside the sandbox with a measurement taken on the host' },
+};
+
 export const measurementSchema = z.object({
   /** False when the check could not run (no evaluate(), no model...); `reason` says why. */
   ran: z.boolean(),
   reason: z.string().max(2000).optional(),
+  /**
+   * Set when the check could not run because the candidate did not provide a graded part (none,
+   * or one that raised, timed out or returned a malformed result): scored as failed unless the
+   * rubric says otherwise. null: not run for another reason (platform, an earlier failure).
+   * Absent: measured before this field existed; scoring infers it from `reason`.
+   */
+  missing: z.enum(MISSING_PARTS).nullable().optional(),
   values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
   evidence: z.array(evidenceSchema).max(100),
 });
@@ -45,6 +74,9 @@ interface CheckDefinition<T extends z.ZodObject> {
   id: string;
   title: string;
   category: Category;
+  basis: Basis;
+  /** The optional part of the submission this check is fed by: without it, "not provided". */
+  fedBy?: MissingPart;
   /** One paragraph a non-ML reader understands: what is checked and why it matters. */
   explanation: string;
   thresholds: T;
@@ -59,6 +91,7 @@ export const CHECKS = [
     id: 'contract.interface',
     title: 'Submission contract',
     category: 'engineering',
+    basis: 'mixed',
     explanation:
       'The submission can be imported and provides train() and predict() that return well-formed results. Without this nothing else can be judged.',
     thresholds: z.object({}).strict(),
@@ -73,6 +106,7 @@ export const CHECKS = [
     id: 'leakage.target',
     title: 'No reliance on information from after the outcome',
     category: 'leakage',
+    basis: 'host',
     explanation:
       'Some columns are only known after a customer has already churned. A model that uses them looks excellent on historical data and fails in real use. We compare predictions with those columns as recorded and as they are known at prediction time.',
     thresholds: z.object({ warnFlipRate: rate.default(0.01), failFlipRate: rate.default(0.03) }).strict(),
@@ -88,6 +122,7 @@ export const CHECKS = [
     id: 'leakage.preprocessing',
     title: 'Preprocessing fitted on training rows only',
     category: 'leakage',
+    basis: 'sandbox',
     explanation:
       'Scalers, imputers, encoders and feature selectors must learn only from the rows used for training. Fitting them on all data before splitting lets the validation rows influence the model, so the reported score is too good.',
     thresholds: z.object({ failOnLintOnly: z.boolean().default(true) }).strict(),
@@ -106,6 +141,7 @@ export const CHECKS = [
     id: 'leakage.resampling',
     title: 'Resampling only inside training folds',
     category: 'leakage',
+    basis: 'sandbox',
     explanation:
       'Over- or under-sampling to balance classes must happen after the split, on training rows only. Resampling first puts copies or synthetic versions of validation rows into training, which inflates the score.',
     thresholds: z.object({}).strict(),
@@ -121,6 +157,7 @@ export const CHECKS = [
     id: 'leakage.transductive',
     title: 'Predictions do not depend on the rest of the batch',
     category: 'leakage',
+    basis: 'host',
     explanation:
       'A customer\'s prediction must not change depending on which other customers are scored with it. We predict the hidden data whole, in shuffled chunks and row by row; any difference means the model refits or ranks at prediction time.',
     thresholds: z.object({ maxDiffRate: rate.default(0) }).strict(),
@@ -134,6 +171,8 @@ export const CHECKS = [
     id: 'leakage.null_labels',
     title: 'Own evaluation scores at chance on shuffled labels',
     category: 'leakage',
+    basis: 'sandbox',
+    fedBy: 'evaluate',
     explanation:
       'We rerun the candidate\'s own evaluation after shuffling the target column. With nothing to learn, an honest evaluation scores at chance; a clearly better score means the evaluation leaks.',
     thresholds: z.object({ minExcess: z.number().min(0).max(1).default(0.05), z: z.number().min(0).max(10).default(2) }).strict(),
@@ -150,6 +189,8 @@ export const CHECKS = [
     id: 'cv.used',
     title: 'Cross-validation, not a single split',
     category: 'cross-validation',
+    basis: 'sandbox',
+    fedBy: 'evaluate',
     explanation:
       'One train/test split gives a noisy estimate that depends on luck. k-fold cross-validation (at least 5 folds) or repeated CV gives a dependable one.',
     thresholds: z.object({ minFolds: z.number().int().min(2).max(50).default(5) }).strict(),
@@ -167,6 +208,8 @@ export const CHECKS = [
     id: 'cv.stratified',
     title: 'Folds keep the class balance',
     category: 'cross-validation',
+    basis: 'sandbox',
+    fedBy: 'evaluate',
     explanation:
       'With few churners, folds must each hold a fair share of them, or fold scores swing wildly. Stratified folds guarantee this; shuffled folds usually manage; unshuffled folds on ordered data do not.',
     thresholds: z.object({ warnAbove: z.number().min(0).max(10).default(0.3), failAbove: z.number().min(0).max(10).default(0.45) }).strict(),
@@ -182,6 +225,8 @@ export const CHECKS = [
     id: 'cv.estimate_calibrated',
     title: 'Own estimate matches hidden data',
     category: 'cross-validation',
+    basis: 'mixed',
+    fedBy: 'evaluate',
     explanation:
       'The candidate\'s cross-validated score is compared with the same metric on hidden data they never saw. An estimate far above the hidden score, beyond what chance explains, means the evaluation was optimistic — usually leakage. This check cannot be faked.',
     thresholds: z.object({ z: z.number().min(0).max(10).default(2), floor: z.number().min(0).max(1).default(0.02) }).strict(),
@@ -198,6 +243,8 @@ export const CHECKS = [
     id: 'imbalance.metric',
     title: 'A metric that copes with imbalance',
     category: 'imbalance',
+    basis: 'sandbox',
+    fedBy: 'evaluate',
     explanation:
       'When only about one customer in ten churns, predicting "nobody churns" is 90% accurate and useless. Accuracy alone hides this; metrics such as PR-AUC, ROC-AUC, F1 or balanced accuracy do not.',
     thresholds: z.object({}).strict(),
@@ -211,6 +258,7 @@ export const CHECKS = [
     id: 'imbalance.beats_baseline',
     title: 'Beats doing nothing and a simple model',
     category: 'imbalance',
+    basis: 'host',
     explanation:
       'On hidden data, the model must save money compared with calling nobody (the majority-class baseline) and do at least as well as a simple reference model, on business cost and on balanced accuracy.',
     thresholds: z
@@ -236,6 +284,7 @@ export const CHECKS = [
     id: 'imbalance.minority_recall',
     title: 'Finds the churners',
     category: 'imbalance',
+    basis: 'host',
     explanation: 'The share of real churners the model flags at its own decision threshold. Missing a churner costs far more than an unneeded call.',
     thresholds: z.object({ pass: rate.default(0.6), warn: rate.default(0.4) }).strict(),
     judge: (v, t) => {
@@ -250,6 +299,7 @@ export const CHECKS = [
     id: 'robustness.messy_input',
     title: 'Survives messy new data',
     category: 'robustness',
+    basis: 'host',
     explanation:
       'Real data arrives with new category values, missing values in new places, extra or reordered columns and inconsistent text. predict() must still return a valid answer for every row.',
     thresholds: z.object({}).strict(),
@@ -264,6 +314,7 @@ export const CHECKS = [
     id: 'reproducibility.deterministic',
     title: 'Same result when trained twice',
     category: 'engineering',
+    basis: 'host',
     explanation: 'Training twice on the same data must give the same predictions (fixed random seeds), or results cannot be audited or reproduced.',
     thresholds: z.object({ warnAbove: rate.default(0), failAbove: rate.default(0.005) }).strict(),
     judge: (v, t) => {
@@ -278,6 +329,7 @@ export const CHECKS = [
     id: 'sandbox.resources',
     title: 'Within time and memory limits',
     category: 'engineering',
+    basis: 'host',
     explanation: 'The submission must finish within the stated time and memory limits. A run that is killed is reported with its cause.',
     thresholds: z.object({}).strict(),
     judge: (v) =>

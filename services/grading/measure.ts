@@ -1,5 +1,5 @@
 import type { AssessmentManifest } from '../assessments/assessment-schema.ts';
-import type { CheckId, Evidence, Measurement } from './check-catalog.ts';
+import type { CheckId, Evidence, Measurement, MissingPart } from './check-catalog.ts';
 import type { PhaseRecord, PredictResult, TrainResult } from './harness-output.ts';
 import {
   balancedAccuracy,
@@ -44,7 +44,49 @@ export interface MeasureOutput {
   evaluate: { metric: string; foldScores: number[]; holdout: number | null; holdoutSe: number | null } | null;
 }
 
-const notRun = (reason: string): Measurement => ({ ran: false, reason, values: {}, evidence: [] });
+const notRun = (reason: string, missing: MissingPart | null = null): Measurement => ({ ran: false, reason, missing, values: {}, evidence: [] });
+
+/** The harness's words (procs.py, contract.check_evaluate, train_mode.py) for evaluate() failing by itself. */
+const EVALUATE_FAULTS = [
+  /^evaluate\(\) raised/,
+  /^evaluate(_null)? did not finish within/,
+  /^evaluate(_null)? exited \(code/,
+  /^evaluate(_null)? produced an oversized result/,
+  /^evaluate returned/,
+  /^evaluate's /,
+  /^module has no function `evaluate`/,
+  /^evaluate on the permuted-target copy:/,
+];
+/** The harness's words for a child that ran out of processes/threads (see procs.PIDS_MARKERS). */
+const PIDS_WORDS = /resource temporarily unavailable|can't start new thread|pthread_create failed|fork: retry|blockingioerror|cannot allocate memory for thread/i;
+
+/**
+ * Whether a harness problem text says the candidate's own evaluate() failed by itself: it raised,
+ * timed out, exited early, or returned something malformed or oversized (also on the
+ * permuted-label copy). Anything else (the platform, a failed import in the child, a process the
+ * shared memory or process limit stopped, which sandbox.resources fails on its own) is not the
+ * candidate's omission. Scoring reads the same texts in reports stored before measurements
+ * recorded `missing` (scoring.legacyMissingPart).
+ */
+export function evaluateFaultIn(problem: string): boolean {
+  return EVALUATE_FAULTS.some((re) => re.test(problem)) && !PIDS_WORDS.test(problem);
+}
+
+/** Whether a finished evaluate phase (real or on permuted labels) failed by the candidate's doing. */
+function evaluateFailed(p: PhaseRecord | undefined, problem: string | null): boolean {
+  if (!p || p.pidsExhausted) return false;
+  switch (p.status) {
+    case 'ok': // it returned, but nothing usable
+    case 'timeout':
+      return true;
+    case 'error':
+      return evaluateFaultIn(p.error ?? problem ?? '');
+    case 'killed': // the container's memory is shared by phases running side by side
+    case 'skipped':
+      return false;
+  }
+}
+
 const ev = (label: string, detail: string, extra: Partial<Evidence> = {}): Evidence => ({ label, detail: detail.slice(0, 4000), ...extra });
 const diffRate = (a: readonly (number | null)[], b: readonly (number | null)[]) => {
   let d = 0;
@@ -154,13 +196,24 @@ export function measure(input: MeasureInput): MeasureOutput {
   }
 
   // --- the candidate's own evaluation -------------------------------------------------------------
+  // Not providing evaluate() (none in a module that imported, or one that failed by itself) is
+  // scored; a platform failure or an import/training container that never got that far is not.
   const evalRes = train?.evaluate ?? null;
-  const evalMissing = !train ? (input.train.problem ?? 'training did not produce results') : !train.solution.functions.evaluate ? 'the submission has no evaluate() function' : null;
+  const imported = !!train && train.solution.found && !train.solution.importError && Object.values(train.solution.functions).some(Boolean);
+  const evalMissing = !train
+    ? (input.train.problem ?? 'training did not produce results')
+    : !imported
+      ? 'evaluate() was not looked for: solution.py was not found or could not be imported'
+      : !train.solution.functions.evaluate
+        ? 'the submission has no evaluate() function'
+        : null;
   const evalProblem = evalMissing ?? (evalRes ? null : (train?.evaluateProblem ?? phase('evaluate')?.error ?? 'evaluate() did not return a result'));
+  const evalOmitted: MissingPart | null =
+    imported && !evalRes && (!train!.solution.functions.evaluate || evaluateFailed(phase('evaluate'), train!.evaluateProblem)) ? 'evaluate' : null;
   const scorer = evalRes ? findScorer(evalRes.metric) : null;
   const prevalence = train?.trainPositiveRate ?? null;
 
-  if (!evalRes) m['imbalance.metric'] = notRun(evalProblem!);
+  if (!evalRes) m['imbalance.metric'] = notRun(evalProblem!, evalOmitted);
   else
     m['imbalance.metric'] = {
       ran: true,
@@ -170,7 +223,7 @@ export function measure(input: MeasureInput): MeasureOutput {
 
   const evalSplits = (train?.trace.splits ?? []).filter((s) => s.phase === 'evaluate');
   const main = [...evalSplits].sort((a, b) => foldCount(b) - foldCount(a))[0] ?? null;
-  if (!evalRes) m['cv.used'] = notRun(evalProblem!);
+  if (!evalRes) m['cv.used'] = notRun(evalProblem!, evalOmitted);
   else
     m['cv.used'] = {
       ran: true,
@@ -191,7 +244,7 @@ export function measure(input: MeasureInput): MeasureOutput {
     first && first.trainPositiveRate !== null && first.validationPositiveRate !== null && first.trainRows + first.validationRows > 0
       ? (first.trainPositiveRate * first.trainRows + first.validationPositiveRate * first.validationRows) / (first.trainRows + first.validationRows)
       : prevalence;
-  if (!evalRes) m['cv.stratified'] = notRun(evalProblem!);
+  if (!evalRes) m['cv.stratified'] = notRun(evalProblem!, evalOmitted);
   else if (!main || foldRates.length === 0 || !splitRate) m['cv.stratified'] = notRun('no folds with class information were seen while evaluate() ran');
   else {
     const dev = Math.max(...foldRates.map((r) => Math.abs(r - splitRate) / splitRate));
@@ -203,7 +256,7 @@ export function measure(input: MeasureInput): MeasureOutput {
   }
 
   let evaluateSummary: MeasureOutput['evaluate'] = evalRes ? { metric: evalRes.metric, foldScores: evalRes.foldScores, holdout: null, holdoutSe: null } : null;
-  if (!evalRes) m['cv.estimate_calibrated'] = notRun(evalProblem!);
+  if (!evalRes) m['cv.estimate_calibrated'] = notRun(evalProblem!, evalOmitted);
   else if (!scorer) m['cv.estimate_calibrated'] = notRun(`metric "${evalRes.metric}" is not one we can recompute on the holdout`);
   else if (!labels) m['cv.estimate_calibrated'] = notRun('no valid predictions on the holdout');
   else {
@@ -226,8 +279,12 @@ export function measure(input: MeasureInput): MeasureOutput {
   }
 
   const nullRes = train?.evaluateNull ?? null;
-  if (!evalRes) m['leakage.null_labels'] = notRun(evalProblem!);
-  else if (!nullRes) m['leakage.null_labels'] = notRun(phase('evaluate_null')?.error ?? 'evaluate() on shuffled labels returned no result');
+  if (!evalRes) m['leakage.null_labels'] = notRun(evalProblem!, evalOmitted);
+  else if (!nullRes) {
+    // Crashing only on the permuted-label copy must not dodge the check.
+    const p = phase('evaluate_null');
+    m['leakage.null_labels'] = notRun(p?.error ?? 'evaluate() on shuffled labels returned no result', evaluateFailed(p, null) ? 'evaluate' : null);
+  }
   else {
     const s = findScorer(nullRes.metric);
     const chance = s && prevalence !== null ? s.chance(prevalence) : null;
@@ -419,7 +476,7 @@ function measureResources(input: MeasureInput, phases: PhaseRecord[]): Measureme
   const candidateRan = phases.some((p) => p.status !== 'skipped') || cause !== null;
   return {
     ran: candidateRan,
-    ...(candidateRan ? {} : { reason: 'none of the submission\'s code ran' }),
+    ...(candidateRan ? {} : { reason: 'none of the submission\'s code ran', missing: null }),
     values: { killed: cause !== null, cause, peakMemoryMb: mb(peak), limitMb, totalSeconds: steps.reduce((s, x) => s + x.timings.totalMs, 0) / 1000 },
     evidence,
   };

@@ -1,4 +1,5 @@
-import { CATEGORIES, CHECKS, judgeCheck, type Category, type CheckId, type CheckStatus, type Evidence, type Measurement } from './check-catalog.ts';
+import { CATEGORIES, CHECKS, checkDefinition, judgeCheck, type Basis, type Category, type CheckId, type CheckStatus, type Evidence, type Measurement, type MissingPart } from './check-catalog.ts';
+import { evaluateFaultIn } from './measure.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
 
@@ -6,6 +7,8 @@ export interface ScoredCheck {
   id: CheckId;
   title: string;
   category: Category;
+  /** What the status stands on: host measurement, in-sandbox evidence, or both. */
+  basis: Basis;
   status: CheckStatus;
   /** 0..1, or null when the check is left out of the score. */
   score: number | null;
@@ -61,7 +64,13 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
     if (!rule) continue;
     const m = measurements[def.id] ?? { ran: false, reason: 'not measured in this grading', values: {}, evidence: [] };
     let { status, summary } = judgeCheck(def.id, m, rule.thresholds);
-    if (status === 'skipped' && rule.whenNotRun === 'fail') {
+    const missing = m.ran ? null : m.missing === undefined ? legacyMissingPart(def.id, m, measurements) : m.missing;
+    if (status === 'skipped' && missing) {
+      if ((rule.whenMissing ?? 'fail') === 'fail') {
+        status = 'fail';
+        summary = `not provided: ${summary}`;
+      }
+    } else if (status === 'skipped' && rule.whenNotRun === 'fail') {
       status = 'fail';
       summary = `required by the rubric but could not run: ${summary}`;
     }
@@ -69,6 +78,7 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
       id: def.id,
       title: def.title,
       category: def.category,
+      basis: def.basis,
       status,
       score: STATUS_SCORE[status],
       weight: rule.weight,
@@ -102,6 +112,23 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
       ? `Not passed: critical check(s) failed — ${criticalFails.map((c) => c.title.toLowerCase()).join('; ')}. Score ${score.toFixed(0)}/100.`
       : `Not passed: ${score.toFixed(0)}/100 is below the pass mark of ${rubric.passMark}.`;
   return { checks, categories, automaticScore, manualScore, score, passed, verdict };
+}
+
+/**
+ * The part the candidate did not provide, for a measurement stored before measurements recorded
+ * `missing`, read from the reason measure.ts wrote then. Only the checks fed by evaluate() can
+ * have one. "the submission has no evaluate() function" was also written when solution.py did not
+ * import: it counts only when the stored contract check lists the module's functions (the module
+ * imported) with at least one present. Other reasons count when they are the harness's words for
+ * evaluate() failing by itself (measure.evaluateFaultIn); anything else stays a plain "not run".
+ */
+export function legacyMissingPart(id: CheckId, m: Measurement, all: Partial<Record<CheckId, Measurement>>): MissingPart | null {
+  if (m.ran || checkDefinition(id).fedBy !== 'evaluate' || !m.reason) return null;
+  if (m.reason === 'the submission has no evaluate() function') {
+    const found = all['contract.interface']?.evidence.find((e) => e.label === 'Functions found')?.detail ?? '';
+    return /\bevaluate: no\b/.test(found) && /: yes\b/.test(found) ? 'evaluate' : null;
+  }
+  return evaluateFaultIn(m.reason) ? 'evaluate' : null;
 }
 
 function scoreManual(rubric: Rubric, manual: ManualScore[]): number | null {

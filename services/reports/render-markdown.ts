@@ -1,3 +1,4 @@
+import { BASIS_TEXT, checkDefinition } from '../grading/check-catalog.ts';
 import type { ReportDocument } from './report-schema.ts';
 
 const ICON: Record<string, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', error: 'ERROR', skipped: 'SKIP' };
@@ -10,8 +11,13 @@ export function renderMarkdown(r: ReportDocument): string {
   out.push(`**${r.passed ? 'Passed' : 'Not passed'} — ${r.score.toFixed(0)}/100.** ${r.verdict}`, '');
   out.push('## Categories', '', '| category | score | |', '|---|---|---|');
   for (const c of r.categories) out.push(`| ${c.id} | ${c.score === null ? 'n/a' : c.score.toFixed(0)} | ${cell(c.explanation)} |`);
-  out.push('', '## Checks', '', '| check | status | summary |', '|---|---|---|');
-  for (const c of r.checks) out.push(`| \`${c.id}\` ${cell(c.title)} | ${ICON[c.status]} | ${cell(c.summary)} |`);
+  out.push('', '## Checks', '', '| check | status | basis | summary |', '|---|---|---|---|');
+  for (const c of r.checks) {
+    // Reports stored before checks recorded their basis take the catalogue's.
+    const basis = c.basis ?? checkDefinition(c.id).basis;
+    const label = c.status === 'pass' && basis === 'sandbox' ? 'in-sandbox evidence only, not confirmed on the host' : BASIS_TEXT[basis].label;
+    out.push(`| \`${c.id}\` ${cell(c.title)} | ${ICON[c.status]} | ${label} | ${cell(c.summary)} |`);
+  }
   const withEvidence = r.checks.filter((c) => c.evidence.length && c.status !== 'pass');
   if (withEvidence.length) {
     out.push('', '## Evidence', '');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES, CHECK_STATUSES, checkIdSchema, evidenceSchema, measurementSchema } from '../grading/check-catalog.ts';
+import { BASES, CATEGORIES, CHECK_STATUSES, checkIdSchema, evidenceSchema, measurementSchema } from '../grading/check-catalog.ts';
 import { SANDBOX_OUTCOMES } from '../sandbox/sandbox.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -10,6 +10,8 @@ export const reportCheckSchema = z.object({
   id: checkIdSchema,
   title: z.string(),
   category: z.enum(CATEGORIES),
+  /** What the status stands on (host / sandbox / mixed); absent in reports stored before it was recorded, where the catalogue's value applies. */
+  basis: z.enum(BASES).optional(),
   status: z.enum(CHECK_STATUSES),
   score: z.number().min(0).max(1).nullable(),
   weight: z.number(),

@@ -10,8 +10,14 @@ const checkRuleSchema = z
     thresholds: z.record(z.string(), z.unknown()).default({}),
     /** What candidates see of this check; reviewers always see everything. */
     visibility: z.enum(VISIBILITIES).default('name'),
-    /** When the check cannot run (e.g. no evaluate()): leave it out of the score, or count it failed. */
+    /** When the check cannot run for a reason other than a missing part: leave it out of the score, or count it failed. */
     whenNotRun: z.enum(['skipped', 'fail']).default('skipped'),
+    /**
+     * When the check cannot run because the candidate did not provide the part it is fed by (no
+     * evaluate(), or one that failed): absent means 'fail'. No default is written into the parsed
+     * rubric, so rubric content hashes stay what they were before this field existed.
+     */
+    whenMissing: z.enum(['fail', 'skipped']).optional(),
   })
   .strict();
 

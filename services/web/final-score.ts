@@ -1,5 +1,5 @@
 import type { CheckId, Measurement } from '../grading/check-catalog.ts';
-import { scoreMeasurements } from '../grading/scoring.ts';
+import { scoreMeasurements, type CategoryScore, type ScoredCheck } from '../grading/scoring.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { ManualScoreRow } from './manual-score-repository.ts';
@@ -11,6 +11,9 @@ export interface FinalScore {
   passed: boolean;
   verdict: string;
   manualWeight: number;
+  /** The checks and categories behind this score (for a report stored under older scoring rules they differ from the stored ones). */
+  checks: ScoredCheck[];
+  categories: CategoryScore[];
 }
 
 /**
@@ -32,5 +35,7 @@ export function finalScore(doc: ReportDocument, rubric: Rubric, manual: Pick<Man
     passed: scored.passed,
     verdict: scored.verdict,
     manualWeight: rubric.manual.weight,
+    checks: scored.checks,
+    categories: scored.categories,
   };
 }

@@ -44,6 +44,7 @@ async function grade(name: string): Promise<ReportDocument> {
 describe('churn reference submissions get exactly their expected verdicts', () => {
   it('covers an exemplary submission, one per flaw and contract breakers', () => {
     expect(Object.keys(expected)).toContain('exemplary');
+    expect(Object.keys(expected)).toContain('no-evaluate');
     expect(Object.keys(expected).length).toBeGreaterThanOrEqual(15);
   });
 
@@ -53,6 +54,9 @@ describe('churn reference submissions get exactly their expected verdicts', () =
     const summaries = Object.fromEntries(report.checks.map((c) => [c.id, `${c.status}: ${c.summary}`]));
     expect(got, JSON.stringify(summaries, null, 2)).toEqual(expected[name]!.checks);
     for (const c of report.checks.filter((x) => x.status === 'fail')) expect(c.evidence.length + c.summary.length, c.id).toBeGreaterThan(0);
+    for (const c of report.checks) expect(c.basis, c.id).toBeDefined();
     if (name === 'exemplary') expect(report.passed).toBe(true);
+    // Leaving out evaluate() is scored: the same model without it does not pass.
+    if (name === 'no-evaluate') expect(report.passed).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { measure, type MeasureInput } from '../../services/grading/measure.ts';
 import { assessmentManifestSchema } from '../../services/assessments/assessment-schema.ts';
-import type { PredictResult, TrainResult } from '../../services/grading/harness-output.ts';
+import type { PhaseRecord, PredictResult, TrainResult } from '../../services/grading/harness-output.ts';
 
 const manifest = assessmentManifestSchema.parse({
   id: 'unit-test',
@@ -67,11 +67,61 @@ describe('measure', () => {
     expect(m['cv.used']!.ran).toBe(true); // evaluate still graded as far as possible
   });
 
-  it('skips evaluate-based checks with the reason when there is no evaluate()', () => {
+  it('records evaluate() as not provided when the module imported without it', () => {
     const { measurements: m } = measure(input({ train: { evaluate: null, evaluateNull: null, solution: { found: true, path: 'solution.py', importError: null, functions: { train: true, predict: true, predict_proba: false, evaluate: false } } } }));
-    for (const id of ['cv.used', 'cv.stratified', 'cv.estimate_calibrated', 'imbalance.metric', 'leakage.null_labels'] as const) {
-      expect(m[id]!.ran).toBe(false);
-      expect(m[id]!.reason).toBe('the submission has no evaluate() function');
+    for (const id of EVALUATE_FED) expect(m[id], id).toMatchObject({ ran: false, reason: 'the submission has no evaluate() function', missing: 'evaluate' });
+  });
+
+  it('records evaluate() as not provided when it failed by itself: raised, timed out, malformed result', () => {
+    const cases: [PhaseRecord['status'], string | null, string][] = [
+      ['error', 'evaluate() raised: KeyError: churned', 'evaluate() raised: KeyError: churned'],
+      ['timeout', 'evaluate did not finish within 600 s and was stopped (SIGKILL)', 'evaluate did not finish within 600 s and was stopped (SIGKILL)'],
+      ['ok', null, "evaluate's dict has no 'metric' (keys: ['roc_auc', 'std'])"],
+    ];
+    for (const [status, error, problem] of cases) {
+      const { measurements: m } = measure(withEvaluate({ status, error }, problem));
+      for (const id of EVALUATE_FED) expect(m[id], `${status} ${id}`).toMatchObject({ ran: false, reason: problem, missing: 'evaluate' });
     }
   });
+
+  it('does not accuse the candidate when the platform or an earlier step kept evaluate() from running', () => {
+    const cases: [string, MeasureInput][] = [
+      ['import failed', input({ train: { evaluate: null, evaluateNull: null, solution: { found: true, path: 'solution.py', importError: 'SyntaxError', functions: { train: false, predict: false, predict_proba: false, evaluate: false } } } })],
+      ['no solution.py', input({ train: { evaluate: null, evaluateNull: null, solution: { found: false, path: null, importError: null, functions: { train: false, predict: false, predict_proba: false, evaluate: false } } } })],
+      ['train container produced nothing', { ...input(), train: { sandbox: null, result: null, problem: 'the training container was killed at the memory limit' } }],
+      ['memory kill', withEvaluate({ status: 'killed', error: 'evaluate was killed by SIGKILL: most likely it ran out of memory (peak RSS 1990 MiB)' })],
+      ['process limit', withEvaluate({ status: 'error', error: 'evaluate() raised: BlockingIOError: [Errno 11] Resource temporarily unavailable', pidsExhausted: true })],
+      ['harness error', withEvaluate({ status: 'error', error: 'grading harness error in the child process:\nboom' })],
+      ['could not start', withEvaluate({ status: 'error', error: 'could not start the evaluate process: OSError: no pipes' })],
+    ];
+    for (const [what, inp] of cases) {
+      const { measurements: m } = measure(inp);
+      for (const id of EVALUATE_FED) expect(m[id], `${what}: ${id}`).toMatchObject({ ran: false, missing: null });
+    }
+  });
+
+  it('a crash on the permuted-label copy alone fails leakage.null_labels as not provided', () => {
+    const crashed = input({ train: { evaluateNull: null, phases: [phase('train'), phase('train_repeat'), phase('evaluate'), { ...phase('evaluate_null', 'error'), error: 'evaluate() raised: RuntimeError: no' }] } });
+    const { measurements: m } = measure(crashed);
+    expect(m['leakage.null_labels']).toMatchObject({ ran: false, reason: 'evaluate() raised: RuntimeError: no', missing: 'evaluate' });
+    expect(m['cv.used']!.ran).toBe(true);
+    // The platform could not write the permuted copy: nothing the candidate did.
+    const platform = input({ train: { evaluateNull: null, phases: [phase('train'), phase('train_repeat'), phase('evaluate'), { ...phase('evaluate_null'), status: 'skipped', error: 'skipped: could not write the permuted copy: disk full' }] } });
+    expect(measure(platform).measurements['leakage.null_labels']).toMatchObject({ ran: false, missing: null });
+  });
+
+  it('an evaluate() that worked never makes other not-run reasons an omission', () => {
+    const { measurements: m } = measure(input({ train: { evaluate: { metric: 'my_metric', foldScores: [0.9, 0.9] }, evaluateNull: { metric: 'my_metric', foldScores: [0.5, 0.5] } } }));
+    expect(m['cv.stratified']).toMatchObject({ ran: false, reason: 'no folds with class information were seen while evaluate() ran', missing: null });
+    expect(m['cv.estimate_calibrated']).toMatchObject({ ran: false, missing: null });
+    expect(m['leakage.null_labels']).toMatchObject({ ran: false, missing: null });
+  });
 });
+
+const EVALUATE_FED = ['cv.used', 'cv.stratified', 'cv.estimate_calibrated', 'imbalance.metric', 'leakage.null_labels'] as const;
+
+/** A submission with evaluate() whose phase ended as given (no usable result). */
+function withEvaluate(p: Partial<PhaseRecord>, problem: string | null = p.error ?? null): MeasureInput {
+  const skippedNull = { ...phase('evaluate_null'), status: 'skipped' as const, error: 'skipped: evaluate did not return a usable result' };
+  return input({ train: { evaluate: null, evaluateNull: null, evaluateProblem: problem, phases: [phase('train'), phase('train_repeat'), { ...phase('evaluate'), ...p }, skippedNull] } });
+}

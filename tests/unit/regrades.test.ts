@@ -127,4 +127,16 @@ describe('rescore patch', () => {
     // Checks of this rubric without a measurement are skipped: the report is partial.
     expect(patch.fields.status).toBe('partial');
   });
+
+  it('applies today\'s rules to measurements stored before them: no evaluate() fails as not provided, and every check gets its basis', () => {
+    // As stored by a grading before measurements recorded a missing part.
+    const contract = { ...m['contract.interface'], evidence: [{ label: 'Functions found', detail: 'train: yes, predict: yes, predict_proba: yes, evaluate: no' }] };
+    const noEvaluate: Measurement = { ran: false, reason: 'the submission has no evaluate() function', values: {}, evidence: [] };
+    const patch = reportScores({ ...m, 'contract.interface': contract, 'cv.used': noEvaluate, 'cv.estimate_calibrated': noEvaluate }, rubric, [], { hadPredictions: true });
+    const byId = Object.fromEntries(patch.checks.map((c) => [c.id, c]));
+    expect(byId['cv.used']).toMatchObject({ status: 'fail', summary: 'not provided: the submission has no evaluate() function', basis: 'sandbox' });
+    expect(byId['cv.estimate_calibrated']).toMatchObject({ status: 'fail', basis: 'mixed', severity: 'critical' });
+    expect(patch.passed).toBe(false);
+    expect(patch.checks.every((c) => c.basis)).toBe(true);
+  });
 });

@@ -1,5 +1,6 @@
 import type { AssessmentManifest } from '../../assessments/assessment-schema.ts';
-import { CATEGORIES } from '../../grading/check-catalog.ts';
+import { BASIS_TEXT, CATEGORIES } from '../../grading/check-catalog.ts';
+import type { ScoredCheck } from '../../grading/scoring.ts';
 import type { StoredReport } from '../../reports/report-repository.ts';
 import type { ReportDocument } from '../../reports/report-schema.ts';
 import type { Rubric } from '../../rubrics/rubric-schema.ts';
@@ -44,17 +45,24 @@ function logBlock(label: string, text: string, totalBytes: number): SafeHtml {
   ${lines.length > LOG_PREVIEW_LINES ? html`<details><summary>Show all ${lines.length} lines</summary><pre class="log-text">${text}</pre></details>` : ''}`;
 }
 
-function checksSection(doc: ReportDocument): SafeHtml {
+/** A pass that rests only on what the graded code produced inside the sandbox says so. */
+function sandboxOnlyPass(c: ScoredCheck): SafeHtml | '' {
+  if (c.status !== 'pass' || c.basis !== 'sandbox') return '';
+  return html`<p class="small" data-sandbox-only>${badge('warn', 'In-sandbox evidence only')} This pass ${BASIS_TEXT.sandbox.detail}; nothing measured on the host confirms it.</p>`;
+}
+
+function checksSection(checks: ScoredCheck[]): SafeHtml {
   const order: Record<string, number> = { fail: 0, error: 1, warn: 2, skipped: 3, pass: 4 };
-  return html`${CATEGORIES.filter((cat) => doc.checks.some((c) => c.category === cat)).map(
+  return html`${CATEGORIES.filter((cat) => checks.some((c) => c.category === cat)).map(
     (cat) => html`<h3 class="eyebrow">${cat}</h3>
-    ${doc.checks
+    ${checks
       .filter((c) => c.category === cat)
       .sort((a, b) => order[a.status]! - order[b.status]!)
       .map(
-        (c) => html`<article class="check" id="check-${c.id}" data-check="${c.id}" data-status="${c.status}">
-      <div class="check-head">${badge(c.status)}<h3>${c.title}</h3><span class="meta"><code>${c.id}</code> · ${c.severity} · weight ${c.weight} · ${VISIBILITY_TEXT[c.visibility]}</span></div>
+        (c) => html`<article class="check" id="check-${c.id}" data-check="${c.id}" data-status="${c.status}" data-basis="${c.basis}">
+      <div class="check-head">${badge(c.status)}<h3>${c.title}</h3><span class="meta"><code>${c.id}</code> · <span title="${BASIS_TEXT[c.basis].detail}">${BASIS_TEXT[c.basis].label}</span> · ${c.severity} · weight ${c.weight} · ${VISIBILITY_TEXT[c.visibility]}</span></div>
       <p class="summary">${c.summary}</p>
+      ${sandboxOnlyPass(c)}
       <p class="explain">${c.explanation}</p>
       ${c.evidence.length
         ? html`<ul class="evidence">${c.evidence.map(
@@ -177,7 +185,7 @@ export function reportPage(d: ReportPageData): string {
     <div class="grid grid-2">
       <section class="card" aria-labelledby="cat-h">
         <h2 id="cat-h">Categories</h2>
-        ${doc.categories.map(
+        ${f.categories.map(
           (c) => html`<div class="category" data-category="${c.id}"><span class="name">${c.id}</span><strong class="num">${c.score === null ? 'n/a' : c.score.toFixed(0)}</strong>${scoreBar(c.score, `${c.id}: ${c.score === null ? 'not scored' : `${c.score.toFixed(0)} of 100`}`)}<p class="explain">${c.explanation}</p></div>`,
         )}
       </section>
@@ -187,8 +195,9 @@ export function reportPage(d: ReportPageData): string {
       </section>
     </div>
     <section class="card" aria-labelledby="checks-h" id="checks">
-      <div class="card-head"><h2 id="checks-h">Checks</h2><span class="small muted">${doc.checks.filter((c) => c.status === 'pass').length} of ${doc.checks.length} passed</span></div>
-      ${checksSection(doc)}
+      <div class="card-head"><h2 id="checks-h">Checks</h2><span class="small muted">${f.checks.filter((c) => c.status === 'pass').length} of ${f.checks.length} passed</span></div>
+      <p class="small muted">Each check says what its status stands on: measured on the host (predictions on hidden data or the container engine, which the graded code cannot fake), evidence produced inside the sandbox (trace, lint, the candidate's own evaluate() output), or both. Checks are scored with the rules in force today, under the rubric version this report was graded with.</p>
+      ${checksSection(f.checks)}
     </section>
     <section class="card" aria-labelledby="holdout-h" id="holdout">
       <h2 id="holdout-h">Hidden holdout performance</h2>
