@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CappedBuffer } from '../../services/sandbox/capped-buffer.ts';
-import type { Sandbox, SandboxResult, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
+import type { PrivateFile, Sandbox, SandboxResult, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HARNESS = path.join(ROOT, 'docker/runner/harness');
@@ -39,6 +39,23 @@ export class HostSandbox implements Sandbox {
     const tmp = path.join(root, 'tmp');
     await fsp.mkdir(out, { recursive: true });
     await fsp.mkdir(tmp);
+    // Run as root, the harness gives candidate processes uids of their own: they must be able to
+    // reach their private folders under tmp (but not list what is there).
+    for (const dir of [root, fsRoot, tmp]) await fsp.chmod(dir, 0o711);
+    const inputs = spec.privateInputs;
+    const putPrivate = async (files: PrivateFile[]) => {
+      for (const f of files) {
+        const target = path.join(fsRoot, inputs!.containerPath, f.name);
+        await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+        await fsp.copyFile(f.hostPath, `${target}.part`);
+        await fsp.rename(`${target}.part`, target);
+      }
+    };
+    if (inputs) {
+      await fsp.mkdir(path.join(fsRoot, inputs.containerPath), { recursive: true, mode: 0o700 });
+      await putPrivate(inputs.files);
+      void inputs.later?.then(putPrivate).catch(() => {});
+    }
     for (const [target, source] of [...spec.mounts.map((m) => [m.containerPath, m.hostPath] as const), ['/opt/harness', HARNESS] as const]) {
       await fsp.mkdir(path.dirname(path.join(fsRoot, target)), { recursive: true });
       await fsp.symlink(source, path.join(fsRoot, target));

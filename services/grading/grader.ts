@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { extractArchive } from '../archive/archive-scanner.ts';
 import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import type { DatasetStore } from '../assessments/dataset-store.ts';
-import type { Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.ts';
+import type { PrivateFile, Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import { HARNESS_VERSION, predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
 import { measure, type StepOutcome } from './measure.ts';
@@ -44,9 +44,11 @@ const MAX_NOTES_BYTES = 64 * 1024;
  * A candidate's failure ends up in the report; only platform failures throw.
  *
  * The prediction container starts next to the training one and does everything that needs no model
- * (interpreter, libraries, reading the holdout) while training runs; it runs no candidate code until
- * the host has copied the trained models into its read-only /models folder and said go. The two
- * containers share nothing: the training one never sees holdout rows, neither sees labels.
+ * (interpreter, libraries, preparing the inputs) while training runs; it runs no candidate code until
+ * the host has copied the trained models in and said go. The two containers share nothing: the
+ * training one never sees holdout rows, neither sees labels. In both, the harness supervisor alone
+ * reads the data and writes what the host reads back; each candidate process runs under a uid of its
+ * own and is gone before anything is collected (docker/runner/harness/identity.py).
  */
 export class Grader {
   constructor(private readonly deps: GraderDeps) {}
@@ -93,9 +95,13 @@ export class Grader {
       const submission = { hostPath: path.join(work, 'submission'), containerPath: '/submission' };
       const trainLimits = limits(trainSeconds, 6);
 
-      // Written by the host only, mounted read-only: the models, then the go-ahead file.
-      const modelsDir = path.join(work, 'models');
-      await fsp.mkdir(modelsDir, { mode: 0o755 });
+      // The harness supervisor alone reads /in; the models and the go-ahead file arrive there after
+      // training (in that order), from a host folder no container can write.
+      const handover = path.join(work, 'handover');
+      await fsp.mkdir(handover, { mode: 0o700 });
+      let handOver!: (files: PrivateFile[]) => void;
+      const later = new Promise<PrivateFile[]>((resolve) => (handOver = resolve));
+      const holdoutFiles = (await fsp.readdir(dataset.holdoutDir)).filter((f) => f.endsWith('.csv')).sort();
       const predictOut = path.join(work, 'predict-out');
       const predictCalledAt = performance.now();
       const predictRun = sandbox
@@ -104,12 +110,18 @@ export class Grader {
           step: 'predict',
           image: config.RUNNER_IMAGE,
           command: [
-            'python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/models', '--inputs', '/data/holdout',
+            'python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/in/models', '--inputs', '/in/holdout',
             '--primary', m.primaryVariant, '--proba-variants', [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
-            '--wait-for', `/models/${GO_AHEAD}`, '--wait-timeout-s', String(Math.ceil(trainLimits.wallMs / 1000)),
+            '--id-column', m.idColumn, '--wait-for', `/in/${GO_AHEAD}`, '--wait-timeout-s', String(Math.ceil(trainLimits.wallMs / 1000)),
             '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds),
           ],
-          mounts: [submission, { hostPath: dataset.holdoutDir, containerPath: '/data/holdout' }, { hostPath: modelsDir, containerPath: '/models' }],
+          mounts: [submission],
+          supervisor: true,
+          privateInputs: {
+            containerPath: '/in',
+            files: holdoutFiles.map((f) => ({ name: `holdout/${f}`, hostPath: path.join(dataset.holdoutDir, f) })),
+            later,
+          },
           outputPath: '/out',
           collectTo: predictOut,
           limits: limits(predictSeconds, 4, trainLimits.wallMs),
@@ -120,25 +132,27 @@ export class Grader {
           (error: unknown) => ({ run: null, error }),
         );
       let goAheadAt: number | null = null;
-      const goAhead = async (proceed: boolean) => {
+      const goAhead = async (models: string[]) => {
         if (goAheadAt !== null) return;
         goAheadAt = performance.now();
-        await fsp.writeFile(path.join(modelsDir, `${GO_AHEAD}.tmp`), JSON.stringify({ proceed }), { mode: 0o644 });
-        await fsp.rename(path.join(modelsDir, `${GO_AHEAD}.tmp`), path.join(modelsDir, GO_AHEAD));
+        await fsp.writeFile(path.join(handover, GO_AHEAD), JSON.stringify({ proceed: models.length > 0 }), { mode: 0o600 });
+        handOver([...models.map((f) => ({ name: `models/${f}`, hostPath: path.join(trainOut, f) })), { name: GO_AHEAD, hostPath: path.join(handover, GO_AHEAD) }]);
       };
 
+      const trainOut = path.join(work, 'train-out');
       let trainRun: SandboxResult;
       let train: StepOutcome<TrainResult>;
       let predict: StepOutcome<PredictResult> | null = null;
       try {
         await req.onPhase?.('training');
-        const trainOut = path.join(work, 'train-out');
         trainRun = await sandbox.run({
           gradingId: req.gradingId,
           step: 'train',
           image: config.RUNNER_IMAGE,
-          command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/data/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds)],
-          mounts: [submission, { hostPath: dataset.trainCsv, containerPath: '/data/train.csv' }],
+          command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/in/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds)],
+          mounts: [submission],
+          supervisor: true,
+          privateInputs: { containerPath: '/in', files: [{ name: 'train.csv', hostPath: dataset.trainCsv }] },
           outputPath: '/out',
           collectTo: trainOut,
           limits: trainLimits,
@@ -150,9 +164,7 @@ export class Grader {
         const models = (train.result?.models ?? []).filter((f) => (f === 'model.pkl' || f === 'model_repeat.pkl') && trainRun.outputs.some((o) => o.name === f));
         if (models.includes('model.pkl')) {
           await req.onPhase?.('predicting');
-          // Hard links: the files the host collected (0644, never writable by a container), no copy.
-          for (const f of models) await fsp.link(path.join(trainOut, f), path.join(modelsDir, f)).catch(() => fsp.copyFile(path.join(trainOut, f), path.join(modelsDir, f)));
-          await goAhead(true);
+          await goAhead(models);
           const { run, error } = await predictRun;
           if (!run) throw error;
           const own = ownTime(run, predictCalledAt, goAheadAt!);
@@ -163,7 +175,7 @@ export class Grader {
         }
       } finally {
         // Without a model (or when training failed) the waiting container gives up and is removed.
-        await goAhead(false).catch(() => {});
+        await goAhead([]).catch(() => {});
         await predictRun;
       }
 

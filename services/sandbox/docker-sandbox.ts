@@ -11,10 +11,13 @@ import type { Logger } from 'pino';
 import { SystemError } from '../errors.ts';
 import { CappedBuffer } from './capped-buffer.ts';
 import { readCgroupCounters, type CgroupCounters } from './cgroup-counters.ts';
-import type { Sandbox, SandboxOutcome, SandboxResult, SandboxRunSpec } from './sandbox.ts';
+import type { PrivateFile, Sandbox, SandboxOutcome, SandboxResult, SandboxRunSpec } from './sandbox.ts';
 
-/** Candidate code (and the harness) run as this uid; it owns the scratch folders. */
+/** Commands that are not the harness supervisor run as this uid; it owns their scratch folders. */
 export const SANDBOX_UID = 65534;
+/** The harness supervisor: root inside the container, with only these capabilities (and no-new-privileges). */
+const SUPERVISOR_UID = 0;
+const SUPERVISOR_CAPS = ['SETUID', 'SETGID', 'KILL', 'CHOWN'];
 /** PID 1 of the container runs as another unprivileged uid, so candidate code cannot ptrace it. */
 const INIT_UID = 65533;
 const LABEL_MANAGED = 'grader.managed';
@@ -61,29 +64,31 @@ export class DockerSandbox implements Sandbox {
     const labels = { [LABEL_MANAGED]: '1', [LABEL_GRADING]: spec.gradingId, [LABEL_OWNER]: OWNER, 'grader.step': spec.step };
     const name = `grader-${spec.gradingId.slice(0, 8)}-${spec.step}-${crypto.randomBytes(3).toString('hex')}`;
     const { limits } = spec;
-    const volume = await this.engine('create output volume', () =>
-      this.docker.createVolume({
-        Name: name,
-        Driver: 'local',
-        DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${limits.outputBytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=0700,nosuid,nodev,noexec` },
-        Labels: labels,
-      }),
-    );
+    const owner = spec.supervisor ? SUPERVISOR_UID : SANDBOX_UID;
+    const volume = await this.scratchVolume(name, limits.outputBytes, owner, labels);
+    const inputs = spec.privateInputs ? await this.scratchVolume(`${name}-in`, limits.tmpfsBytes, SUPERVISOR_UID, labels) : null;
     let container: Docker.Container | undefined;
     const timings = { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 0 };
     try {
       const tCreate = performance.now();
-      container = await this.engine('create container', () => this.docker.createContainer(this.containerOptions(spec, name, imageId, labels, volume.name)));
+      container = await this.engine('create container', () =>
+        this.docker.createContainer(this.containerOptions(spec, name, imageId, labels, volume.name, inputs?.name ?? null)),
+      );
       timings.createMs = performance.now() - tCreate;
       const tStart = performance.now();
       await this.engine('start container', () => container!.start());
+      if (spec.privateInputs) await this.putPrivate(container, spec.privateInputs.containerPath, spec.privateInputs.files);
       timings.startMs = performance.now() - tStart;
 
       const tRun = performance.now();
+      const late = spec.privateInputs?.later?.then((files) => this.putPrivate(container!, spec.privateInputs!.containerPath, files));
+      late?.catch((err) => this.logger?.warn({ err }, 'late private inputs could not be copied in; the harness will give up waiting'));
       const run = await this.execute(container, spec);
       timings.runMs = performance.now() - tRun;
 
       const tCollect = performance.now();
+      // Frozen before anything is read: no process of the container can change what is copied out.
+      if (!run.timedOut) await this.engine('pause container', () => container!.pause());
       const collected = run.timedOut ? { outputs: [], ignored: [] } : await this.collect(container, spec);
       const state = (await this.engine('inspect container', () => container!.inspect())).State;
       timings.collectMs = performance.now() - tCollect;
@@ -107,14 +112,60 @@ export class DockerSandbox implements Sandbox {
       };
     } finally {
       const tRemove = performance.now();
-      await this.removeQuietly(container, volume.name);
+      await this.removeQuietly(container, [volume.name, ...(inputs ? [inputs.name] : [])]);
       timings.removeMs = performance.now() - tRemove;
       timings.totalMs = performance.now() - t0;
     }
   }
 
+  /** A tmpfs volume owned by `uid` (mode 0700), so nothing of it outlives the run. */
+  private scratchVolume(name: string, bytes: number, uid: number, labels: Record<string, string>) {
+    return this.engine('create scratch volume', () =>
+      this.docker.createVolume({
+        Name: name,
+        Driver: 'local',
+        DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${bytes},uid=${uid},gid=${uid},mode=0700,nosuid,nodev,noexec` },
+        Labels: labels,
+      }),
+    );
+  }
+
+  /** Copies host files into the supervisor's input volume as root-owned 0600 files (0700 folders). */
+  private async putPrivate(container: Docker.Container, containerPath: string, files: PrivateFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const pack = tar.pack();
+    const dirs = new Set<string>();
+    const done = (async () => {
+      for (const f of files) {
+        const segments = f.name.split('/');
+        for (let i = 1; i < segments.length; i++) {
+          const dir = segments.slice(0, i).join('/');
+          if (!dirs.has(dir)) {
+            dirs.add(dir);
+            pack.entry({ name: dir, type: 'directory', mode: 0o700, uid: SUPERVISOR_UID, gid: SUPERVISOR_UID });
+          }
+        }
+        const data = await fsp.readFile(f.hostPath);
+        await new Promise<void>((resolve, reject) =>
+          pack.entry({ name: f.name, mode: 0o600, uid: SUPERVISOR_UID, gid: SUPERVISOR_UID }, data, (err) => (err ? reject(err) : resolve())),
+        );
+      }
+      pack.finalize();
+    })();
+    await this.engine('copy private inputs in', async () => {
+      await Promise.all([container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: containerPath }), done]);
+    });
+  }
+
   /** The hardened container definition. Every protection here is covered by the security suite. */
-  protected containerOptions(spec: SandboxRunSpec, name: string, imageId: string, labels: Record<string, string>, volumeName: string): Docker.ContainerCreateOptions {
+  protected containerOptions(
+    spec: SandboxRunSpec,
+    name: string,
+    imageId: string,
+    labels: Record<string, string>,
+    volumeName: string,
+    inputsVolume: string | null,
+  ): Docker.ContainerCreateOptions {
     const { limits } = spec;
     return {
       name,
@@ -122,7 +173,9 @@ export class DockerSandbox implements Sandbox {
       // PID 1 idles under docker-init (which reaps orphans); the work runs as an exec so that
       // /out is still mounted when we copy it out after the work has finished.
       Cmd: ['sleep', 'infinity'],
-      User: `${INIT_UID}:${INIT_UID}`,
+      // The engine grants the capabilities of CapAdd only to processes of a root container; candidate
+      // processes never run as root either way (they are the exec's user, or the supervisor's uids).
+      User: spec.supervisor ? `${SUPERVISOR_UID}:${SUPERVISOR_UID}` : `${INIT_UID}:${INIT_UID}`,
       WorkingDir: '/tmp',
       Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: labels,
@@ -133,6 +186,7 @@ export class DockerSandbox implements Sandbox {
         Init: true,
         ReadonlyRootfs: true,
         CapDrop: ['ALL'],
+        ...(spec.supervisor ? { CapAdd: SUPERVISOR_CAPS } : {}),
         SecurityOpt: ['no-new-privileges'],
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,
@@ -147,7 +201,10 @@ export class DockerSandbox implements Sandbox {
         ],
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsBytes},uid=${SANDBOX_UID},gid=${SANDBOX_UID},mode=1777` },
         Binds: spec.mounts.map((m) => `${m.hostPath}:${m.containerPath}:ro`),
-        Mounts: [{ Type: 'volume', Source: volumeName, Target: spec.outputPath, ReadOnly: false }],
+        Mounts: [
+          { Type: 'volume', Source: volumeName, Target: spec.outputPath, ReadOnly: false },
+          ...(inputsVolume && spec.privateInputs ? [{ Type: 'volume' as const, Source: inputsVolume, Target: spec.privateInputs.containerPath, ReadOnly: false }] : []),
+        ],
         LogConfig: { Type: 'none', Config: {} },
         ...(this.runtime ? { Runtime: this.runtime } : {}),
       },
@@ -183,7 +240,13 @@ export class DockerSandbox implements Sandbox {
     stats.on('error', () => {});
 
     const exec = await this.engine('exec create', () =>
-      container.exec({ Cmd: spec.command, AttachStdout: true, AttachStderr: true, User: `${SANDBOX_UID}:${SANDBOX_UID}`, WorkingDir: '/tmp' }),
+      container.exec({
+        Cmd: spec.command,
+        AttachStdout: true,
+        AttachStderr: true,
+        User: spec.supervisor ? `${SUPERVISOR_UID}:${SUPERVISOR_UID}` : `${SANDBOX_UID}:${SANDBOX_UID}`,
+        WorkingDir: '/tmp',
+      }),
     );
     const stream = await this.engine('exec start', () => exec.start({ hijack: true, stdin: false }));
     this.docker.modem.demuxStream(stream, stdout, stderr);
@@ -275,12 +338,16 @@ export class DockerSandbox implements Sandbox {
     return { outputs, ignored };
   }
 
-  private async removeQuietly(container: Docker.Container | undefined, volumeName: string): Promise<void> {
-    if (container) await container.remove({ force: true, v: true }).catch((err) => this.logger?.warn({ err }, 'container removal failed; the reaper will retry'));
-    await this.docker
-      .getVolume(volumeName)
-      .remove()
-      .catch((err) => this.logger?.warn({ err }, 'volume removal failed; the reaper will retry'));
+  private async removeQuietly(container: Docker.Container | undefined, volumeNames: string[]): Promise<void> {
+    if (container) {
+      await container.unpause().catch(() => {}); // only a paused container needs it
+      await container.remove({ force: true, v: true }).catch((err) => this.logger?.warn({ err }, 'container removal failed; the reaper will retry'));
+    }
+    for (const v of volumeNames)
+      await this.docker
+        .getVolume(v)
+        .remove()
+        .catch((err) => this.logger?.warn({ err }, 'volume removal failed; the reaper will retry'));
   }
 
   async reap(): Promise<number> {

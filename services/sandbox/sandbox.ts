@@ -26,6 +26,13 @@ export interface SandboxMount {
   containerPath: string;
 }
 
+/** A host file copied into the container for the harness supervisor alone (root, mode 0600). */
+export interface PrivateFile {
+  /** Relative path inside `privateInputs.containerPath`, e.g. "holdout/prediction_time.csv". */
+  name: string;
+  hostPath: string;
+}
+
 export interface SandboxRunSpec {
   gradingId: string;
   /** Short name of the step, e.g. "train" or "predict"; labels the container and the metrics. */
@@ -38,6 +45,18 @@ export interface SandboxRunSpec {
   outputPath: string;
   collectTo: string;
   env?: Record<string, string>;
+  /**
+   * Run the command as the harness supervisor: root inside the container with only the capabilities
+   * to give candidate processes uids of their own and end them (SETUID, SETGID, KILL, CHOWN). Only
+   * the supervisor can write `outputPath` and read `privateInputs`. Without it the command runs as
+   * the unprivileged sandbox user and owns `outputPath`.
+   */
+  supervisor?: boolean;
+  /**
+   * Files only the supervisor can read, on a scratch volume at `containerPath`: `files` before the
+   * command starts, `later` while it runs (the command waits for them itself).
+   */
+  privateInputs?: { containerPath: string; files: PrivateFile[]; later?: Promise<PrivateFile[]> };
   limits: SandboxLimits;
   signal?: AbortSignal;
 }

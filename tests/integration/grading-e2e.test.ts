@@ -1,3 +1,4 @@
+import { HARNESS_VERSION } from '../../services/grading/harness-output.ts';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -56,7 +57,7 @@ describe('end to end: API → Redis → worker → Docker → Postgres', () => {
     expect(report.passed).toBe(true);
     expect(report.checks.every((c) => c.status === 'pass')).toBe(true);
     expect(report.metrics.holdout?.rocAuc).toBeGreaterThan(0.75);
-    expect(report.provenance).toMatchObject({ assessmentId: 'smoke-binary', datasetVersion: '1.0.0', rubricVersion: 1, harnessVersion: '1.0.0' });
+    expect(report.provenance).toMatchObject({ assessmentId: 'smoke-binary', datasetVersion: '1.0.0', rubricVersion: 1, harnessVersion: HARNESS_VERSION });
     expect(report.provenance.runnerImageDigest).toMatch(/^sha256:[a-f0-9]{64}$/);
     const status = (await app.inject({ url: `/v1/submissions/${submissionId}`, headers: ADMIN })).json();
     expect(status.grading).toMatchObject({ id: gradingId, attempts: 1 });

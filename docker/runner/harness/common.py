@@ -6,7 +6,7 @@ import math
 import os
 import warnings
 
-HARNESS_VERSION = "1.0.0"  # = HARNESS_VERSION in services/grading/harness-output.ts
+HARNESS_VERSION = "2.0.0"  # = HARNESS_VERSION in services/grading/harness-output.ts
 
 
 def preimport(trace=False, wrap=True):
@@ -36,6 +36,37 @@ def preimport(trace=False, wrap=True):
             tracer.install()
 
 
+def warm_up():
+    """Runs the libraries' first-use paths once (lazy imports, caches) on made-up data, so each
+    fresh candidate process forked from here starts warm. No candidate code, no real data."""
+    import io
+    import warnings
+    import numpy as np
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    rows = "\n".join(f"{i},{'ab'[i % 2]} ,{i * 1.5 if i % 5 else ''},01/0{1 + i % 9}/2020,{'yn'[i % 3 == 0]}" for i in range(40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = pd.read_csv(io.StringIO("id,cat,num,day,y\n" + rows))
+        df["cat"] = df["cat"].astype(str).str.strip().str.lower()
+        df["day"] = pd.to_datetime(df["day"], errors="coerce", format="%m/%d/%Y")
+        df["age"] = (pd.Timestamp("2021-01-01") - df["day"]).dt.days
+        X, y = df[["cat", "num", "age"]], (df["y"] == "y").astype(int)
+        pre = ColumnTransformer([("num", Pipeline([("imp", SimpleImputer()), ("sc", StandardScaler())]), ["num", "age"]),
+                                 ("cat", OneHotEncoder(handle_unknown="ignore"), ["cat"])])
+        for model in (LogisticRegression(max_iter=50), RandomForestClassifier(n_estimators=3, random_state=0)):
+            pipe = Pipeline([("pre", pre), ("model", model)]).fit(X, y)
+            pipe.predict_proba(X.head(1))
+            np.where(pipe.predict_proba(X)[:, 1] >= 0.5, "yes", "no").tolist()
+        pd.get_dummies(X, columns=["cat"]).describe()
+        df.to_csv(io.StringIO(), index=False)
+
+
 def read_csv_text(path):
     """Whole CSV as text (dtype=str, no NA parsing): -> (DataFrame, None) or (None, problem)."""
     try:
@@ -43,6 +74,17 @@ def read_csv_text(path):
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8",
                          encoding_errors="surrogateescape")
         return df, None
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def csv_bytes(df, problem=None):
+    """A frame read by read_csv_text, written back as CSV bytes (the same text values; one writer
+    for every copy a candidate process gets). -> (bytes, None) or (None, problem)"""
+    if df is None:
+        return None, problem
+    try:
+        return df.to_csv(index=False).encode("utf-8", "surrogateescape"), None
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"[:1000]
 

@@ -1,11 +1,20 @@
-"""`run.py predict`: forked children unpickle the model once each and serve every prediction.
+"""`run.py predict`: every prediction in a fresh candidate process that can see only its own input.
+
+Checks compare predictions on several inputs: the primary holdout with the as-recorded variant
+(leakage.target), with the second model's answers (reproducibility), with its shuffled chunks and
+single rows (leakage.transductive); the messy variants must each be answered (robustness). A
+candidate must not be able to answer one input from another. So each input is predicted by its own
+process, forked by the zygote (it inherits nothing this process knows), under a uid of its own, in
+a private folder holding only `holdout.csv` and `model.pkl`: the rows in a fresh secret order, the
+id column re-keyed, the same names for every input. Processes run one at a time, and every process
+of a uid is ended, and what it left removed, before the next starts (identity.end_all): no two
+candidate processes are ever alive together, and nothing survives one. predict_proba is called
+only where a check reads probabilities (the primary and the as-recorded inputs); their content
+tells them apart anyway. The supervisor maps the answers back to the holdout's order.
 
 Order of work (so a timeout loses the least important part): primary variant, the other variants,
-model_repeat.pkl on the primary variant, the shuffled-chunk probe, the row-by-row probe. Children
-take the tasks one at a time, in that order (with --jobs 2, two children share them), and send one
-message per prediction, so whatever finished before a timeout or crash is kept.
-With --wait-for the harness prepares everything that needs no model first, then waits for the
-host's go-ahead (the models are in place), so this container can start next to the training one.
+model_repeat.pkl on the primary variant, the shuffled chunks, the single rows. The inputs are
+prepared while the training container runs; the models arrive with the host's go-ahead.
 """
 from __future__ import annotations
 
@@ -14,17 +23,19 @@ import math
 import os
 import pickle
 import re
-import tempfile
+import secrets
 import time
 
-from . import contract, procs
-from .common import HARNESS_VERSION, preimport, read_csv_text, write_json_atomic
+from . import contract, procs, zygote
+from .common import HARNESS_VERSION, csv_bytes, preimport, read_csv_text, warm_up, write_json_atomic
 
-N_CHUNKS = 7
-N_SAMPLE_ROWS = 40
+N_CHUNKS = 5
+N_SAMPLE_ROWS = 10
+INPUT_NAME = "holdout.csv"
+MODEL_NAME = "model.pkl"
 
 
-def _child(ctx, tasks):
+def _child(ctx, spec):
     def run(ch):
         done = {"type": "done", "ok": False}
         try:
@@ -38,52 +49,36 @@ def _child(ctx, tasks):
                 return
             funcs = contract.functions_of(mod)
             ch.send({"type": "imported", "functions": funcs})
-            predict = getattr(mod, "predict", None) if funcs["predict"] else None
-            proba = getattr(mod, "predict_proba", None) if funcs["predict_proba"] else None
-            models = {}
-
-            def model(which):
-                if which not in models:
-                    path = os.path.join(ctx["models"], "model.pkl" if which == "model" else "model_repeat.pkl")
+            path = os.path.join(os.getcwd(), INPUT_NAME)
+            msg = {"type": "pred", "labels": None, "probabilities": None, "labelsProblem": None,
+                   "probabilitiesProblem": None, "durationMs": 0.0}
+            try:
+                with open(os.path.join(os.getcwd(), MODEL_NAME), "rb") as fh:
+                    model, load_err = pickle.load(fh), None
+            except BaseException as exc:
+                model, load_err = None, contract.format_exception(exc, ctx["paths"], context="could not load the model")
+            t0 = time.monotonic()
+            if load_err:
+                msg["labelsProblem"] = load_err
+                if spec["proba"] and funcs["predict_proba"]:
+                    msg["probabilitiesProblem"] = load_err
+            elif not funcs["predict"]:
+                msg["labelsProblem"] = "module has no function `predict`"
+            else:
+                try:
+                    msg["labels"], msg["labelsProblem"] = contract.normalize_predictions(
+                        mod.predict(model, path), spec["rows"], ctx["positive"], ctx["negative"])
+                except BaseException as exc:
+                    msg["labelsProblem"] = contract.format_exception(exc, ctx["paths"], context="predict raised")
+                if spec["proba"] and funcs["predict_proba"]:
                     try:
-                        with open(path, "rb") as fh:
-                            models[which] = (pickle.load(fh), None)
+                        msg["probabilities"], msg["probabilitiesProblem"] = contract.normalize_probabilities(
+                            mod.predict_proba(model, path), spec["rows"])
                     except BaseException as exc:
-                        models[which] = (None, contract.format_exception(
-                            exc, ctx["paths"], context=f"could not load {os.path.basename(path)}"))
-                return models[which]
-
-            while True:
-                i = ch.next_task()  # one at a time from the parent, shared with the other child
-                if i is None:
-                    break
-                key, which, path, n, want_proba = tasks[i]
-                msg = {"type": "pred", "key": key, "labels": None, "probabilities": None, "labelsProblem": None,
-                       "probabilitiesProblem": None, "durationMs": 0.0}
-                m, load_err = model(which)
-                t0 = time.monotonic()
-                if load_err:
-                    msg["labelsProblem"] = load_err
-                    if want_proba and proba is not None:
-                        msg["probabilitiesProblem"] = load_err
-                elif predict is None:
-                    msg["labelsProblem"] = "module has no function `predict`"
-                else:
-                    try:
-                        raw = predict(m, path)
-                        msg["labels"], msg["labelsProblem"] = contract.normalize_predictions(
-                            raw, n, ctx["positive"], ctx["negative"])
-                    except BaseException as exc:
-                        msg["labelsProblem"] = contract.format_exception(exc, ctx["paths"], context="predict raised")
-                    if want_proba and proba is not None:
-                        try:
-                            raw = proba(m, path)
-                            msg["probabilities"], msg["probabilitiesProblem"] = contract.normalize_probabilities(raw, n)
-                        except BaseException as exc:
-                            msg["probabilitiesProblem"] = contract.format_exception(
-                                exc, ctx["paths"], context="predict_proba raised")
-                msg["durationMs"] = round((time.monotonic() - t0) * 1000.0, 1)
-                ch.send(msg)
+                        msg["probabilitiesProblem"] = contract.format_exception(
+                            exc, ctx["paths"], context="predict_proba raised")
+            msg["durationMs"] = round((time.monotonic() - t0) * 1000.0, 1)
+            ch.send(msg)
             done["ok"] = True
         finally:
             ch.send(done)
@@ -95,27 +90,75 @@ def _empty_set(problem):
             "probabilitiesProblem": None, "durationMs": 0.0}
 
 
-def _pset(msg, n):
-    """Validated predictionSet from a child message."""
+def _pset(msg, n, order, want_proba):
+    """Validated predictionSet from a child message, mapped back from the order the child saw."""
     labels = msg.get("labels")
     if not (isinstance(labels, list) and len(labels) == n
             and all(type(v) is int and v in (0, 1) for v in labels)):
         labels = None
-    probs = msg.get("probabilities")
+    probs = msg.get("probabilities") if want_proba else None
     if not (isinstance(probs, list) and len(probs) == n and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in probs)):
         probs = None
     lp = msg.get("labelsProblem")
-    pp = msg.get("probabilitiesProblem")
+    pp = msg.get("probabilitiesProblem") if want_proba else None
     if labels is None and not lp:
         lp = "predict output could not be read"
-    if probs is None and msg.get("probabilities") is not None and not pp:
+    if probs is None and want_proba and msg.get("probabilities") is not None and not pp:
         pp = "predict_proba output could not be read"
     d = msg.get("durationMs")
     d = float(d) if isinstance(d, (int, float)) and not isinstance(d, bool) and math.isfinite(d) and d >= 0 else 0.0
-    return {"labels": labels, "probabilities": [float(p) for p in probs] if probs is not None else None,
+    return {"labels": _unshuffle(labels, order), "probabilities": _unshuffle([float(p) for p in probs], order) if probs else None,
             "labelsProblem": str(lp)[:4000] if lp else None,
             "probabilitiesProblem": str(pp)[:4000] if pp else None, "durationMs": d}
+
+
+def _unshuffle(values, order):
+    """`values[i]` answers row `order[i]` of the original; -> values in the original order."""
+    if values is None:
+        return None
+    out = [None] * len(values)
+    for i, row in enumerate(order):
+        out[row] = values[i]
+    return out
+
+
+class Task:
+    """One input for one candidate process: what the check calls it, the bytes the process reads,
+    and the secret order its rows are in."""
+
+    def __init__(self, key, model, data, order, want_proba):
+        self.key, self.model, self.data, self.order, self.want_proba = key, model, data, order, want_proba
+
+
+def _disguise(df, id_column, rng):
+    """The rows in a fresh order, the id column re-keyed with fresh ids of the same shape.
+    -> (csv bytes, order) where row i of the file is row order[i] of `df`."""
+    order = rng.permutation(len(df))
+    out = df.iloc[order].reset_index(drop=True)
+    if id_column in out.columns:
+        out[id_column] = _fresh_ids(out[id_column].tolist())
+    data, problem = csv_bytes(out)
+    if data is None:
+        raise RuntimeError(problem)
+    return data, [int(i) for i in order]
+
+
+def _fresh_ids(ids):
+    """Random ids shaped like the originals (digits for digits, letters for letters), all distinct."""
+    seen, out = set(), []
+    for old in ids:
+        for _ in range(100):
+            new = "".join(secrets.choice("0123456789") if c.isdigit() else
+                          secrets.choice("abcdefghijklmnopqrstuvwxyz") if c.islower() else
+                          secrets.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") if c.isupper() else c for c in str(old))
+            if new not in seen:
+                break
+        else:
+            new = secrets.token_hex(8)
+        seen.add(new)
+        out.append(new)
+    return out
 
 
 def run(args):
@@ -126,7 +169,24 @@ def run(args):
     result = {"harnessVersion": HARNESS_VERSION, "mode": "predict", "phases": [], "variants": {},
               "repeat": None, "transductive": None}
     out_path = os.path.join(args.out, "predictions.json")
+    import_root, sol_path, problem = contract.locate_solution(sub)
+    zyg = None
+    if import_root is not None:
+        preimport(trace=False)
+        warm_up()
+        ctx = {"sub": sub, "paths": paths, "import_root": import_root, "solution_path": sol_path,
+               "positive": args.positive, "negative": args.negative}
+        # Forked before this process reads any input: candidate processes inherit none of them.
+        zyg = zygote.Zygote({"predict": lambda spec: _child(ctx, spec)}).start()
+    try:
+        _predict_all(args, result, import_root, problem, zyg, np)
+    finally:
+        if zyg is not None:
+            zyg.close()
+    write_json_atomic(out_path, result)
 
+
+def _predict_all(args, result, import_root, problem, zyg, np):
     try:
         names = sorted(f[:-4] for f in os.listdir(args.inputs)
                        if f.endswith(".csv") and os.path.isfile(os.path.join(args.inputs, f)))
@@ -137,105 +197,111 @@ def run(args):
     order = ([primary] if primary else []) + [v for v in names if v != primary]
     frames = {}
     for v in order:
-        df, problem = read_csv_text(os.path.join(args.inputs, v + ".csv"))
+        df, read_problem = read_csv_text(os.path.join(args.inputs, v + ".csv"))
         frames[v] = df
         if df is None:
-            result["variants"][v] = _empty_set(f"the harness could not read {v}.csv: {problem}")
+            result["variants"][v] = _empty_set(f"the harness could not read {v}.csv: {read_problem}")
 
-    import_root, sol_path, problem = contract.locate_solution(sub)
-    probe = None
-    if import_root is not None and primary is not None and frames.get(primary) is not None:
-        probe = _write_probes(frames[primary], primary, args.seed)
+    # Probabilities are kept only where a check reads them (the primary and the as-recorded variants).
+    with_proba = set(order) if args.proba_variants is None else set(args.proba_variants.split(",")) | {primary}
+    tasks, probe = [], None
     if import_root is not None:
-        preimport(trace=False)
+        rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
+        for v in order:
+            if frames[v] is not None:
+                tasks.append(Task(f"variant:{v}", MODEL_NAME, *_disguise(frames[v], args.id_column, rng), v in with_proba))
+        if primary is not None and frames[primary] is not None:
+            tasks.append(Task("repeat", "model_repeat.pkl", *_disguise(frames[primary], args.id_column, rng), False))
+            probe = _probe_tasks(frames[primary], args, rng, tasks)
 
-    # Started next to the training container, this one has done everything that needs no model
-    # (imports, reading the holdout, writing the probes) by the time the host hands the models over.
     if args.wait_for:
         go, why = _wait_for(args.wait_for, args.wait_timeout_s)
         if not go:
-            for v in order:
-                result["variants"].setdefault(v, _empty_set(why))
-            result["phases"].append(procs.skipped("predict", why).record())
-            write_json_atomic(out_path, result)
+            _give_up(result, order, why)
             return
-
-    model_path = os.path.join(args.models, "model.pkl")
-    repeat_path = os.path.join(args.models, "model_repeat.pkl")
-    fatal = None
-    if import_root is None:
-        fatal = problem
-    elif not os.path.isfile(model_path):
-        fatal = "no model.pkl: training did not produce a model"
+    model_path = os.path.join(args.models, MODEL_NAME)
+    fatal = problem if import_root is None else (
+        None if os.path.isfile(model_path) else "no model.pkl: training did not produce a model")
     if fatal:
-        for v in order:
-            result["variants"].setdefault(v, _empty_set(fatal))
-        result["phases"].append(procs.skipped("predict", fatal).record())
-        write_json_atomic(out_path, result)
+        _give_up(result, order, fatal)
         return
+    models = {}
+    for name in (MODEL_NAME, "model_repeat.pkl"):
+        try:
+            with open(os.path.join(args.models, name), "rb") as fh:
+                models[name] = fh.read()
+        except OSError:
+            pass
+    tasks = [t for t in tasks if t.model in models]
+    got, phase = _run_tasks(zyg, tasks, models, args.phase_timeout_s)
+    result["phases"].append(phase.record())
+    missing_why = phase.error or "not predicted"
 
-    # Probabilities only where a check reads them (the primary and the as-recorded variants);
-    # every other prediction needs labels only.
-    with_proba = set(order) if args.proba_variants is None else set(args.proba_variants.split(",")) | {primary}
-    tasks = []
-    for v in order:
-        if frames[v] is not None:
-            tasks.append((f"variant:{v}", "model", os.path.join(args.inputs, v + ".csv"), len(frames[v]), v in with_proba))
-    has_repeat = primary is not None and frames.get(primary) is not None and os.path.isfile(repeat_path)
-    if has_repeat:
-        tasks.append(("repeat", "repeat", os.path.join(args.inputs, primary + ".csv"), len(frames[primary]), False))
-
-    if probe is not None and probe.get("problem") is None:
-        for i, (path, idx) in enumerate(probe["chunks"]):
-            tasks.append((f"chunk:{i}", "model", path, len(idx), False))
-        for k, (path, row) in enumerate(probe["rows"]):
-            tasks.append((f"row:{k}", "model", path, 1, False))
-
-    ctx = {"sub": sub, "paths": paths, "import_root": import_root, "solution_path": sol_path,
-           "models": args.models, "positive": args.positive, "negative": args.negative}
-    # Each child unpickles the models once and asks for tasks one at a time, in the order above;
-    # with two jobs, two children share the list, however uneven its items are.
-    jobs = max(1, min(2, args.jobs))
-    names = ["predict", "predict_2"][:jobs]
-    got = {}
-    feed = procs.TaskFeed(len(tasks))
-
-    def on_message(run, msg):  # kept as they arrive: a child that dies later keeps its finished work
-        if msg.get("type") == "pred" and isinstance(msg.get("key"), str):
-            got[msg["key"]] = msg
-    feed.on_message = on_message
-    sched = procs.Scheduler(jobs, {name: k for k, name in enumerate(names)}, feed)
-    for name in names:
-        sched.submit(name, _child(ctx, tasks), args.phase_timeout_s)
-    outcomes = {}
-    while sched.busy():
-        for name, outcome in sched.step():
-            outcomes[name] = outcome
-    for name in names:
-        result["phases"].append(outcomes[name].record())
-
-    errors = [str(e.get("error")) for o in outcomes.values() for e in o.find("import_error")]
-    ended = [f"{n}: {outcomes[n].status}: {outcomes[n].error}" for n in names if outcomes[n].status != "ok"]
-    missing_why = errors[0] if errors else (
-        f"not predicted: the predict process ended early ({'; '.join(ended) or 'no result'})")
-
+    by_key = {t.key: t for t in tasks}
     for v in order:
         if frames[v] is None:
             continue
+        t = by_key.get(f"variant:{v}")
         m = got.get(f"variant:{v}")
-        result["variants"][v] = _pset(m, len(frames[v])) if m else _empty_set(missing_why)
-    if has_repeat:
+        result["variants"][v] = _pset(m, len(frames[v]), t.order, t.want_proba) if m else _empty_set(missing_why)
+    t = by_key.get("repeat")
+    if t is not None:
         m = got.get("repeat")
-        result["repeat"] = _pset(m, len(frames[primary])) if m else _empty_set(missing_why)
-
+        result["repeat"] = _pset(m, len(frames[primary]), t.order, False) if m else _empty_set(missing_why)
     if probe is not None:
-        result["transductive"] = _assemble_probe(probe, primary, got, missing_why)
-    write_json_atomic(out_path, result)
+        result["transductive"] = _assemble_probe(probe, primary, got, by_key, missing_why)
+
+
+def _give_up(result, order, why):
+    for v in order:
+        result["variants"].setdefault(v, _empty_set(why))
+    result["phases"].append(procs.skipped("predict", why).record())
+
+
+def _run_tasks(zyg, tasks, models, timeout_s):
+    """One candidate process per task, one at a time, within one time budget for all of them.
+    -> ({key: the process's prediction message}, the phase record of them all)."""
+    sup = procs.Supervisor(zyg)
+    phase = procs.PhaseOutcome("predict")
+    phase.status = "ok"
+    phase.cpu_ms, phase.max_rss = 0.0, 0
+    got = {}
+    deadline = time.monotonic() + max(1.0, float(timeout_s))
+    import_error = None
+    for k, t in enumerate(tasks):
+        left = deadline - time.monotonic()
+        if import_error or left <= 0:
+            phase.error = phase.error or import_error or (
+                f"the prediction time limit of {float(timeout_s):g} s was used up after {k} of {len(tasks)} predictions")
+            if not import_error:
+                phase.status = "timeout"
+            break
+        files = [(INPUT_NAME, t.data), (MODEL_NAME, models[t.model])]
+        run = sup.start("predict", {"kind": "predict", "rows": len(t.order), "proba": t.want_proba}, left, procs.Workspace(files=files))
+        while run in sup.running:
+            sup.wait()
+        o = run.outcome
+        phase.stdout.feed(o.stdout.text().encode() if o.stdout.total else b"")
+        phase.stderr.feed(o.stderr.text().encode() if o.stderr.total else b"")
+        phase.duration_ms += o.duration_ms
+        phase.cpu_ms += o.cpu_ms or 0.0
+        phase.max_rss = max(phase.max_rss, o.max_rss or 0)
+        phase.pids_exhausted = phase.pids_exhausted or o.pids_exhausted
+        preds = o.find("pred")
+        if preds:
+            got[t.key] = preds[0]
+        errors = o.find("import_error")
+        if errors:
+            import_error = str(errors[-1].get("error"))
+            phase.status, phase.error = "error", import_error
+        elif o.status != "ok" and phase.status == "ok":
+            phase.status, phase.signal, phase.error = o.status, o.signal, f"predicting {t.key.split(':')[0]}: {o.error}"
+    return got, phase
 
 
 def _wait_for(path, timeout_s):
     """Waits for the host's go-ahead file: {"proceed": true} once the models are in place.
-    -> (True, None) or (False, why). The host owns the folder; this side only reads it."""
+    -> (True, None) or (False, why). Only this supervisor can read the folder."""
     deadline = time.monotonic() + max(1.0, float(timeout_s))
     while not os.path.exists(path):
         if time.monotonic() >= deadline:
@@ -251,44 +317,35 @@ def _wait_for(path, timeout_s):
     return False, "no trained model was produced, so nothing could be predicted"
 
 
-def _write_probes(df, primary, seed):
-    """Shuffled chunks (~n/7 rows) and single rows of the primary variant, each as its own CSV with
-    the same header and the same file name as the original, in its own folder."""
-    import numpy as np
-    import shutil
-
+def _probe_tasks(df, args, rng, tasks):
+    """Shuffled chunks (~n/7 rows) and single rows of the primary variant, each a task of its own."""
     n = len(df)
     chunk_size = max(1, math.ceil(n / N_CHUNKS))
     info = {"chunks": [], "rows": [], "chunkSize": chunk_size, "sample": [], "n": n, "problem": None}
     if n == 0:
         info["problem"] = "the primary variant has no rows"
         return info
-    perm = np.random.default_rng(seed).permutation(n)
-    sample = np.sort(np.random.default_rng([seed, 1]).choice(n, size=min(N_SAMPLE_ROWS, n), replace=False))
-    info["sample"] = [int(i) for i in sample]
-    probe_dir = os.path.join(tempfile.gettempdir(), "probe")
-    shutil.rmtree(probe_dir, ignore_errors=True)
-    fname = primary + ".csv"
+    perm = rng.permutation(n)
+    sample = sorted(int(i) for i in rng.choice(n, size=min(N_SAMPLE_ROWS, n), replace=False))
+    info["sample"] = sample
     try:
         for i in range(0, n, chunk_size):
             idx = perm[i:i + chunk_size]
-            d = os.path.join(probe_dir, f"c{len(info['chunks'])}")
-            os.makedirs(d, exist_ok=True)
-            path = os.path.join(d, fname)
-            df.iloc[idx].to_csv(path, index=False, encoding="utf-8", errors="surrogateescape")
-            info["chunks"].append((path, idx))
-        for k, row in enumerate(info["sample"]):
-            d = os.path.join(probe_dir, f"r{k}")
-            os.makedirs(d, exist_ok=True)
-            path = os.path.join(d, fname)
-            df.iloc[[row]].to_csv(path, index=False, encoding="utf-8", errors="surrogateescape")
-            info["rows"].append((path, row))
+            key = f"chunk:{len(info['chunks'])}"
+            data, order = _disguise(df.iloc[idx], args.id_column, rng)
+            tasks.append(Task(key, MODEL_NAME, data, order, False))
+            info["chunks"].append((key, idx))
+        for k, row in enumerate(sample):
+            key = f"row:{k}"
+            data, order = _disguise(df.iloc[[row]], args.id_column, rng)
+            tasks.append(Task(key, MODEL_NAME, data, order, False))
+            info["rows"].append((key, row))
     except Exception as exc:
         info["problem"] = f"the harness could not write the probe files: {exc}"
     return info
 
 
-def _assemble_probe(probe, primary, got, missing_why):
+def _assemble_probe(probe, primary, got, by_key, missing_why):
     import numpy as np
 
     problems = []
@@ -298,9 +355,9 @@ def _assemble_probe(probe, primary, got, missing_why):
         arr = np.full(n, -1, dtype=np.int64)
         ok = True
         k = len(probe["chunks"])
-        for i, (_, idx) in enumerate(probe["chunks"]):
-            m = got.get(f"chunk:{i}")
-            ps = _pset(m, len(idx)) if m else _empty_set(missing_why)
+        for i, (key, idx) in enumerate(probe["chunks"]):
+            m = got.get(key)
+            ps = _pset(m, len(idx), by_key[key].order, False) if m and key in by_key else _empty_set(missing_why)
             if ps["labels"] is None:
                 ok = False
                 problems.append(f"shuffled chunk {i + 1} of {k} ({len(idx)} rows): {ps['labelsProblem']}")
@@ -311,9 +368,9 @@ def _assemble_probe(probe, primary, got, missing_why):
     else:
         problems.append(probe["problem"])
     row_by_row = []
-    for k, row in enumerate(probe["sample"]):
-        m = got.get(f"row:{k}")
-        ps = _pset(m, 1) if m else _empty_set(missing_why)
+    for key, row in probe["rows"]:
+        m = got.get(key)
+        ps = _pset(m, 1, [0], False) if m else _empty_set(missing_why)
         if ps["labels"] is None:
             row_by_row.append(None)
             problems.append(f"row {row} predicted alone (1-row file): {ps['labelsProblem']}")

@@ -1,24 +1,28 @@
-"""Running grading phases in forked children: output capture, timeouts, resource usage.
+"""Running candidate code in forked children: identities, output capture, timeouts, resource usage.
 
-Each child calls setsid() (its own session and process group); the parent drains its stdout/stderr
-and its result channel, kills the whole group with SIGKILL on timeout (and after the child exits,
-to reap stray grandchildren such as joblib workers), and reaps it with wait4 for CPU time and peak
-RSS. The child reports to the parent through a pipe as JSON lines; the parent treats everything it
-reads as untrusted. One single-threaded loop (Supervisor) can watch several children at once; the
-Scheduler runs named phases side by side on the container's CPUs, and a TaskFeed lets children
-share a list of small tasks.
+Each child calls setsid(), drops to a uid of its own (identity.py) and works in a private folder the
+supervisor prepared for it. The supervisor drains its stdout/stderr and its result channel; when the
+child exits or its time is up, every process of that uid is ended (detached ones too) and what it
+left in shared places is removed, before its result counts. The supervisor reaps the child with
+wait4 for CPU time and peak RSS. The child reports through a pipe as JSON lines; the supervisor
+treats everything it reads as untrusted. One single-threaded loop (Supervisor) can watch several
+children at once; the Scheduler runs named phases side by side on the container's CPUs, never two
+phases that `conflicts` says must not meet.
 """
 from __future__ import annotations
 
 import errno
 import json
 import os
+import secrets
 import selectors
 import signal
 import sys
 import tempfile
 import time
 import traceback
+
+from . import identity
 
 HEAD_BYTES = 32 * 1024
 TAIL_BYTES = 8 * 1024
@@ -59,26 +63,12 @@ class Capture:
 
 
 class Channel:
-    """Child side of the result pipe: one JSON document per line. With a task pipe, the child asks
-    the parent for work one task at a time (see TaskFeed)."""
+    """Child side of the result pipe: one JSON document per line. `outputs`: path -> a descriptor the
+    supervisor opened for writing that file (the child cannot open anything the host reads)."""
 
-    def __init__(self, fd, tasks_fd=None):
+    def __init__(self, fd, outputs=None):
         self.fd = fd
-        self.tasks_fd = tasks_fd
-        self._pending = b""
-
-    def next_task(self):
-        """-> the index of the next task to do, or None when there is no more work."""
-        if self.tasks_fd is None:
-            return None
-        self.send({"type": "ready"})
-        while b"\n" not in self._pending:
-            data = os.read(self.tasks_fd, 64)
-            if not data:
-                return None
-            self._pending += data
-        line, self._pending = self._pending.split(b"\n", 1)
-        return int(line)
+        self.outputs = outputs or {}
 
     def send(self, msg):
         data = (json.dumps(msg, allow_nan=False, default=_json_default) + "\n").encode()
@@ -166,7 +156,7 @@ def _signame(sig):
         return f"signal {sig}"
 
 
-def _fresh_random_state():
+def fresh_random_state():
     """A forked child inherits the parent's global random state, so two unseeded trainings would
     agree by accident. Reseed from the OS like a fresh interpreter, so the reproducibility check
     sees what a candidate's code really does when run twice."""
@@ -177,24 +167,39 @@ def _fresh_random_state():
         np.random.seed(int.from_bytes(os.urandom(4), "little"))
 
 
+class Workspace:
+    """The private folder a child works in: `path` (None: a fresh random name under the temp folder)
+    and the files the supervisor puts there first ([(name, bytes)]). `outputs`: files the supervisor
+    opens (truncated) for the child to write through the descriptor it inherits."""
+
+    def __init__(self, path=None, files=(), outputs=()):
+        self.path = path
+        self.files = list(files)
+        self.outputs = list(outputs)
+
+
 class Supervisor:
     """Supervises several phase children at once from one single-threaded loop (no threads: the
     parent forks, and forking a multi-threaded process is unsafe). Each child keeps its own
-    capture, time limit, process group and rusage, as if it ran alone.
+    identity, capture, time limit, process group and rusage, as if it ran alone.
 
     Time limits count the container's time: while k phases run side by side, each one's clock runs
     at 1/k speed, so a phase gets the same share of the container's CPUs within its limit as it
     would alone, and the container's total time stays within the sum of the phases' limits.
     """
 
-    def __init__(self):
+    def __init__(self, zygote):
         self.sel = selectors.DefaultSelector()
         self.running = []
+        self.zygote = zygote
+        self.uids = identity.Pool()
+        # The zygote's exit reports wake the loop as the children's pipes do.
+        self.sel.register(zygote.sock, selectors.EVENT_READ, None)
 
-    def start(self, name, child_fn, timeout_s, cwd_parent=None, feed=None):
-        run = _Run(name, timeout_s)
-        run.feed = feed
-        if run.fork(child_fn, cwd_parent or tempfile.gettempdir(), self._inherited_fds()):
+    def start(self, name, spec, timeout_s, workspace=None):
+        """Starts a candidate process doing `spec` (see zygote.py) in a private `workspace`."""
+        run = _Run(name, timeout_s, self.uids.take(), self.zygote)
+        if run.fork(spec, workspace or Workspace()):
             for fd in run.sinks:
                 self.sel.register(fd, selectors.EVENT_READ, run)
             self._advance(time.monotonic())
@@ -220,11 +225,11 @@ class Supervisor:
                 wait = min(wait, max(0.0, run.limit - run.clock) * max(1, live))
         if finished or not self.running:
             return finished
-        if not any(r.open_fds for r in self.running):
-            time.sleep(0.02)
-            return finished
         for key, _ in self.sel.select(timeout=wait):
-            key.data.read(key.fd, self.sel)
+            if key.data is None:
+                self.zygote.poll()
+            else:
+                key.data.read(key.fd, self.sel)
         return finished
 
     def _advance(self, now):
@@ -237,16 +242,6 @@ class Supervisor:
             r.seen = now
         return len(live)
 
-    def _inherited_fds(self):
-        # A copy of another child's task pipe left open in this child would keep that child from
-        # ever seeing the end of its work.
-        fds = [self.sel.fileno()]
-        for r in self.running:
-            fds.extend(r.open_fds)
-            if r.task_w is not None:
-                fds.append(r.task_w)
-        return fds
-
     def _close(self, run):
         for fd in list(run.open_fds):
             try:
@@ -258,39 +253,41 @@ class Supervisor:
             except OSError:
                 pass
         run.open_fds.clear()
-        run.close_tasks()
 
 
 class Scheduler:
-    """Runs named phases on up to `jobs` concurrent children, in priority order.
+    """Runs named phases on up to `jobs` concurrent children, in priority order, in `rounds`
+    (name -> number): a phase starts only while every running phase is of its round, so a phase
+    never meets one of another round, nor any process that met one (processes that run at the same
+    time can talk; those that do not, cannot: nothing survives a phase).
 
     Memory and pids are the container's, shared by the phases that run side by side: a phase
     killed by SIGKILL (the OOM killer) or short of pids while another phase ran next to it is run
     again alone, and only that run counts, so sharing never turns a phase that fits the limits
-    into a failure. (Time needs no rerun: see Supervisor.) A withdrawn phase is killed and forgotten.
+    into a failure. (Time needs no rerun: see Supervisor.) A withdrawn phase is ended and forgotten.
     """
 
-    def __init__(self, jobs, priority, feed=None):
-        self.sup = Supervisor()
+    def __init__(self, zygote, jobs, priority, rounds=None):
+        self.sup = Supervisor(zygote)
         self.jobs = max(1, int(jobs))
         self.priority = priority
-        self.feed = feed
-        self.queue = []  # (name, child_fn, timeout_s, alone)
+        self.rounds = rounds or {}
+        self.queue = []  # (name, spec, timeout_s, alone, workspace)
         self.runs = {}   # name -> _Run
         self.ready = []  # (name, outcome) finished without being supervised (fork failed)
 
     def submitted(self, name):
         return name in self.runs or any(q[0] == name for q in self.queue)
 
-    def submit(self, name, child_fn, timeout_s):
-        self.queue.append((name, child_fn, timeout_s, False))
+    def submit(self, name, spec, timeout_s, workspace=None):
+        self.queue.append((name, spec, timeout_s, False, workspace))
 
     def withdraw(self, name):
         self.queue = [q for q in self.queue if q[0] != name]
         run = self.runs.get(name)
         if run is not None and not run.cancelled:
             run.cancelled = True
-            _killpg(run.pid)
+            run.end_processes()
 
     def busy(self):
         return bool(self.queue or self.runs or self.ready)
@@ -305,65 +302,40 @@ class Scheduler:
                 continue
             again = run.shared and (run.outcome.pids_exhausted or (
                 run.outcome.status == "killed" and run.outcome.signal == signal.SIGKILL))
-            if self.feed is not None:
-                self.feed.ended(run, again)
             if again:
-                self.queue.append((run.name, run.child_fn, run.timeout_s, True))
+                self.queue.append((run.name, run.spec, run.timeout_s, True, run.workspace))
                 continue
             done.append((run.name, run.outcome))
         return done
 
     def _launch(self):
         self.queue.sort(key=lambda q: (not q[3], self.priority.get(q[0], 99)))
-        while self.queue:
-            name, child_fn, timeout_s, alone = self.queue[0]
+        k = 0
+        while k < len(self.queue):
+            name, spec, timeout_s, alone, workspace = self.queue[k]
             if any(r.alone for r in self.runs.values()) or (alone and self.runs) or len(self.runs) >= self.jobs:
                 return
-            self.queue.pop(0)
-            run = self.sup.start(name, child_fn, timeout_s, feed=self.feed)
-            run.child_fn, run.alone = child_fn, alone
+            if any(self.rounds.get(other, 0) != self.rounds.get(name, 0) for other in self.runs):
+                k += 1
+                continue
+            self.queue.pop(k)
+            run = self.sup.start(name, spec, timeout_s, workspace)
+            run.spec, run.alone, run.workspace = spec, alone, workspace
             if run.finished:
                 self.ready.append((name, run.outcome))
             else:
                 self.runs[name] = run
 
 
-class TaskFeed:
-    """Hands out task indices, in order, to whichever child asks next (a "ready" message), so
-    several children share one list of work however uneven its items are. A task whose child was
-    killed while sharing the container goes back to the front, for a child running alone."""
-
-    def __init__(self, n):
-        self.queue = list(range(n))
-        self.solo_only = set()
-        self.inflight = {}  # run -> index
-        self.on_message = None  # callback(run, msg) for every message of every child, as it arrives
-
-    def __call__(self, run):
-        self.inflight.pop(run, None)
-        if run.task_w is None or run.exited:  # asked, then died: nothing goes to a dead child
-            return
-        for k, idx in enumerate(self.queue):
-            if run.alone or idx not in self.solo_only:
-                del self.queue[k]
-                self.inflight[run] = idx
-                run.send_task(idx)
-                return
-        run.close_tasks()
-
-    def ended(self, run, again):
-        idx = self.inflight.pop(run, None)
-        if again and idx is not None:
-            self.queue.insert(0, idx)
-            self.solo_only.add(idx)
-
-
 class _Run:
-    """One forked phase child and what the parent has read from it so far."""
+    """One forked child, its identity, and what the supervisor has read from it so far."""
 
-    def __init__(self, name, timeout_s):
+    def __init__(self, name, timeout_s, uid, zygote):
         self.name = name
+        self.zygote = zygote
+        self.exit = None  # (waitstatus, cpu_ms, max_rss) reported by the zygote
         self.timeout_s = timeout_s
+        self.uid = uid
         self.outcome = PhaseOutcome(name)
         self.pid = None
         self.cwd = None
@@ -372,26 +344,27 @@ class _Run:
         self.pending = bytearray()  # an unfinished line of the result channel
         self.result_bytes = 0
         self.result_over = False
-        self.feed = None
-        self.task_w = None
         self.t0 = 0.0
         self.limit = 1.0
         self.clock = 0.0     # seconds of this phase's own time (see Supervisor)
         self.seen = 0.0
         self.shared_s = 0.0  # wall seconds spent next to another phase
         self.exited = False
+        self.ended = False   # every process of this run's identity is gone
         self.timed_out = False
         self.drain_until = None
         self.finished = False
         self.cancelled = False
         self.shared = False  # another phase ran in the same container at some point of this one's life
         self.alone = False
-        self.child_fn = None
+        self.spec = None
+        self.workspace = None
 
-    def fork(self, child_fn, cwd_parent, inherited):
+    def fork(self, spec, workspace):
         out = self.outcome
+        self.cwd = workspace.path or os.path.join(tempfile.gettempdir(), "w-" + secrets.token_hex(8))
         try:
-            self.cwd = tempfile.mkdtemp(prefix=f"{self.name}-", dir=cwd_parent)
+            identity.private_dir(self.cwd, self.uid, workspace.files)
         except OSError as exc:
             out.error = f"could not create a working directory for {self.name}: {exc}"
             self.finished = True
@@ -404,62 +377,17 @@ class _Run:
             fds += [err_r, err_w]
             res_r, res_w = os.pipe()
             fds += [res_r, res_w]
-            task_r = task_w = None
-            if self.feed is not None:
-                task_r, task_w = os.pipe()
-                fds += [task_r, task_w]
+            outputs = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600) for p in workspace.outputs]
+            fds += outputs
         except OSError as exc:
             return self._start_failed(fds, exc, f"could not create pipes for {self.name}: {exc}")
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
         self.t0 = time.monotonic()
         try:
-            pid = os.fork()
+            self.pid = self.zygote.spawn(self.uid, self.cwd, spec, [out_w, err_w, res_w, *outputs], workspace.outputs)
         except OSError as exc:
-            return self._start_failed(fds, exc, f"could not start the {self.name} process: {type(exc).__name__}: {exc}")
-        if pid == 0:  # -------------------------------------------------------------- child
-            code = 70
-            try:
-                os.setsid()
-                # Nothing of the parent's other children (their pipes, the selector) stays open here.
-                for fd in (out_r, err_r, res_r, *([task_w] if task_w is not None else []), *inherited):
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-                devnull = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(devnull, 0)
-                os.dup2(out_w, 1)
-                os.dup2(err_w, 2)
-                for fd in (devnull, out_w, err_w):
-                    if fd > 2:
-                        os.close(fd)
-                os.chdir(self.cwd)
-                signal.signal(signal.SIGINT, signal.SIG_DFL)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                _fresh_random_state()
-                child_fn(Channel(res_w, task_r))
-                code = 0
-            except BaseException:
-                try:
-                    Channel(res_w).send({"type": "crash", "error": traceback.format_exc()[-4000:]})
-                except BaseException:
-                    pass
-            finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except BaseException:
-                        pass
-                os._exit(code)
-        # ------------------------------------------------------------------------------- parent
-        self.pid = pid
-        for fd in (out_w, err_w, res_w, *([task_r] if task_r is not None else [])):
+            return self._start_failed(fds, exc, f"could not start the {self.name} process: {exc.strerror or exc}")
+        for fd in (out_w, err_w, res_w, *outputs):
             os.close(fd)
-        self.task_w = task_w
         self.sinks = {out_r: out.stdout, err_r: out.stderr, res_r: None}
         for fd in self.sinks:
             os.set_blocking(fd, False)
@@ -468,22 +396,26 @@ class _Run:
         self.seen = self.t0
         return True
 
+    def end_processes(self):
+        """Ends every process of this run (its identity's, detached ones included) from outside."""
+        if self.uid is None:
+            if self.pid is not None:
+                _killpg(self.pid)
+            return
+        identity.end_all(self.uid, self.cwd)
+        self.ended = True
+
     def tick(self, now):
         """Notices the exit or the deadline; True once the child is gone and its pipes drained."""
         if not self.exited:
-            try:
-                st = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                st = None
-                self.exited = True
-            if st is not None and st.si_pid == self.pid:
-                self.exited = True
+            self.exit = self.zygote.exit_of(self.pid)
+            self.exited = self.exit is not None
             if self.exited:
-                _killpg(self.pid)  # stray grandchildren (joblib workers...) die with the phase
+                self.end_processes()  # stray and detached processes (joblib workers...) end with the phase
                 self.drain_until = now + 2.0
             elif self.clock >= self.limit and not self.timed_out:
                 self.timed_out = True
-                _killpg(self.pid)
+                self.end_processes()
         return self.exited and (not self.open_fds or now >= self.drain_until)
 
     def read(self, fd, sel):
@@ -507,7 +439,6 @@ class _Run:
                 self.result_over = True
                 self.pending.clear()
                 self.outcome.messages.clear()
-                self.close_tasks()
                 return
             self.pending += data
             while True:
@@ -528,42 +459,16 @@ class _Run:
         if not isinstance(msg, dict):
             return
         self.outcome.messages.append(msg)
-        if self.feed is not None:
-            if self.feed.on_message is not None:
-                self.feed.on_message(self, msg)
-            if msg.get("type") == "ready":
-                self.feed(self)
-
-    def send_task(self, idx):
-        if self.task_w is None:
-            return
-        try:
-            os.write(self.task_w, f"{int(idx)}\n".encode())
-        except OSError:
-            self.close_tasks()
-
-    def close_tasks(self):
-        if self.task_w is not None:
-            try:
-                os.close(self.task_w)
-            except OSError:
-                pass
-            self.task_w = None
 
     def finalize(self):
         out, name, timeout_s = self.outcome, self.name, self.timeout_s
-        try:
-            _, status, ru = os.wait4(self.pid, 0)
-        except ChildProcessError:
-            status, ru = 0, None
+        status, cpu_ms, max_rss = self.exit
         out.duration_ms = (time.monotonic() - self.t0) * 1000.0
-        if ru is not None:
-            out.cpu_ms = (ru.ru_utime + ru.ru_stime) * 1000.0
-            out.max_rss = int(ru.ru_maxrss) * 1024
+        out.cpu_ms = cpu_ms if isinstance(cpu_ms, (int, float)) else None
+        out.max_rss = max_rss if isinstance(max_rss, int) else None
         if not self.result_over:
             self._message(bytes(self.pending))
         self.pending = bytearray()
-        self.close_tasks()
         dones = out.find("done")
         out.done = dones[-1] if dones else None
         crash = out.find("crash")
@@ -617,7 +522,9 @@ class _Run:
         return False
 
     def _cleanup(self):
-        if self.cwd:
+        if not self.ended:
+            self.end_processes()
+        if self.uid is None and self.cwd:
             try:
                 _rmtree(self.cwd)
             except Exception:

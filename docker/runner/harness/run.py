@@ -1,14 +1,18 @@
 """Grading harness entry point (runs inside the sandbox container).
 
-  python3 -I /opt/harness/run.py train --submission /submission --train /data/train.csv --out /out \
+  python3 -I /opt/harness/run.py train --submission /submission --train /in/train.csv --out /out \
       --target churned --positive yes --negative no --seed 42 --phase-timeout-s 600
-  python3 -I /opt/harness/run.py predict --submission /submission --models /models --inputs /data/holdout \
-      --primary prediction_time --out /out --target churned --positive yes --negative no --seed 42 \
-      --phase-timeout-s 300
+  python3 -I /opt/harness/run.py predict --submission /submission --models /in/models --inputs /in/holdout \
+      --primary prediction_time --id-column customer_id --out /out --target churned --positive yes \
+      --negative no --seed 42 --phase-timeout-s 300 --wait-for /in/go-ahead.json
 
 train writes /out/result.json (+ model.pkl, model_repeat.pkl); predict writes /out/predictions.json.
 Both documents follow services/grading/harness-output.ts. The process exits 0 whenever it wrote its
 JSON, whatever the submission did.
+
+In the sandbox this process is the supervisor: root inside the container with only the capabilities
+to give candidate processes identities of their own and to end them (identity.py). It alone can read
+/in and write /out; candidate code never runs in it (zygote.py, procs.py).
 """
 import argparse
 import importlib.util
@@ -54,6 +58,7 @@ def _parser():
             s.add_argument("--models", required=True)
             s.add_argument("--inputs", required=True)
             s.add_argument("--primary", required=True)
+            s.add_argument("--id-column", default="id", help="re-keyed in every input a candidate process sees")
             s.add_argument("--proba-variants", default=None,
                            help="comma-separated variants that also get predict_proba (default: all)")
             s.add_argument("--wait-for", default=None,

@@ -1,13 +1,24 @@
-"""`run.py train`: lint, then train / train_repeat / evaluate / evaluate_null, each in a forked child."""
+"""`run.py train`: lint, then train / train_repeat / evaluate / evaluate_null, each in a forked child.
+
+Each phase runs as its own identity in a private folder holding its copy of the training data
+(procs.py, identity.py). The two runs of evaluate() — on the real data and on the copy with the
+target permuted — look the same from inside: the same path, a file written the same way, the same
+tracing, a fresh process and folder each, started in an order drawn at random, and never at the same
+time (nor train and train_repeat), so neither can ask the other what it saw.
+"""
 from __future__ import annotations
 
 import os
 import pickle
+import secrets
 import sys
 import tempfile
 
-from . import contract, lint, procs, tracer
-from .common import HARNESS_VERSION, clean_trace, preimport, read_csv_text, write_json_atomic, positive_rate
+from . import contract, lint, procs, tracer, zygote
+from .common import HARNESS_VERSION, clean_trace, csv_bytes, preimport, read_csv_text, warm_up, write_json_atomic, positive_rate
+
+DATA_NAME = "train.csv"
+MODELS = {"train": "model.pkl", "train_repeat": "model_repeat.pkl"}
 
 
 def _child_import(ch, ctx, done):
@@ -27,7 +38,8 @@ def _child_import(ch, ctx, done):
 def _child_call(ctx, phase, traced, name, arg, finish):
     """A forked child that imports solution.py, calls `name(arg)` and reports through `done`.
 
-    `finish(result, done)` turns what the function returned into the child's outcome.
+    `finish(result, done, ch)` turns what the function returned into the child's outcome. `phase` is
+    what the tracer is told: the same for the runs that must look alike.
     """
     def run(ch):
         if traced:
@@ -47,7 +59,7 @@ def _child_call(ctx, phase, traced, name, arg, finish):
                 done["error"] = contract.format_exception(exc, ctx["paths"], context=f"{name}() raised")
                 done["pidsExhausted"] = procs.is_pids_error(exc)
                 return
-            finish(result, done)
+            finish(result, done, ch)
         finally:
             if traced:
                 done["trace"] = tracer.finish()
@@ -55,8 +67,10 @@ def _child_call(ctx, phase, traced, name, arg, finish):
     return run
 
 
-def _child_train(ctx, phase, model_name, traced):
-    def finish(model, done):
+def _child_train(ctx, spec):
+    part = spec["part"]
+
+    def finish(model, done, ch):
         if model is None:
             done["error"] = "train() returned None; it must return the fitted model"
             return
@@ -66,27 +80,22 @@ def _child_train(ctx, phase, model_name, traced):
             done["error"] = contract.format_exception(
                 exc, ctx["paths"], context="train() returned a model that cannot be pickled")
             return
-        target = os.path.join(ctx["out"], model_name)
-        try:
-            with open(target + ".tmp", "wb") as fh:
-                fh.write(data)
-            os.replace(target + ".tmp", target)
-        except OSError as exc:
+        try:  # through the descriptor the supervisor opened: the child cannot open /out itself
+            view = memoryview(data)
+            while view:
+                view = view[os.write(ch.outputs[part], view):]
+        except (OSError, KeyError) as exc:
             done["error"] = f"could not save the model ({len(data)} bytes): {exc}"
-            try:
-                os.unlink(target + ".tmp")
-            except OSError:
-                pass
             return
         done.update(ok=True, modelBytes=len(data))
-    return _child_call(ctx, phase, traced, "train", ctx["train_csv"], finish)
+    return _child_call(ctx, "train", spec["trace"], "train", spec["path"], finish)
 
 
-def _child_evaluate(ctx, phase, csv_path, traced):
-    def finish(res, done):
+def _child_evaluate(ctx, spec):
+    def finish(res, done, ch):
         ev, problem = contract.check_evaluate(res)
         done.update(ok=True, evaluate=ev, problem=problem)
-    return _child_call(ctx, phase, traced, "evaluate", csv_path, finish)
+    return _child_call(ctx, "evaluate", spec["trace"], "evaluate", spec["path"], finish)
 
 
 def _valid_eval(ev):
@@ -129,12 +138,10 @@ def run(args):
     except Exception as exc:  # the lint must never cost the candidate a grade
         print(f"harness: lint failed: {exc!r}", file=sys.stderr)
 
-    train_df, read_problem = read_csv_text(args.train)
-    if train_df is not None and args.target in train_df.columns:
-        result["trainPositiveRate"] = positive_rate(train_df[args.target], args.positive)
-
     phases = []
     if import_root is None:
+        train_df, _ = read_csv_text(args.train)
+        result["trainPositiveRate"] = _positive_rate(train_df, args)
         result["solution"]["importError"] = problem
         for name in ("train", "train_repeat", "evaluate", "evaluate_null"):
             phases.append(procs.skipped(name, problem))
@@ -143,8 +150,53 @@ def run(args):
         return
 
     preimport(trace=not args.no_trace)
+    warm_up()
     ctx = {"sub": sub, "paths": paths, "import_root": import_root, "solution_path": sol_path,
-           "train_csv": args.train, "out": out_dir, "target": args.target, "positive": args.positive}
+           "target": args.target, "positive": args.positive}
+    # Forked before this process reads the data or draws anything: candidate processes inherit
+    # nothing of what follows (zygote.py).
+    zyg = zygote.Zygote({"train": lambda spec: _child_train(ctx, spec),
+                         "evaluate": lambda spec: _child_evaluate(ctx, spec)}).start()
+    try:
+        _run_phases(args, result, ctx, zyg)
+    finally:
+        zyg.close()
+    write_json_atomic(os.path.join(out_dir, "result.json"), result)
+
+
+def _positive_rate(train_df, args):
+    if train_df is not None and args.target in train_df.columns:
+        return positive_rate(train_df[args.target], args.positive)
+    return None
+
+
+def _run_phases(args, result, ctx, zyg):
+    out_dir = args.out
+    train_df, read_problem = read_csv_text(args.train)
+    result["trainPositiveRate"] = _positive_rate(train_df, args)
+    # Every phase reads its own copy, written the same way; the runs of a family share one path,
+    # the models go to names drawn at random.
+    base = os.path.join(tempfile.gettempdir(), "run-" + secrets.token_hex(6))
+    os.makedirs(base, mode=0o711)
+    homes = {"train": os.path.join(base, "train"), "evaluate": os.path.join(base, "evaluate")}
+    real, real_problem = csv_bytes(train_df, read_problem)
+    null, null_problem = _null_copy(train_df, read_problem, args)
+    data = {"train": real, "train_repeat": real, "evaluate": real, "evaluate_null": null}
+    parts = {phase: os.path.join(out_dir, ".part-" + secrets.token_hex(8)) for phase in MODELS}
+    trace = not args.no_trace
+
+    def spec(phase):
+        family = "train" if phase in MODELS else "evaluate"
+        s = {"kind": family, "path": os.path.join(homes[family], DATA_NAME), "trace": trace}
+        if phase in MODELS:
+            s["part"] = parts[phase]
+        return s
+
+    def workspace(phase):
+        family = "train" if phase in MODELS else "evaluate"
+        return procs.Workspace(homes[family], [(DATA_NAME, data[phase])] if data[phase] is not None else [],
+                               [parts[phase]] if phase in MODELS else [])
+
     timeout = args.phase_timeout_s
     traces = []
 
@@ -167,29 +219,27 @@ def run(args):
 
     # The four phases as the serial order would run them: train; train_repeat if train worked;
     # evaluate if the module imported and has it; evaluate_null if evaluate gave a usable result.
-    # With jobs > 1 a phase may start before the phase it depends on has finished (evaluate next to
-    # train, evaluate_null next to evaluate); its outcome is kept only if the serial order would
-    # have run it, so the recorded outcomes are the serial ones, sooner.
+    # A phase may start before the phase it depends on has finished (evaluate next to train, the
+    # two evaluate runs in either order); its outcome is kept only if the serial order would have
+    # run it, so the recorded outcomes are the serial ones, sooner. Which evaluate run goes first is
+    # drawn at random, so the order says nothing about which one is the permuted copy.
     jobs = max(1, min(2, args.jobs))
-    serial = {"train": 0, "train_repeat": 1, "evaluate": 2, "evaluate_null": 3}
-    parallel = {"train": 0, "evaluate": 1, "evaluate_null": 2, "train_repeat": 3}  # longest first
-    sched = procs.Scheduler(jobs, serial if jobs == 1 else parallel)
-    children = {
-        "train": lambda: _child_train(ctx, "train", "model.pkl", not args.no_trace),
-        "train_repeat": lambda: _child_train(ctx, "train_repeat", "model_repeat.pkl", False),
-        "evaluate": lambda: _child_evaluate(ctx, "evaluate", args.train, not args.no_trace),
-    }
+    evals = ["evaluate", "evaluate_null"]
+    if secrets.randbelow(2):
+        evals.reverse()
+    # Two rounds, each a training and an evaluation side by side; nothing of round 1 is alive when
+    # round 2 starts, so train_repeat cannot be handed train's model, nor one evaluate run told
+    # about the other.
+    priority = {"train": 0, evals[0]: 1, "train_repeat": 2, evals[1]: 3}
+    rounds = {"train": 1, evals[0]: 1, "train_repeat": 2, evals[1]: 2}
+    sched = procs.Scheduler(zyg, jobs, priority, rounds)
     finished = {}  # name -> outcome of a child that ran to the end (kept only if the serial order runs it)
     final = {}     # name -> the outcome recorded
-    state = {"imported": None, "null": None}
+    state = {"imported": None}
 
     def submit(name):
         if name not in finished and not sched.submitted(name):
-            if name == "evaluate_null":
-                path, why = state["null"]
-                sched.submit(name, _child_evaluate(ctx, "evaluate_null", path, False), timeout)
-            else:
-                sched.submit(name, children[name](), timeout)
+            sched.submit(name, spec(name), timeout, workspace(name))
 
     def settle(name, why):
         """The serial order would not run `name`: record why, forget any run of it."""
@@ -206,7 +256,7 @@ def run(args):
             else:
                 submit("train")
                 if jobs > 1:
-                    submit("evaluate")
+                    submit(evals[0])
                 return
         funcs = result["solution"]["functions"]
         if "train_repeat" not in final:
@@ -221,6 +271,8 @@ def run(args):
                 settle("evaluate", "skipped: solution.py could not be imported")
             elif not funcs["evaluate"]:
                 settle("evaluate", "skipped: the module has no function `evaluate`")
+            elif real is None:
+                settle("evaluate", f"skipped: {real_problem}")
             elif "evaluate" in finished:
                 ev = final["evaluate"] = finished.pop("evaluate")
                 take_trace(ev)
@@ -240,27 +292,24 @@ def run(args):
                 settle("evaluate_null", "skipped: no evaluate")
             elif ev is not None and result["evaluate"] is None:
                 settle("evaluate_null", "skipped: evaluate did not return a usable result")
-            elif ev is not None or jobs > 1:
-                if state["null"] is None:
-                    state["null"] = _write_null(train_df, read_problem, args)
-                if state["null"][0] is None:
-                    if ev is not None:
-                        settle("evaluate_null", state["null"][1])
-                elif "evaluate_null" in finished:
-                    if ev is not None:
-                        final["evaluate_null"] = finished.pop("evaluate_null")
-                else:
-                    submit("evaluate_null")
+            elif null is None:
+                if ev is not None:
+                    settle("evaluate_null", null_problem)
+            elif "evaluate_null" in finished:
+                if ev is not None:
+                    final["evaluate_null"] = finished.pop("evaluate_null")
+            elif state["imported"] and funcs["evaluate"]:
+                submit("evaluate_null")
 
     while True:
         resolve()
-        if len(final) == len(serial):
+        if len(final) == len(priority):
             break
         if not sched.busy():
             raise RuntimeError(f"phase scheduling stalled with {sorted(final)} decided")
         for name, outcome in sched.step():
             finished[name] = outcome
-    while sched.busy():  # withdrawn children still being reaped
+    while sched.busy():  # withdrawn children still being ended
         sched.step()
 
     nul = final["evaluate_null"]
@@ -272,26 +321,25 @@ def run(args):
     phases = [final[name] for name in ("train", "train_repeat", "evaluate", "evaluate_null")]
     result["phases"] = [p.record() for p in phases]
     result["trace"] = clean_trace(traces)
-    result["models"] = [m for m in ("model.pkl", "model_repeat.pkl") if os.path.isfile(os.path.join(out_dir, m))]
-    write_json_atomic(os.path.join(out_dir, "result.json"), result)
+    # Every candidate process is gone by now: the models are what their phases wrote, nothing later.
+    for phase, name in MODELS.items():
+        if final[phase].status == "ok":
+            os.replace(parts[phase], os.path.join(out_dir, name))
+        elif os.path.exists(parts[phase]):
+            os.unlink(parts[phase])
+    result["models"] = [m for m in MODELS.values() if os.path.isfile(os.path.join(out_dir, m))]
 
 
-def _write_null(train_df, read_problem, args):
-    """train.csv with the target column permuted (seeded); every other value kept as text."""
+def _null_copy(train_df, read_problem, args):
+    """train.csv with the target column permuted, written like the real copy. -> (bytes, None) or (None, why)
+    The permutation is secret (not the assessment's public seed), or it would identify the copy."""
     import numpy as np
     if train_df is None:
         return None, f"skipped: could not read train.csv ({read_problem})"
     if args.target not in train_df.columns:
         return None, f"skipped: train.csv has no target column {args.target!r}"
     df = train_df.copy()
-    perm = np.random.default_rng(args.seed).permutation(len(df))
+    perm = np.random.default_rng(int.from_bytes(os.urandom(16), "little")).permutation(len(df))
     df[args.target] = df[args.target].to_numpy()[perm]
-    d = os.path.join(tempfile.gettempdir(), "null")
-    try:
-        os.makedirs(d, exist_ok=True)
-        path = os.path.join(d, os.path.basename(args.train) or "train.csv")
-        df.to_csv(path + ".tmp", index=False, encoding="utf-8", errors="surrogateescape")
-        os.replace(path + ".tmp", path)
-    except Exception as exc:
-        return None, f"skipped: could not write the permuted copy: {exc}"
-    return path, None
+    data, problem = csv_bytes(df, None)
+    return data, (f"skipped: could not write the permuted copy: {problem}" if problem else None)
