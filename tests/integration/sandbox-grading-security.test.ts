@@ -39,11 +39,16 @@ describe('hostile submissions inside real gradings', () => {
     const r = await grade(await tarGzOfFolder(path.join(FIXTURES, 'snoop')));
     const train = logText(r, 'train');
     const predict = logText(r, 'predict');
-    expect(train).toMatch(/SNOOP\[train\] \[.*'\/data\/train\.csv'/);
-    expect(train).not.toMatch(/holdout|label|reference/);
-    expect(predict).toMatch(/SNOOP\[predict\] \[.*'\/data\/holdout\/prediction_time\.csv'/);
-    expect(predict).not.toMatch(/holdout_labels|labels\/|reference\.csv|train\.csv/);
-    recordCase(9, 'search for holdout data during a real grading', 'train container: only /data/train.csv; predict container: holdout features only, no labels');
+    // Training sees no data file but its own copy (in a folder only it can enter); the supervisor's
+    // /in cannot be listed.
+    expect(train).toMatch(/SNOOP\[train\] \[/);
+    expect(train).not.toMatch(/holdout|label|reference|\/in\//);
+    // Every prediction process sees its own input and model, under neutral names, and nothing else.
+    const seen = predict.split('\n').filter((l) => l.startsWith('SNOOP[predict]'));
+    expect(seen.length).toBeGreaterThan(5);
+    for (const line of seen) expect(line).toMatch(/^SNOOP\[predict\] \['(\/tmp\/w-[0-9a-f]+)\/holdout\.csv', '\1\/model\.pkl'\]$/);
+    expect(predict).not.toMatch(/labels|reference|train\.csv|prediction_time|as_recorded|\/in\//);
+    recordCase(9, 'search for holdout data during a real grading', `train: no data file but its own copy; predict: each of ${seen.length} processes sees only its own input and model (neutral names), no labels, no other variant`);
   });
 
   it('case 13: a gzip bomb inside the submission is bounded by the sandbox limits', async () => {
