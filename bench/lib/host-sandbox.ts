@@ -58,7 +58,10 @@ export class HostSandbox implements Sandbox {
     }
     for (const [target, source] of [...spec.mounts.map((m) => [m.containerPath, m.hostPath] as const), ['/opt/harness', HARNESS] as const]) {
       await fsp.mkdir(path.dirname(path.join(fsRoot, target)), { recursive: true });
-      await fsp.symlink(source, path.join(fsRoot, target));
+      // Candidate processes run under uids of their own: a mount's host folder may sit below
+      // folders they cannot enter (a worker's 0700 data dir), so the submission is copied in.
+      if (target === '/opt/harness') await fsp.symlink(source, path.join(fsRoot, target));
+      else await fsp.cp(source, path.join(fsRoot, target), { recursive: true });
     }
     // An absolute argument whose first segment is mounted is a container path: point it into the mirror.
     const top = new Set(fs.readdirSync(fsRoot));
