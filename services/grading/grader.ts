@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,6 +141,10 @@ export class Grader {
       };
 
       const trainOut = path.join(work, 'train-out');
+      // The shuffled-label copy's permutation: secret (derived from a server secret), fixed per dataset.
+      const trainSecrets = path.join(handover, 'secrets.json');
+      const nullSeed = crypto.createHmac('sha256', config.INVITE_SECRET).update(`null-permutation\0${dataset.sha256}`).digest('hex').slice(0, 16);
+      await fsp.writeFile(trainSecrets, JSON.stringify({ nullSeed }), { mode: 0o600 });
       let trainRun: SandboxResult;
       let train: StepOutcome<TrainResult>;
       let predict: StepOutcome<PredictResult> | null = null;
@@ -149,10 +154,13 @@ export class Grader {
           gradingId: req.gradingId,
           step: 'train',
           image: config.RUNNER_IMAGE,
-          command: ['python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/in/train.csv', '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds)],
+          command: [
+            'python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/in/train.csv', '--secrets', '/in/secrets.json',
+            '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds),
+          ],
           mounts: [submission],
           supervisor: true,
-          privateInputs: { containerPath: '/in', files: [{ name: 'train.csv', hostPath: dataset.trainCsv }] },
+          privateInputs: { containerPath: '/in', files: [{ name: 'train.csv', hostPath: dataset.trainCsv }, { name: 'secrets.json', hostPath: trainSecrets }] },
           outputPath: '/out',
           collectTo: trainOut,
           limits: trainLimits,

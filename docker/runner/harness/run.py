@@ -53,6 +53,9 @@ def _parser():
                        help="phases run side by side (at most 2); the container's CPU count is the right value")
         if mode == "train":
             s.add_argument("--train", required=True)
+            s.add_argument("--secrets", default=None,
+                           help="JSON the host wrote for the supervisor alone: {\"nullSeed\": hex} (never on the command "
+                                "line: every process can read that)")
             s.add_argument("--no-trace", action="store_true", help="skip runtime tracing (overhead measurements)")
         else:
             s.add_argument("--models", required=True)

@@ -8,6 +8,7 @@ time (nor train and train_repeat), so neither can ask the other what it saw.
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import secrets
@@ -332,14 +333,23 @@ def _run_phases(args, result, ctx, zyg):
 
 def _null_copy(train_df, read_problem, args):
     """train.csv with the target column permuted, written like the real copy. -> (bytes, None) or (None, why)
-    The permutation is secret (not the assessment's public seed), or it would identify the copy."""
+    The permutation is secret — not the assessment's public seed, or it would identify the copy — but
+    fixed for a dataset when the host gives a seed, so the same submission gets the same verdict."""
     import numpy as np
     if train_df is None:
         return None, f"skipped: could not read train.csv ({read_problem})"
     if args.target not in train_df.columns:
         return None, f"skipped: train.csv has no target column {args.target!r}"
     df = train_df.copy()
-    perm = np.random.default_rng(int.from_bytes(os.urandom(16), "little")).permutation(len(df))
+    perm = np.random.default_rng(_null_seed(args)).permutation(len(df))
     df[args.target] = df[args.target].to_numpy()[perm]
     data, problem = csv_bytes(df, None)
     return data, (f"skipped: could not write the permuted copy: {problem}" if problem else None)
+
+
+def _null_seed(args):
+    try:
+        with open(args.secrets, "rb") as fh:
+            return int(json.loads(fh.read(4096))["nullSeed"], 16)
+    except (TypeError, OSError, ValueError, KeyError):
+        return int.from_bytes(os.urandom(16), "little")
