@@ -5,7 +5,7 @@
 
 /** The pure grading core: no I/O, no other project module. Everything may import it; it imports nothing but itself and zod. */
 const CORE = [
-  '^services/grading/check-catalog\\.ts$',
+  '^services/checks/check-catalog\\.ts$',
   '^services/grading/(scoring|measure|metrics|scorers|harness-output)\\.ts$',
   '^services/rubrics/rubric-schema\\.ts$',
   '^services/reports/report-schema\\.ts$',

@@ -21,7 +21,8 @@ import { createContext, redisConnection } from '../services/context.ts';
 import { migrate } from '../services/db/migrate.ts';
 import { reportDocumentSchema, type ReportDocument } from '../services/reports/report-schema.ts';
 import { RegradeService } from '../services/regrades/regrade-service.ts';
-import { startRegradeWorker } from '../services/regrades/regrade-worker.ts';
+import { WebhookService } from '../services/webhooks/webhook-service.ts';
+import { startRegradeWorker } from '../workers/regrade-worker.ts';
 import { tarGzOfFolder } from '../tests/support/archives.ts';
 import { throwawayDatabase } from '../tests/support/throwaway-database.ts';
 
@@ -102,7 +103,7 @@ try {
   const eventsConnection = redisConnection(config.REDIS_URL);
   const events = new QueueEvents('regrade', { connection: eventsConnection, prefix: config.QUEUE_PREFIX });
   await events.waitUntilReady();
-  const service = new RegradeService(ctx);
+  const service = new RegradeService(ctx, new WebhookService(ctx));
   const admin = { keyId: null, name: 'bench', role: 'admin' as const, assessmentIds: null };
   // A dry run, then real regrades alternating v2 and v1 (each run publishes N new reports).
   const runs = [{ dryRun: true, version: v2.version }, ...Array.from({ length: Number(values.repeat) }, (_, i) => ({ dryRun: false, version: i % 2 ? v1.version : v2.version }))];

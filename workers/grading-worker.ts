@@ -5,9 +5,9 @@ import { migrate } from '../services/db/migrate.ts';
 import { GRADING_QUEUE, type GradingJob } from '../services/grading/grading-queue.ts';
 import { createGradingProcessor } from '../services/grading/grading-processor.ts';
 import { GradingRecovery, sweepWorkDirs } from '../services/grading/grading-recovery.ts';
-import { gradingHooks } from '../services/regrades/grading-hooks.ts';
-import { startRegradeWorker } from '../services/regrades/regrade-worker.ts';
-import { startWebhookWorker } from '../services/webhooks/webhook-worker.ts';
+import { gradingHooks } from './grading-hooks.ts';
+import { startRegradeWorker } from './regrade-worker.ts';
+import { startWebhookWorker } from './webhook-worker.ts';
 
 export interface GradingWorkerOptions {
   concurrency?: number;

@@ -17,7 +17,7 @@ import { apiKeyRoutes } from './routes/api-keys.ts';
 import { rubricRoutes } from './routes/rubrics.ts';
 import { regradeRoutes } from './routes/regrades.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
-import { requireRole } from './auth-plugin.ts';
+import { requireRole } from '../http/auth-plugin.ts';
 import { registerWeb } from '../web/web-plugin.ts';
 
 declare module 'fastify' {

@@ -1,5 +1,5 @@
 import type { AssessmentManifest } from '../assessments/assessment-schema.ts';
-import type { CheckId, Evidence, Measurement, MissingPart } from './check-catalog.ts';
+import type { CheckId, Evidence, Measurement, MissingPart } from '../checks/check-catalog.ts';
 import type { PhaseRecord, PredictResult, TrainResult } from './harness-output.ts';
 import {
   balancedAccuracy,

@@ -1,4 +1,4 @@
-import { CATEGORIES, CHECKS, checkDefinition, judgeCheck, type Basis, type Category, type CheckId, type CheckStatus, type Evidence, type Measurement, type MissingPart } from './check-catalog.ts';
+import { CATEGORIES, CHECKS, checkDefinition, judgeCheck, type Basis, type Category, type CheckId, type CheckStatus, type Evidence, type Measurement, type MissingPart } from '../checks/check-catalog.ts';
 import { evaluateFaultIn } from './measure.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';

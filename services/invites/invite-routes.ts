@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Context } from '../context.ts';
 import { canSeeAssessment } from '../auth/api-keys.ts';
 import { NotFoundError } from '../errors.ts';
-import { requireRole } from '../api/auth-plugin.ts';
-import { errorSchema, uuid } from '../api/schemas.ts';
+import { requireRole } from '../http/auth-plugin.ts';
+import { errorSchema, uuid } from '../http/schemas.ts';
 import type { InviteRow } from './invite-repository.ts';
 import type { InviteService } from './invite-service.ts';
 

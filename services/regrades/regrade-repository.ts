@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { withTransaction, type Db, type Queryable } from '../db/pool.ts';
-import type { CheckId, Measurement } from '../grading/check-catalog.ts';
+import type { CheckId, Measurement } from '../checks/check-catalog.ts';
 import type { ManualScore, ReportScores } from '../grading/scoring.ts';
 import { flipOf, type DiffRow } from './regrade-diff.ts';
 import type { REGRADE_STATUSES, OVERALL_PATHS } from './regrade-schema.ts';

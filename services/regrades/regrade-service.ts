@@ -4,10 +4,13 @@ import { canSeeAssessment, type Principal } from '../auth/api-keys.ts';
 import { AppError, NotFoundError, QueueFullError } from '../errors.ts';
 import { HARNESS_VERSION } from '../grading/harness-output.ts';
 import { reportScores } from '../grading/scoring.ts';
-import { WebhookService } from '../webhooks/webhook-service.ts';
 import { orderDiff, summarizeDiff } from './regrade-diff.ts';
 import type { RegradeRow } from './regrade-repository.ts';
 import type { RegradeView, RegradeWithDiff, StartRegrade } from './regrade-schema.ts';
+
+export interface RegradePublisher {
+  publishRegrade(regrade: RegradeRow, summary: { total: number; done: number; failed: number; skipped: number; flips: number }): Promise<number>;
+}
 
 /**
  * Regrades: start one (API), run it (the regrade job), follow it (API and grading hooks).
@@ -15,7 +18,11 @@ import type { RegradeView, RegradeWithDiff, StartRegrade } from './regrade-schem
  * the others get a regrade grading in the sandbox, pinned to the regrade's rubric version.
  */
 export class RegradeService {
-  constructor(private readonly ctx: Context) {}
+  constructor(
+    private readonly ctx: Context,
+    /** Who hears of a completed regrade (the webhooks): passed in, so regrades do not import them. */
+    private readonly publisher: RegradePublisher,
+  ) {}
 
   async start(p: Principal, assessmentId: string, input: StartRegrade, idempotencyKey: string | null): Promise<{ regrade: RegradeView; created: boolean }> {
     const { ctx } = this;
@@ -186,7 +193,7 @@ export class RegradeService {
     this.ctx.logger.info({ regradeId, path: completed.path }, 'regrade completed');
     if (!completed.dryRun) {
       const [counts, rows] = await Promise.all([this.ctx.regrades.counts(regradeId), this.ctx.regrades.diffRows(completed)]);
-      await new WebhookService(this.ctx)
+      await this.publisher
         .publishRegrade(completed, { total: counts.total, done: counts.done, failed: counts.failed, skipped: counts.skipped, flips: summarizeDiff(rows).flips })
         // The regrade itself is complete; deliveries recorded but not queued are re-queued by the webhook sweep.
         .catch((err) => this.ctx.logger.error({ regradeId, err: (err as Error).message }, 'publishing the regrade webhooks failed'));

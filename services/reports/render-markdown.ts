@@ -1,4 +1,4 @@
-import { BASIS_TEXT, checkDefinition } from '../grading/check-catalog.ts';
+import { BASIS_TEXT, checkDefinition } from '../checks/check-catalog.ts';
 import type { ReportDocument } from './report-schema.ts';
 
 const ICON: Record<string, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', error: 'ERROR', skipped: 'SKIP' };

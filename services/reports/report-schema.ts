@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BASES, CATEGORIES, CHECK_STATUSES, checkIdSchema, evidenceSchema, measurementSchema } from '../grading/check-catalog.ts';
+import { BASES, CATEGORIES, CHECK_STATUSES, checkIdSchema, evidenceSchema, measurementSchema } from '../checks/check-catalog.ts';
 import { SANDBOX_OUTCOMES } from '../sandbox/sandbox.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;

@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import type { Db } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { parseRubric, type Rubric } from './rubric-schema.ts';
-import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 
 export interface RubricVersion {
@@ -24,10 +23,16 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** What the repository needs of the assessments (the AssessmentRegistry): which exist, and their shipped rubric. */
+export interface RubricSource {
+  has(assessmentId: string): boolean;
+  defaultRubric(assessmentId: string): Promise<Rubric>;
+}
+
 export class RubricRepository {
   constructor(
     private readonly db: Db,
-    private readonly assessments: AssessmentRegistry,
+    private readonly assessments: RubricSource,
   ) {}
 
   /**

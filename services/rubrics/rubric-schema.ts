@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHECK_IDS, checkDefinition, checkIdSchema } from '../grading/check-catalog.ts';
+import { CHECK_IDS, checkDefinition, checkIdSchema } from '../checks/check-catalog.ts';
 
 export const VISIBILITIES = ['hidden', 'name', 'summary', 'full'] as const;
 

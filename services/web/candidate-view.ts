@@ -1,5 +1,5 @@
 import type { ReportDocument } from '../reports/report-schema.ts';
-import type { Evidence } from '../grading/check-catalog.ts';
+import type { Evidence } from '../checks/check-catalog.ts';
 
 /** One check as a candidate may see it; fields beyond the check's visibility are absent. */
 export interface CandidateCheck {

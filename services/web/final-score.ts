@@ -1,4 +1,4 @@
-import type { CheckId, Measurement } from '../grading/check-catalog.ts';
+import type { CheckId, Measurement } from '../checks/check-catalog.ts';
 import { scoreMeasurements, type CategoryScore, type ScoredCheck } from '../grading/scoring.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';

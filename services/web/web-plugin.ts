@@ -12,7 +12,7 @@ import { problemPage } from './pages/problem-page.ts';
 import { html } from './html.ts';
 import { sendHtml } from './layout.ts';
 import { ASSETS } from './static-assets.ts';
-import { candidateRoutes } from './routes/candidate-routes.ts';
+import { candidateRoutes, type StreamRegistry } from './routes/candidate-routes.ts';
 import { reviewRoutes } from './routes/review-routes.ts';
 
 const CSP = [
@@ -25,9 +25,6 @@ const CSP = [
   "base-uri 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-/** Open server-sent-event streams, ended when the app closes so shutdown does not wait on them. */
-export type StreamRegistry = Set<() => void>;
 
 /**
  * The web experience: candidate pages under /i/<token>, reviewer pages under /review, the

@@ -6,7 +6,7 @@ import { buildApp } from '../../services/api/app.ts';
 import type { Context } from '../../services/context.ts';
 import type { Principal } from '../../services/auth/api-keys.ts';
 import { WebhookService } from '../../services/webhooks/webhook-service.ts';
-import { startWebhookWorker } from '../../services/webhooks/webhook-worker.ts';
+import { startWebhookWorker } from '../../workers/webhook-worker.ts';
 import type { LookupAll } from '../../services/webhooks/webhook-address.ts';
 import { ADMIN, eventually, testContext } from '../support/context.ts';
 import { throwawayDatabase } from '../support/throwaway-database.ts';

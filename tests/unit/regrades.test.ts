@@ -5,7 +5,7 @@ import { orderDiff, summarizeDiff, flipOf, type DiffRow } from '../../services/r
 import { renderJunit, renderRegradeMarkdown, type RenderableRegrade } from '../../services/regrades/regrade-render.ts';
 import { reportScores, scoreMeasurements } from '../../services/grading/scoring.ts';
 import { parseRubric } from '../../services/rubrics/rubric-schema.ts';
-import type { Measurement } from '../../services/grading/check-catalog.ts';
+import type { Measurement } from '../../services/checks/check-catalog.ts';
 import { ROOT } from '../support/context.ts';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRubric, RubricError } from '../../services/rubrics/rubric-schema.ts';
 import { legacyMissingPart, reportScores, scoreMeasurements } from '../../services/grading/scoring.ts';
-import { BASES, CHECKS, type CheckId, type Measurement } from '../../services/grading/check-catalog.ts';
+import { BASES, CHECKS, type CheckId, type Measurement } from '../../services/checks/check-catalog.ts';
 import { ROOT } from '../support/context.ts';
 
 const churnRubric = () => JSON.parse(fs.readFileSync(path.join(ROOT, 'assessments/churn-messy-csv/rubric.json'), 'utf8'));

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { ROLES, withinScope } from '../../auth/api-keys.ts';
 import { AppError, AuthError, NotFoundError } from '../../errors.ts';
-import { requireRole } from '../auth-plugin.ts';
-import { uuid } from '../schemas.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
+import { uuid } from '../../http/schemas.ts';
 
 export async function apiKeyRoutes(app: FastifyInstance, ctx: Context) {
   const r = app.withTypeProvider<ZodTypeProvider>();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { NotFoundError } from '../../errors.ts';
-import { requireRole } from '../auth-plugin.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
 
 export async function assessmentRoutes(app: FastifyInstance, ctx: Context) {
   const r = app.withTypeProvider<ZodTypeProvider>();

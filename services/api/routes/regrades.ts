@@ -3,14 +3,15 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { RegradeService } from '../../regrades/regrade-service.ts';
+import { WebhookService } from '../../webhooks/webhook-service.ts';
 import { regradeSchema, regradeWithDiffSchema, startRegradeSchema } from '../../regrades/regrade-schema.ts';
-import { requireRole } from '../auth-plugin.ts';
-import { errorSchema, uuid } from '../schemas.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
+import { errorSchema, uuid } from '../../http/schemas.ts';
 
 /** Regrades: start (admin, ci), follow and read the diff (any role, within its assessments). */
 export async function regradeRoutes(app: FastifyInstance, ctx: Context) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const service = new RegradeService(ctx);
+  const service = new RegradeService(ctx, new WebhookService(ctx));
 
   r.post(
     '/v1/assessments/:assessmentId/regrades',

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { RubricService } from '../../rubrics/rubric-service.ts';
-import { requireRole } from '../auth-plugin.ts';
-import { errorSchema } from '../schemas.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
+import { errorSchema } from '../../http/schemas.ts';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
 const RUBRIC_MAX_BYTES = 256 * 1024;

@@ -6,8 +6,8 @@ import type { Context } from '../../context.ts';
 import { SubmissionService } from '../../submissions/submission-service.ts';
 import { AppError, NotFoundError, PayloadTooLargeError } from '../../errors.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
-import { errorSchema, submissionAcceptedSchema, submissionStatusSchema, uuid } from '../schemas.ts';
-import { requireRole } from '../auth-plugin.ts';
+import { errorSchema, submissionAcceptedSchema, submissionStatusSchema, uuid } from '../../http/schemas.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
 import { ByteBoundedCache } from '../byte-bounded-cache.ts';
 
 export async function submissionRoutes(app: FastifyInstance, ctx: Context) {

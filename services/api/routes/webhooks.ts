@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { WebhookService } from '../../webhooks/webhook-service.ts';
 import { createWebhookSchema, webhookDeliverySchema, webhookEndpointSchema } from '../../webhooks/webhook-schema.ts';
-import { requireRole } from '../auth-plugin.ts';
-import { errorSchema, uuid } from '../schemas.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
+import { errorSchema, uuid } from '../../http/schemas.ts';
 
 /** Webhook endpoints (admins only) and their delivery log. */
 export async function webhookRoutes(app: FastifyInstance, ctx: Context) {

@@ -1,5 +1,5 @@
 import type { AssessmentManifest } from '../../assessments/assessment-schema.ts';
-import { BASIS_TEXT, CATEGORIES } from '../../grading/check-catalog.ts';
+import { BASIS_TEXT, CATEGORIES } from '../../checks/check-catalog.ts';
 import type { ScoredCheck } from '../../grading/scoring.ts';
 import type { StoredReport } from '../../reports/report-repository.ts';
 import type { ReportDocument } from '../../reports/report-schema.ts';

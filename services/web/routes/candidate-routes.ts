@@ -1,4 +1,4 @@
-import { fixedWindowLimit } from '../../api/fixed-window-limit.ts';
+import { fixedWindowLimit } from '../../http/fixed-window-limit.ts';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -12,7 +12,6 @@ import { formatBytes, sendHtml } from '../layout.ts';
 import { renderMarkdown } from '../markdown.ts';
 import { invitePage, inviteProblemPage, phaseInfo, statusPage } from '../pages/candidate-pages.ts';
 import { problemPage } from '../pages/problem-page.ts';
-import type { StreamRegistry } from '../web-plugin.ts';
 
 type TokenParams = { token: string };
 type SubParams = { token: string; id: string };
@@ -22,6 +21,9 @@ const MULTIPART_OVERHEAD = 64 * 1024;
 const SSE_POLL_MS = 1_000;
 const SSE_HEARTBEAT_MS = 15_000;
 const SSE_MAX_MS = 10 * 60_000;
+
+/** Open server-sent-event streams, ended when the app closes so shutdown does not wait on them. */
+export type StreamRegistry = Set<() => void>;
 
 /** Candidate pages: everything hangs off the invite link, no account needed. */
 export async function candidateRoutes(app: FastifyInstance, ctx: Context, invites: InviteService, streams: StreamRegistry) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Context } from '../../context.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { AppError, AuthError } from '../../errors.ts';
-import { FailureWindow } from '../../api/fixed-window-limit.ts';
+import { FailureWindow } from '../../http/fixed-window-limit.ts';
 import type { InviteService } from '../../invites/invite-service.ts';
 import { publicBase } from '../../invites/invite-routes.ts';
 import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.ts';

@@ -1,10 +1,10 @@
 import { Worker } from 'bullmq';
-import type { Context } from '../context.ts';
-import { redisConnection } from '../context.ts';
-import { WEBHOOK_QUEUE } from './webhook-queue.ts';
-import { createWebhookProcessor } from './webhook-processor.ts';
-import type { DeliveryJob } from './webhook-schema.ts';
-import type { LookupAll } from './webhook-address.ts';
+import type { Context } from '../services/context.ts';
+import { redisConnection } from '../services/context.ts';
+import { WEBHOOK_QUEUE } from '../services/webhooks/webhook-queue.ts';
+import { createWebhookProcessor } from '../services/webhooks/webhook-processor.ts';
+import type { DeliveryJob } from '../services/webhooks/webhook-schema.ts';
+import type { LookupAll } from '../services/webhooks/webhook-address.ts';
 
 /**
  * Consumes webhook deliveries. A sweep re-queues deliveries recorded while Redis was unreachable

@@ -1,14 +1,15 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Context } from '../context.ts';
-import { redisConnection } from '../context.ts';
-import { NotFoundError } from '../errors.ts';
-import { REGRADE_QUEUE } from './regrade-queue.ts';
-import { regradeJobSchema, type RegradeJob } from './regrade-schema.ts';
-import { RegradeService } from './regrade-service.ts';
+import type { Context } from '../services/context.ts';
+import { redisConnection } from '../services/context.ts';
+import { NotFoundError } from '../services/errors.ts';
+import { REGRADE_QUEUE } from '../services/regrades/regrade-queue.ts';
+import { regradeJobSchema, type RegradeJob } from '../services/regrades/regrade-schema.ts';
+import { RegradeService } from '../services/regrades/regrade-service.ts';
+import { WebhookService } from '../services/webhooks/webhook-service.ts';
 
 /** The BullMQ processor of regrade jobs; the last failed attempt marks the regrade failed. */
 export function createRegradeProcessor(ctx: Context) {
-  const service = new RegradeService(ctx);
+  const service = new RegradeService(ctx, new WebhookService(ctx));
   return async (job: Job<RegradeJob>): Promise<void> => {
     const parsed = regradeJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('malformed regrade job payload');

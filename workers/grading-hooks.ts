@@ -1,6 +1,6 @@
-import type { Context } from '../context.ts';
-import { WebhookService } from '../webhooks/webhook-service.ts';
-import { RegradeService } from './regrade-service.ts';
+import type { Context } from '../services/context.ts';
+import { WebhookService } from '../services/webhooks/webhook-service.ts';
+import { RegradeService } from '../services/regrades/regrade-service.ts';
 
 /**
  * What happens when a sandbox grading ends: its report goes out to webhooks, and a regrade
@@ -8,7 +8,7 @@ import { RegradeService } from './regrade-service.ts';
  */
 export function gradingHooks(ctx: Context) {
   const webhooks = new WebhookService(ctx);
-  const regrades = new RegradeService(ctx);
+  const regrades = new RegradeService(ctx, webhooks);
   const guard = (what: string, p: Promise<unknown>) => p.catch((err) => ctx.logger.error({ err: (err as Error).message }, `${what} failed`));
   return {
     /** Passed to createGradingProcessor: a report was written for a grading. */
