@@ -18,7 +18,12 @@ import { RegradeQueue } from './regrades/regrade-queue.ts';
 import { WebhookRepository } from './webhooks/webhook-repository.ts';
 import { WebhookQueue } from './webhooks/webhook-queue.ts';
 
-/** Everything a process (API, worker, CLI) shares, built once from the config. */
+/**
+ * The composition root: everything a process (API, worker, CLI) shares, built once from the config.
+ * Features never import it (npm run lint:imports): each declares the part it uses (SubmissionServiceDeps,
+ * GradingProcessorDeps, ...), and the entry points (services/api, workers/, bench/) pass this object,
+ * which satisfies them all.
+ */
 export interface Context {
   config: Config;
   logger: Logger;

@@ -1,17 +1,32 @@
 import os from 'node:os';
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Context } from '../context.ts';
-import { withTransaction } from '../db/pool.ts';
+import type { Logger } from 'pino';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { ReportRepository } from '../reports/report-repository.ts';
+import type { RubricRepository } from '../rubrics/rubric-repository.ts';
+import type { SubmissionRepository } from '../submissions/submission-repository.ts';
+import type { Grader } from './grader.ts';
+import { withTransaction, type Db } from '../db/pool.ts';
 import { gradingJobSchema, type GradingJob } from './grading-queue.ts';
 
 export const WORKER_HOST = `${os.hostname()}/${process.pid}`;
+
+export interface GradingProcessorDeps {
+  logger: Logger;
+  db: Db;
+  blobs: BlobStore;
+  grader: Grader;
+  submissions: SubmissionRepository;
+  reports: ReportRepository;
+  rubrics: RubricRepository;
+}
 
 /**
  * The BullMQ processor for one grading job. Idempotent: a grading that already has its report is
  * not graded again, and the report insert is guarded by a unique index, so retries after a crash
  * yield exactly one report.
  */
-export function createGradingProcessor(ctx: Context, hooks: { onReport?: (submissionId: string, reportId: string) => Promise<void> } = {}) {
+export function createGradingProcessor(ctx: GradingProcessorDeps, hooks: { onReport?: (submissionId: string, reportId: string) => Promise<void> } = {}) {
   return async (job: Job<GradingJob>, _token?: string, signal?: AbortSignal): Promise<{ reportId: string | null }> => {
     const parsed = gradingJobSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed grading job payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);

@@ -1,6 +1,20 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Context } from '../context.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import type { SubmissionRepository } from '../submissions/submission-repository.ts';
+import type { GradingQueue } from './grading-queue.ts';
+
+export interface GradingRecoveryDeps {
+  config: Pick<Config, 'DATA_DIR' | 'STALLED_GRADING_MS'>;
+  logger: Logger;
+  db: Db;
+  queue: GradingQueue;
+  sandbox: Pick<Sandbox, 'reap'>;
+  submissions: SubmissionRepository;
+}
 
 /**
  * Finds gradings the queue lost track of — running with a silent worker, or queued without a job
@@ -11,7 +25,7 @@ export class GradingRecovery {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: GradingRecoveryDeps,
     private readonly everyMs = 15_000,
   ) {}
 

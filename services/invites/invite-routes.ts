@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Context } from '../context.ts';
+import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
+import type { Config } from '../config.ts';
 import { canSeeAssessment } from '../auth/api-keys.ts';
 import { NotFoundError } from '../errors.ts';
 import { requireRole } from '../http/auth-plugin.ts';
@@ -10,7 +11,12 @@ import type { InviteRow } from './invite-repository.ts';
 import type { InviteService } from './invite-service.ts';
 
 /** Absolute base URL for links we hand out: PUBLIC_URL when set, else what the request came to. */
-export function publicBase(ctx: Context, req: FastifyRequest): string {
+export interface InviteRoutesDeps {
+  assessments: AssessmentRegistry;
+  config: Pick<Config, 'PUBLIC_URL'>;
+}
+
+export function publicBase(ctx: InviteRoutesDeps, req: FastifyRequest): string {
   return (ctx.config.PUBLIC_URL ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
 }
 
@@ -40,7 +46,7 @@ const toJson = (i: InviteRow) => ({
   revokedAt: i.revokedAt?.toISOString() ?? null,
 });
 
-export async function inviteApiRoutes(app: FastifyInstance, ctx: Context, invites: InviteService) {
+export async function inviteApiRoutes(app: FastifyInstance, ctx: InviteRoutesDeps, invites: InviteService) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
     '/v1/invites',

@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Context } from '../context.ts';
+import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { SubmissionService, type AcceptedSubmission } from '../submissions/submission-service.ts';
+import { SubmissionService, type AcceptedSubmission, type SubmissionServiceDeps } from '../submissions/submission-service.ts';
 import type { SubmissionRow } from '../submissions/submission-repository.ts';
 import { InviteRepository, type InviteRow } from './invite-repository.ts';
 import { hashInviteToken, signInviteToken, verifyInviteToken } from './invite-token.ts';
@@ -33,12 +33,14 @@ export const INVITE_PROBLEM_TEXT: Record<InviteProblem, string> = {
 
 export const invitePath = (token: string) => `/i/${token}`;
 
+export type InviteServiceDeps = SubmissionServiceDeps & { config: Pick<Config, 'INVITE_SECRET' | 'INVITE_DEFAULT_TTL_H' | 'INVITE_DEFAULT_MAX_ATTEMPTS'> };
+
 /** Invites: making signed links, resolving them, and uploads that count against them. */
 export class InviteService {
   readonly repo: InviteRepository;
   private readonly submissionService: SubmissionService;
 
-  constructor(private readonly ctx: Context) {
+  constructor(private readonly ctx: InviteServiceDeps) {
     this.repo = new InviteRepository(ctx.db);
     this.submissionService = new SubmissionService(ctx);
   }

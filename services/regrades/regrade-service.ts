@@ -1,4 +1,13 @@
-import type { Context } from '../context.ts';
+import type { Logger } from 'pino';
+import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
+import type { DatasetStore } from '../assessments/dataset-store.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import type { GradingQueue } from '../grading/grading-queue.ts';
+import type { RubricRepository } from '../rubrics/rubric-repository.ts';
+import type { SubmissionRepository } from '../submissions/submission-repository.ts';
+import type { RegradeQueue } from './regrade-queue.ts';
+import type { RegradeRepository } from './regrade-repository.ts';
 import { withTransaction } from '../db/pool.ts';
 import { canSeeAssessment, type Principal } from '../auth/api-keys.ts';
 import { AppError, NotFoundError, QueueFullError } from '../errors.ts';
@@ -7,6 +16,19 @@ import { reportScores } from '../grading/scoring.ts';
 import { orderDiff, summarizeDiff } from './regrade-diff.ts';
 import type { RegradeRow } from './regrade-repository.ts';
 import type { RegradeView, RegradeWithDiff, StartRegrade } from './regrade-schema.ts';
+
+export interface RegradeServiceDeps {
+  config: Pick<Config, 'REGRADE_PAGE_SIZE'>;
+  logger: Logger;
+  db: Db;
+  assessments: AssessmentRegistry;
+  datasets: DatasetStore;
+  queue: GradingQueue;
+  regradeQueue: RegradeQueue;
+  regrades: RegradeRepository;
+  rubrics: RubricRepository;
+  submissions: SubmissionRepository;
+}
 
 export interface RegradePublisher {
   publishRegrade(regrade: RegradeRow, summary: { total: number; done: number; failed: number; skipped: number; flips: number }): Promise<number>;
@@ -19,7 +41,7 @@ export interface RegradePublisher {
  */
 export class RegradeService {
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: RegradeServiceDeps,
     /** Who hears of a completed regrade (the webhooks): passed in, so regrades do not import them. */
     private readonly publisher: RegradePublisher,
   ) {}

@@ -1,4 +1,4 @@
-import type { Context } from '../context.ts';
+import type { RubricRepository, RubricSource } from './rubric-repository.ts';
 import { canSeeAssessment, type Principal } from '../auth/api-keys.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import { RubricError, type Rubric } from './rubric-schema.ts';
@@ -22,9 +22,14 @@ const summary = (v: RubricVersion): RubricVersionView => ({
   url: `/v1/assessments/${v.assessmentId}/rubrics/${v.version}`,
 });
 
+export interface RubricServiceDeps {
+  assessments: Pick<RubricSource, 'has'>;
+  rubrics: RubricRepository;
+}
+
 /** Rubric versions over the API: tenant checks, and validation errors that name each bad field. */
 export class RubricService {
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: RubricServiceDeps) {}
 
   async push(p: Principal, assessmentId: string, body: unknown): Promise<RubricVersionView & { created: boolean; rubric: Rubric }> {
     this.visible(p, assessmentId);

@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream';
-import type { Context } from '../context.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { Db } from '../db/pool.ts';
+import type { SubmissionRepository } from './submission-repository.ts';
 import { withTransaction } from '../db/pool.ts';
 import { scanArchive } from '../archive/archive-scanner.ts';
 import { ArchiveRejectedError, AppError } from '../errors.ts';
@@ -11,13 +16,29 @@ export interface AcceptedSubmission {
   duplicate: boolean;
 }
 
+/** The grading queue, as far as accepting a submission needs it (the GradingQueue). */
+export interface GradingEnqueue {
+  assertCapacity(): Promise<void>;
+  enqueue(gradingId: string): Promise<void>;
+}
+
+export interface SubmissionServiceDeps {
+  config: Pick<Config, 'UPLOAD_MAX_BYTES' | 'UPLOAD_MAX_ENTRIES' | 'UPLOAD_MAX_UNCOMPRESSED_BYTES' | 'UPLOAD_MAX_RATIO'>;
+  logger: Logger;
+  db: Db;
+  assessments: Pick<AssessmentRegistry, 'has'>;
+  blobs: BlobStore;
+  queue: GradingEnqueue;
+  submissions: SubmissionRepository;
+}
+
 /**
  * Accepting an upload: stream it into content-addressed storage under the size cap, check the
  * archive entry by entry, record submission and grading in one transaction, queue the grading.
  * A rejected upload leaves nothing behind.
  */
 export class SubmissionService {
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: SubmissionServiceDeps) {}
 
   async accept(input: {
     assessmentId: string;

@@ -3,17 +3,17 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import type { Context } from '../context.ts';
+import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
-import { InviteError, InviteService } from '../invites/invite-service.ts';
-import { inviteApiRoutes } from '../invites/invite-routes.ts';
+import { InviteError, InviteService, type InviteServiceDeps } from '../invites/invite-service.ts';
+import { inviteApiRoutes, type InviteRoutesDeps } from '../invites/invite-routes.ts';
 import { inviteProblemPage } from './pages/candidate-pages.ts';
 import { problemPage } from './pages/problem-page.ts';
 import { html } from './html.ts';
 import { sendHtml } from './layout.ts';
 import { ASSETS } from './static-assets.ts';
-import { candidateRoutes, type StreamRegistry } from './routes/candidate-routes.ts';
-import { reviewRoutes } from './routes/review-routes.ts';
+import { candidateRoutes, type CandidateRoutesDeps, type StreamRegistry } from './routes/candidate-routes.ts';
+import { reviewRoutes, type ReviewRoutesDeps } from './routes/review-routes.ts';
 
 const CSP = [
   "default-src 'none'",
@@ -26,12 +26,14 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+export type WebDeps = InviteServiceDeps & InviteRoutesDeps & CandidateRoutesDeps & ReviewRoutesDeps & { config: Pick<Config, 'PUBLIC_URL' | 'UPLOAD_MAX_BYTES'> };
+
 /**
  * The web experience: candidate pages under /i/<token>, reviewer pages under /review, the
  * invites API under /v1/invites. Pages live in their own encapsulated scope with cookies, form
  * bodies, security headers and an error handler that renders HTML instead of JSON.
  */
-export async function registerWeb(app: FastifyInstance, ctx: Context): Promise<void> {
+export async function registerWeb(app: FastifyInstance, ctx: WebDeps): Promise<void> {
   const invites = new InviteService(ctx);
   await inviteApiRoutes(app, ctx, invites);
 
@@ -82,7 +84,7 @@ export async function registerWeb(app: FastifyInstance, ctx: Context): Promise<v
   });
 }
 
-function sameOrigin(ctx: Context, req: FastifyRequest): boolean {
+function sameOrigin(ctx: WebDeps, req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   // Browsers send Origin on every cross-site POST; its absence means a same-site or non-browser client.
   if (!origin) return true;
@@ -92,7 +94,7 @@ function sameOrigin(ctx: Context, req: FastifyRequest): boolean {
 }
 
 /** Errors on pages become pages: what happened and what to do, never a stack or JSON. */
-function htmlError(err: FastifyError, req: FastifyRequest, reply: FastifyReply, ctx: Context) {
+function htmlError(err: FastifyError, req: FastifyRequest, reply: FastifyReply, ctx: WebDeps) {
   if (err instanceof InviteError) {
     const p = inviteProblemPage(err.problem);
     return sendHtml(reply, p.status, p.body);

@@ -1,5 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Context } from '../context.ts';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { WebhookRepository } from './webhook-repository.ts';
 import { signPayload } from './webhook-signature.ts';
 import { deliveryJobSchema, type DeliveryJob } from './webhook-schema.ts';
 import { resolveWebhookTarget, type LookupAll } from './webhook-address.ts';
@@ -15,7 +17,13 @@ const USER_AGENT = 'ml-grader-webhooks/1';
  * host outside WEBHOOK_ALLOWED_HOSTS or an address inside the service's own network fails the
  * delivery for good, unsent; a name that does not resolve is a failed attempt like any other.
  */
-export function createWebhookProcessor(ctx: Context, opts: { lookup?: LookupAll } = {}) {
+export interface WebhookProcessorDeps {
+  config: Pick<Config, 'WEBHOOK_ALLOWED_HOSTS' | 'WEBHOOK_DISABLE_AFTER' | 'WEBHOOK_TIMEOUT_MS'>;
+  logger: Logger;
+  webhooks: WebhookRepository;
+}
+
+export function createWebhookProcessor(ctx: WebhookProcessorDeps, opts: { lookup?: LookupAll } = {}) {
   const { config } = ctx;
   return async (job: Job<DeliveryJob>, _token?: string, signal?: AbortSignal): Promise<{ status: string }> => {
     const parsed = deliveryJobSchema.safeParse(job.data);

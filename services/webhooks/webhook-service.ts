@@ -1,11 +1,24 @@
-import type { Context } from '../context.ts';
+import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/pool.ts';
+import type { RegradeRepository } from '../regrades/regrade-repository.ts';
 import { canSeeAssessment, withinScope, type Principal } from '../auth/api-keys.ts';
 import { AppError, NotFoundError } from '../errors.ts';
 import type { RegradeRow } from '../regrades/regrade-repository.ts';
-import type { EndpointRow } from './webhook-repository.ts';
+import type { EndpointRow, WebhookRepository } from './webhook-repository.ts';
+import type { WebhookQueue } from './webhook-queue.ts';
 import { newWebhookSecret } from './webhook-signature.ts';
 import { resolveWebhookTarget, type LookupAll } from './webhook-address.ts';
 import type { CreateWebhook, GradingFailedEvent, RegradeEvent, ReportEvent, WebhookEndpointView, WebhookEvent } from './webhook-schema.ts';
+
+export interface WebhookServiceDeps {
+  config: Pick<Config, 'PUBLIC_URL' | 'WEBHOOK_ALLOWED_HOSTS'>;
+  db: Db;
+  assessments: Pick<AssessmentRegistry, 'has'>;
+  regrades: Pick<RegradeRepository, 'publishedReports'>;
+  webhooks: WebhookRepository;
+  webhookQueue: WebhookQueue;
+}
 
 const view = ({ secret: _secret, ...e }: EndpointRow): WebhookEndpointView => e;
 
@@ -15,7 +28,7 @@ const view = ({ secret: _secret, ...e }: EndpointRow): WebhookEndpointView => e;
  */
 export class WebhookService {
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: WebhookServiceDeps,
     /** The resolver registration checks addresses with (tests answer for names offline). */
     private readonly lookup?: LookupAll,
   ) {}

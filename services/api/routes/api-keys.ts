@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { AssessmentRegistry } from '../../assessments/assessment-registry.ts';
 import { ROLES, withinScope } from '../../auth/api-keys.ts';
 import { AppError, AuthError, NotFoundError } from '../../errors.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { uuid } from '../../http/schemas.ts';
 
-export async function apiKeyRoutes(app: FastifyInstance, ctx: Context) {
+export interface ApiKeyRoutesDeps {
+  assessments: AssessmentRegistry;
+}
+
+export async function apiKeyRoutes(app: FastifyInstance, ctx: ApiKeyRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
     '/v1/api-keys',

@@ -1,12 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { AssessmentRegistry } from '../../assessments/assessment-registry.ts';
+import type { Db } from '../../db/pool.ts';
+import type { SubmissionRepository } from '../../submissions/submission-repository.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { NotFoundError } from '../../errors.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 
-export async function assessmentRoutes(app: FastifyInstance, ctx: Context) {
+export interface AssessmentRoutesDeps {
+  assessments: AssessmentRegistry;
+  db: Db;
+  submissions: SubmissionRepository;
+}
+
+export async function assessmentRoutes(app: FastifyInstance, ctx: AssessmentRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/v1/assessments', { preHandler: requireRole('admin', 'reviewer', 'ci'), schema: { summary: 'Assessments this key may see', tags: ['assessments'] } }, async (req) => ({
     assessments: ctx.assessments

@@ -1,10 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import client from 'prom-client';
-import type { Context } from '../../context.ts';
+import type { Redis } from 'ioredis';
+import type { Db } from '../../db/pool.ts';
+import type { GradingQueue } from '../../grading/grading-queue.ts';
+import type { Sandbox } from '../../sandbox/sandbox.ts';
 import { withTimeout } from '../../grading/grading-queue.ts';
 
 /** Deep health (Postgres, Redis, Docker engine) and Prometheus metrics. */
-export async function healthRoutes(app: FastifyInstance, ctx: Context) {
+export interface HealthDeps {
+  db: Db;
+  redis: Redis;
+  queue: GradingQueue;
+  sandbox: Pick<Sandbox, 'ping'>;
+}
+
+export async function healthRoutes(app: FastifyInstance, ctx: HealthDeps) {
   app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
     const probe = async (fn: () => Promise<unknown>) => {
       const t = performance.now();

@@ -1,15 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
-import { RegradeService } from '../../regrades/regrade-service.ts';
-import { WebhookService } from '../../webhooks/webhook-service.ts';
+import { RegradeService, type RegradeServiceDeps } from '../../regrades/regrade-service.ts';
+import { WebhookService, type WebhookServiceDeps } from '../../webhooks/webhook-service.ts';
 import { regradeSchema, regradeWithDiffSchema, startRegradeSchema } from '../../regrades/regrade-schema.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { errorSchema, uuid } from '../../http/schemas.ts';
 
 /** Regrades: start (admin, ci), follow and read the diff (any role, within its assessments). */
-export async function regradeRoutes(app: FastifyInstance, ctx: Context) {
+export type RegradeRoutesDeps = RegradeServiceDeps & WebhookServiceDeps;
+
+export async function regradeRoutes(app: FastifyInstance, ctx: RegradeRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const service = new RegradeService(ctx, new WebhookService(ctx));
 

@@ -2,9 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
 import { AppError } from '../../errors.ts';
-import { RubricService } from '../../rubrics/rubric-service.ts';
+import { RubricService, type RubricServiceDeps } from '../../rubrics/rubric-service.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { errorSchema } from '../../http/schemas.ts';
 
@@ -22,7 +21,7 @@ const versionSchema = z.object({
 const params = z.object({ assessmentId: z.string().min(1).max(100) });
 
 /** Rubric versions: push (JSON or YAML), list, read one. */
-export async function rubricRoutes(app: FastifyInstance, ctx: Context) {
+export async function rubricRoutes(app: FastifyInstance, ctx: RubricServiceDeps) {
   // Scoped to this plugin: YAML bodies are accepted here and nowhere else.
   await app.register(async (scope) => {
     scope.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit: RUBRIC_MAX_BYTES }, (_req, body, done) => {

@@ -2,15 +2,23 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
-import { SubmissionService } from '../../submissions/submission-service.ts';
+import type { Config } from '../../config.ts';
+import type { GradingQueue } from '../../grading/grading-queue.ts';
+import type { ReportRepository } from '../../reports/report-repository.ts';
+import { SubmissionService, type SubmissionServiceDeps } from '../../submissions/submission-service.ts';
 import { AppError, NotFoundError, PayloadTooLargeError } from '../../errors.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { errorSchema, submissionAcceptedSchema, submissionStatusSchema, uuid } from '../../http/schemas.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { ByteBoundedCache } from '../byte-bounded-cache.ts';
 
-export async function submissionRoutes(app: FastifyInstance, ctx: Context) {
+export type SubmissionRoutesDeps = SubmissionServiceDeps & {
+  config: Pick<Config, 'REPORT_CACHE_BYTES' | 'UPLOAD_MAX_BYTES' | 'UPLOAD_RATE_PER_IP' | 'UPLOAD_TIMEOUT_MS'>;
+  queue: Pick<GradingQueue, 'position'>;
+  reports: ReportRepository;
+};
+
+export async function submissionRoutes(app: FastifyInstance, ctx: SubmissionRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const service = new SubmissionService(ctx);
   const multipartOverhead = 64 * 1024;
@@ -152,7 +160,7 @@ export function matchesEtag(header: string | undefined, id: string): boolean {
   });
 }
 
-export async function submissionStatus(ctx: Context, id: string, visible: (assessmentId: string) => boolean) {
+export async function submissionStatus(ctx: SubmissionRoutesDeps, id: string, visible: (assessmentId: string) => boolean) {
   const found = await ctx.submissions.withLatestGrading(id);
   if (!found || !visible(found.submission.assessmentId)) throw new NotFoundError('submission');
   const { submission: sub, grading } = found;

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
-import { WebhookService } from '../../webhooks/webhook-service.ts';
+import { WebhookService, type WebhookServiceDeps } from '../../webhooks/webhook-service.ts';
 import { createWebhookSchema, webhookDeliverySchema, webhookEndpointSchema } from '../../webhooks/webhook-schema.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { errorSchema, uuid } from '../../http/schemas.ts';
 
 /** Webhook endpoints (admins only) and their delivery log. */
-export async function webhookRoutes(app: FastifyInstance, ctx: Context) {
+export async function webhookRoutes(app: FastifyInstance, ctx: WebhookServiceDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const service = new WebhookService(ctx);
   const admin = requireRole('admin');

@@ -2,7 +2,13 @@ import { fixedWindowLimit } from '../../http/fixed-window-limit.ts';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Context } from '../../context.ts';
+import type { Redis } from 'ioredis';
+import type { AssessmentRegistry } from '../../assessments/assessment-registry.ts';
+import type { DatasetStore } from '../../assessments/dataset-store.ts';
+import type { Config } from '../../config.ts';
+import type { GradingQueue } from '../../grading/grading-queue.ts';
+import type { ReportRepository } from '../../reports/report-repository.ts';
+import type { SubmissionRepository } from '../../submissions/submission-repository.ts';
 import { ArchiveRejectedError, PayloadTooLargeError, QueueFullError } from '../../errors.ts';
 import { InviteError, type InviteService } from '../../invites/invite-service.ts';
 import type { InviteRow } from '../../invites/invite-repository.ts';
@@ -22,11 +28,21 @@ const SSE_POLL_MS = 1_000;
 const SSE_HEARTBEAT_MS = 15_000;
 const SSE_MAX_MS = 10 * 60_000;
 
+export interface CandidateRoutesDeps {
+  config: Pick<Config, 'QUEUE_PREFIX' | 'UPLOAD_MAX_BYTES' | 'UPLOAD_RATE_PER_INVITE' | 'UPLOAD_RATE_PER_IP'>;
+  redis: Redis;
+  assessments: AssessmentRegistry;
+  datasets: DatasetStore;
+  queue: Pick<GradingQueue, 'position'>;
+  reports: ReportRepository;
+  submissions: SubmissionRepository;
+}
+
 /** Open server-sent-event streams, ended when the app closes so shutdown does not wait on them. */
 export type StreamRegistry = Set<() => void>;
 
 /** Candidate pages: everything hangs off the invite link, no account needed. */
-export async function candidateRoutes(app: FastifyInstance, ctx: Context, invites: InviteService, streams: StreamRegistry) {
+export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutesDeps, invites: InviteService, streams: StreamRegistry) {
   const maxBytes = ctx.config.UPLOAD_MAX_BYTES;
 
   const backTo = (token: string) => html`<a class="button" href="/i/${token}#upload">Back to the upload form</a>`;

@@ -1,7 +1,13 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Context } from '../../context.ts';
+import type { Redis } from 'ioredis';
+import type { AssessmentRegistry } from '../../assessments/assessment-registry.ts';
+import type { Config } from '../../config.ts';
+import type { GradingQueue } from '../../grading/grading-queue.ts';
+import type { ReportRepository } from '../../reports/report-repository.ts';
+import type { RubricRepository } from '../../rubrics/rubric-repository.ts';
+import type { SubmissionRepository } from '../../submissions/submission-repository.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { AppError, AuthError } from '../../errors.ts';
 import { FailureWindow } from '../../http/fixed-window-limit.ts';
@@ -11,7 +17,7 @@ import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.
 import type { StoredReport } from '../../reports/report-repository.ts';
 import type { Rubric } from '../../rubrics/rubric-schema.ts';
 import type { SubmissionRow } from '../../submissions/submission-repository.ts';
-import { SubmissionService } from '../../submissions/submission-service.ts';
+import { SubmissionService, type SubmissionServiceDeps } from '../../submissions/submission-service.ts';
 import { finalScore, type FinalScore } from '../final-score.ts';
 import { html } from '../html.ts';
 import { sendHtml, type ReviewerNav } from '../layout.ts';
@@ -62,7 +68,20 @@ const manualFormSchema = z.object({
   comment: z.string().max(4000).default(''),
 });
 
-export async function reviewRoutes(app: FastifyInstance, ctx: Context, invites: InviteService) {
+export type ReviewRoutesDeps = SubmissionServiceDeps & {
+  config: Pick<
+    Config,
+    'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'
+  >;
+  redis: Redis;
+  assessments: AssessmentRegistry;
+  queue: Pick<GradingQueue, 'position'>;
+  reports: ReportRepository;
+  rubrics: RubricRepository;
+  submissions: SubmissionRepository;
+};
+
+export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, invites: InviteService) {
   const sessions = new SessionRepository(ctx.db);
   const signInFailures = new FailureWindow(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:sign-in`, ctx.config.SIGN_IN_FAILURES_PER_IP, 15 * 60_000);
   const manual = new ManualScoreRepository(ctx.db);
