@@ -13,6 +13,7 @@ REDIS_PORT=${GRADER_REDIS_PORT:-56379}
 need_pkgs() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
+  [ -x /usr/bin/runsc ] || missing+=(runsc)
   [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
@@ -26,9 +27,42 @@ need_pkgs() {
   fi
 }
 
+# gVisor's runsc is registered through daemon.json, never --add-runtime: dockerd refuses to start
+# when a runtime is named in both, and daemon.json serves both a dockerd we start and one already
+# running (SIGHUP reloads `runtimes`). Merges into an existing file; writes only when it differs.
+# --network=none: sandboxes never have a network, and Debian's runsc (2022) takes any network
+# namespace for the host's on newer kernels (6.18 here: its probe file became per-namespace), so copying
+# interfaces from Docker's namespace fails every start. The default ptrace platform: kvm hangs here.
+RUNSC_RUNTIME='{"path":"/usr/bin/runsc","runtimeArgs":["--network=none"]}'
+runsc_in_daemon_json() {
+  mkdir -p /etc/docker
+  RUNSC_RUNTIME=$RUNSC_RUNTIME node -e '
+    const fs = require("fs"), f = "/etc/docker/daemon.json", want = process.env.RUNSC_RUNTIME;
+    const conf = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8") || "{}") : {};
+    if (JSON.stringify(conf.runtimes?.runsc) === want) process.exit(0);
+    conf.runtimes = { ...conf.runtimes, runsc: JSON.parse(want) };
+    fs.writeFileSync(f + ".tmp", JSON.stringify(conf, null, 2) + "\n");
+    fs.renameSync(f + ".tmp", f);
+  '
+}
+
+engine_has_runsc() { docker info --format '{{json .Runtimes.runsc}}' 2>/dev/null | grep -qF '"runtimeArgs":["--network=none"]'; }
+
 start_docker() {
-  if [ -n "${DOCKER_HOST:-}" ]; then docker info >/dev/null || { say "DOCKER_HOST=$DOCKER_HOST does not answer"; exit 1; }; return; fi
-  docker info >/dev/null 2>&1 && return
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    docker info >/dev/null || { say "DOCKER_HOST=$DOCKER_HOST does not answer"; exit 1; }
+    engine_has_runsc || say "the engine at DOCKER_HOST has no runsc runtime: SANDBOX_RUNTIME=runsc will fail there"
+    return
+  fi
+  if docker info >/dev/null 2>&1; then
+    engine_has_runsc && return
+    runsc_in_daemon_json
+    say "registering runsc with the running dockerd (SIGHUP)"
+    kill -HUP $(pidof dockerd)
+    for _ in $(seq 1 40); do engine_has_runsc && return; sleep 0.25; done
+    say "dockerd did not pick up runsc from /etc/docker/daemon.json"; exit 1
+  fi
+  runsc_in_daemon_json
   say "starting dockerd"
   (setsid dockerd --iptables=false --bridge=none >"$DATA/dockerd.log" 2>&1 &)
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && return; sleep 0.5; done

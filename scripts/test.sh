@@ -8,11 +8,17 @@ export DATABASE_URL=${TEST_DATABASE_URL:-${DATABASE_URL%/*}/grader_test}
 export NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 npx tsc -p tsconfig.json
 mkdir -p artifacts
-rm -f artifacts/security-cases.jsonl artifacts/vitest-engine.json
+rm -f artifacts/security-cases.jsonl artifacts/vitest-engine.json artifacts/vitest-runsc.json
 set +e
 npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest.json "$@"
 rc=$?
 if [ $# -eq 0 ]; then
+  # The sandbox and adversarial suites again under gVisor (lib.sh registers runsc with dockerd).
+  runsc_files=()
+  for f in tests/integration/sandbox-security.test.ts tests/integration/adversarial.test.ts; do [ -f "$f" ] && runsc_files+=("$f"); done
+  if [ ${#runsc_files[@]} -gt 0 ]; then # no file at all would mean the whole suite again
+    SANDBOX_RUNTIME=runsc npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest-runsc.json "${runsc_files[@]}" || rc=1
+  fi
   # Last, on its own: this case stops and restarts the local Docker engine.
   GRADER_ENGINE_FAULTS=1 npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest-engine.json tests/engine-faults || rc=1
 fi
@@ -20,7 +26,7 @@ set -e
 npx tsx scripts/security-report.ts || true
 node -e '
   const fs = require("fs");
-  const files = ["artifacts/vitest.json", "artifacts/vitest-engine.json"].filter((f) => fs.existsSync(f));
+  const files = ["artifacts/vitest.json", "artifacts/vitest-runsc.json", "artifacts/vitest-engine.json"].filter((f) => fs.existsSync(f));
   const sum = (k) => files.reduce((n, f) => n + JSON.parse(fs.readFileSync(f, "utf8"))[k], 0);
   console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
 ' || true

@@ -6,12 +6,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
+import { loadConfig } from '../../services/config.ts';
 import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
 import type { SandboxLimits, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
 import { recordCase } from '../support/security-cases.ts';
 
 const run = promisify(execFile);
 const IMAGE = process.env.RUNNER_IMAGE ?? 'grader-runner:latest';
+/** SANDBOX_RUNTIME=runsc runs the whole file under gVisor (scripts/test.sh does both). */
+const RUNTIME = loadConfig().SANDBOX_RUNTIME;
 const LIMITS: SandboxLimits = {
   memoryBytes: 256 * 1024 * 1024,
   cpus: 1,
@@ -25,7 +28,7 @@ const LIMITS: SandboxLimits = {
 };
 
 let work: string;
-const sandbox = new DockerSandbox();
+const sandbox = new DockerSandbox({ runtime: RUNTIME });
 beforeAll(() => (work = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-'))));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -47,7 +50,7 @@ const py = (lines: string[]) => lines.join('\n');
 /** A sandbox with one protection removed: proves the test for that protection can fail. */
 class Weakened extends DockerSandbox {
   constructor(private readonly weaken: (o: Docker.ContainerCreateOptions) => void) {
-    super();
+    super({ runtime: RUNTIME });
   }
   protected override containerOptions(...args: Parameters<DockerSandbox['containerOptions']>) {
     const o = super.containerOptions(...args);
@@ -133,13 +136,18 @@ describe('sandbox: resource limits become explicit outcomes', () => {
     expect(r.outcome).toBe('completed');
     expect(r.stdout.text).not.toContain('wrote 20 GB');
     expect(r.stdout.text).toMatch(/'\/tmp': '(ENOSPC|EFBIG)'/);
-    expect(r.stdout.text).toMatch(/'\/': 'EROFS'/);
+    // gVisor checks permissions before the read-only mount: root-owned / answers EACCES there.
+    expect(r.stdout.text).toMatch(RUNTIME === 'runsc' ? /'\/': 'E(ROFS|ACCES)'/ : /'\/': 'EROFS'/);
     const next = await sandbox.run(spec('import os; print(os.listdir("/tmp"), os.listdir("/out"))'));
     expect(next.stdout.text.trim()).toBe('[] []');
     recordCase(4, 'write 20 GB', `stopped: ${r.stdout.text.trim()}; next run sees empty scratch`);
   });
 
   it('case 10: n_jobs=-1 stays within the CPU and pids limits', async () => {
+    // Under gVisor the sentry's threads and its ptrace stub processes are host tasks in the
+    // container's pids cgroup (40-55 at rest): 64 would leave scikit-learn none, so the service
+    // default (SANDBOX_PIDS, 256) applies there.
+    const pids = RUNTIME === 'runsc' ? 256 : LIMITS.pids;
     const r = await sandbox.run(
       spec(
         py([
@@ -149,13 +157,13 @@ describe('sandbox: resource limits become explicit outcomes', () => {
           'RandomForestClassifier(n_estimators=50, n_jobs=-1, random_state=0).fit(X, y)',
           'print("fitted", len(os.sched_getaffinity(0)))',
         ]),
-        { limits: { ...LIMITS, wallMs: 60_000, memoryBytes: 1024 ** 3 } },
+        { limits: { ...LIMITS, wallMs: 60_000, memoryBytes: 1024 ** 3, pids } },
       ),
     );
     expect(r.outcome).toBe('completed');
     expect(r.stdout.text).toContain('fitted');
-    expect(r.peakPids ?? 0).toBeLessThanOrEqual(LIMITS.pids);
-    recordCase(10, 'n_jobs=-1', `completed with peak ${r.peakPids} pids of ${LIMITS.pids}`);
+    expect(r.peakPids ?? 0).toBeLessThanOrEqual(pids);
+    recordCase(10, 'n_jobs=-1', `completed with peak ${r.peakPids} pids of ${pids}`);
   });
 });
 
@@ -168,7 +176,9 @@ describe('sandbox: isolation', () => {
     recordCase(6, 'network to internal services', JSON.stringify(res));
   });
 
-  it('case 6 (weakened): with the host network the probe reaches Redis', async () => {
+  // runsc is registered with --network=none (scripts/lib.sh): even the host network mode gives a
+  // gVisor sandbox no interface, so there is no weakened twin to show under it.
+  it.skipIf(RUNTIME === 'runsc')('case 6 (weakened): with the host network the probe reaches Redis', async () => {
     const weak = new Weakened((o) => {
       o.HostConfig!.NetworkMode = 'host';
       o.NetworkDisabled = false;
@@ -185,7 +195,7 @@ describe('sandbox: isolation', () => {
           'libc = ctypes.CDLL(None, use_errno=True)',
           'res = {"uid": os.getuid(), "euid": os.geteuid()}',
           'res["capeff"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]',
-          'res["nonewprivs"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("NoNewPrivs")][0]',
+          'res["nonewprivs"] = str(libc.prctl(39, 0, 0, 0, 0))',  // PR_GET_NO_NEW_PRIVS (gVisor's /proc/self/status has no such line)
           'res["mount"] = libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, None)',
           'res["unshare"] = libc.unshare(0x10000000)',  // CLONE_NEWUSER
           'res["ptrace"] = libc.ptrace(16, 1, None, None)',  // PTRACE_ATTACH to pid 1
@@ -193,7 +203,7 @@ describe('sandbox: isolation', () => {
           'res["docker_sock"] = os.path.exists("/var/run/docker.sock") or os.path.exists("/run/docker.sock")',
           'try:',
           '    os.setuid(0); res["setuid"] = "became root"',
-          'except PermissionError:',
+          'except OSError:',  // EPERM under runc, EINVAL under gVisor
           '    res["setuid"] = "denied"',
           'print(json.dumps(res))',
         ]),
@@ -204,7 +214,10 @@ describe('sandbox: isolation', () => {
     expect(res.euid).toBe(65534);
     expect(res.capeff).toBe('0000000000000000');
     expect(res.nonewprivs).toBe('1');
-    for (const call of ['mount', 'unshare', 'ptrace', 'keyctl']) expect(res[call], call).toBe(-1);
+    // gVisor implements user namespaces in its own kernel: unshare(CLONE_NEWUSER) succeeds there
+    // without reaching the host kernel's user-namespace code, so only runc must refuse it.
+    const refused = RUNTIME === 'runsc' ? ['mount', 'ptrace', 'keyctl'] : ['mount', 'unshare', 'ptrace', 'keyctl'];
+    for (const call of refused) expect(res[call], call).toBe(-1);
     expect(res.docker_sock).toBe(false);
     expect(res.setuid).toBe('denied');
     recordCase(8, 'mount/unshare/ptrace/keyctl/setuid', JSON.stringify(res));
@@ -253,7 +266,7 @@ describe('sandbox: isolation', () => {
     const secret = path.join(work, 'host-secret-2.txt');
     fs.writeFileSync(secret, 'HOST SECRET');
     const s = spec(`import os; os.symlink("${secret}", "/out/result.json")`);
-    await new FollowsLinks().run(s);
+    await new FollowsLinks({ runtime: RUNTIME }).run(s);
     expect(fs.readFileSync(path.join(s.collectTo, 'result.json'), 'utf8')).toBe('HOST SECRET');
   });
 
@@ -277,12 +290,15 @@ describe('sandbox: isolation', () => {
 });
 
 describe('container runtime', () => {
-  it('runc is not vulnerable to the working-directory escape (CVE-2024-21626)', async () => {
+  // The CVE is runc's (a leaked host fd as the working directory); under gVisor the same probe
+  // meets runsc's own /proc, which has no host fds: it must be refused or confined just the same.
+  it(`${RUNTIME ?? 'runc'} is not vulnerable to the working-directory escape (CVE-2024-21626)`, async () => {
     const { stdout } = await run('docker', ['info', '--format', '{{json .}}']);
     const info = JSON.parse(stdout);
+    const runtime = RUNTIME ? ['--runtime', RUNTIME] : [];
     const results: string[] = [];
     for (const fd of [4, 5, 6, 7, 8]) {
-      const r = await run('docker', ['run', '--rm', '--network', 'none', '-w', `/proc/self/fd/${fd}`, IMAGE, 'sh', '-c', 'ls ../../../../ 2>&1 | head -3; cat ../../../../etc/hostname 2>&1'], {
+      const r = await run('docker', ['run', '--rm', ...runtime, '--network', 'none', '-w', `/proc/self/fd/${fd}`, IMAGE, 'sh', '-c', 'ls ../../../../ 2>&1 | head -3; cat ../../../../etc/hostname 2>&1'], {
         timeout: 30_000,
       }).then(
         (x) => `ran: ${x.stdout.trim().replace(/\n/g, ' ')}`,
@@ -292,6 +308,6 @@ describe('container runtime', () => {
       // Either the runtime refuses the cwd, or the process is confined: the host's hostname never shows.
       expect(r).not.toContain(os.hostname());
     }
-    recordCase(0, 'runc CVE-2024-21626', `runc ${info.RuncCommit?.ID ?? '?'}: ${results[0]}`);
+    recordCase(0, 'runc CVE-2024-21626', `${RUNTIME ?? `runc ${info.RuncCommit?.ID ?? '?'}`}: ${results[0]}`);
   });
 });

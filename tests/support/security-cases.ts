@@ -8,6 +8,8 @@ import path from 'node:path';
 const FILE = path.resolve(import.meta.dirname, '../../artifacts/security-cases.jsonl');
 
 export function recordCase(caseNo: number, name: string, observed: string): void {
+  // scripts/test.sh runs the sandbox cases again under gVisor: those rows say so.
+  const runtime = process.env.SANDBOX_RUNTIME;
   fs.mkdirSync(path.dirname(FILE), { recursive: true });
-  fs.appendFileSync(FILE, `${JSON.stringify({ case: caseNo, name, observed, at: new Date().toISOString() })}\n`);
+  fs.appendFileSync(FILE, `${JSON.stringify({ case: caseNo, name: runtime ? `${name} [${runtime}]` : name, observed, at: new Date().toISOString() })}\n`);
 }
