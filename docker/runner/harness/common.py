@@ -65,6 +65,27 @@ def warm_up():
             np.where(pipe.predict_proba(X)[:, 1] >= 0.5, "yes", "no").tolist()
         pd.get_dummies(X, columns=["cat"]).describe()
         df.to_csv(io.StringIO(), index=False)
+        # Cleaning code's usual first calls: text, numbers, dates (strptime compiles and caches a
+        # pattern per format), masks, joins, groups.
+        import re
+        from datetime import datetime
+        s = df["cat"].astype(object)
+        s = s.where(s.notna(), "").astype(str).str.strip().str.lower().str.replace(r"[\s_]+", " ", regex=True)
+        s.replace({"": "missing"}).str.contains("a", regex=False)
+        s.str.extract(r"(\w)", expand=False).str.split(" ").str[0].str.upper().str.title()
+        n = pd.to_numeric(df["num"].astype(str).str.replace(r"[$,\s]|usd", "", regex=True, flags=re.I), errors="coerce")
+        n = n.where((n > 0) & (n < 1e6)).clip(0, 100).fillna(n.median())
+        np.log1p(n), np.log(n + 1), n.rank(), n.quantile(0.9), pd.cut(n, 3), pd.qcut(n, 2, duplicates="drop")
+        for text, fmt in (("2020-01-02", "%Y-%m-%d"), ("2020-01-02 03:04:05", "%Y-%m-%d %H:%M:%S"), ("01/02/2020", "%m/%d/%Y"),
+                          ("Jan 02 2020", "%b %d %Y"), ("2020/01/02", "%Y/%m/%d"), ("02.01.2020", "%d.%m.%Y"),
+                          ("January 02, 2020", "%B %d, %Y"), ("Jan 02, 2020", "%b %d, %Y"), ("02 Jan 2020", "%d %b %Y"),
+                          ("20200102", "%Y%m%d"), ("2020-01-02T03:04:05", "%Y-%m-%dT%H:%M:%S"), ("02/01/2020", "%d/%m/%Y")):
+            datetime.strptime(text, fmt)
+        pd.to_datetime(df["day"], errors="coerce"), df["day"].dt.year, df["day"].dt.month
+        df["num"].map(lambda v: v).astype(float).isna().sum()
+        df.select_dtypes("number").drop(columns=["id"]).copy().rename(columns=str.upper)
+        pd.concat([df, df]).drop_duplicates().merge(df[["id"]], on="id", how="left")
+        df.groupby("cat")["num"].transform("mean"), df.isin({"cat": ["a"]}), df.apply(lambda r: r["id"], axis=1)
 
 
 def read_csv_text(path):

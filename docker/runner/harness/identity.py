@@ -10,10 +10,11 @@ runs. It has no capabilities left, so it cannot signal, trace or read the memory
 of another candidate process, and it cannot write anything the host reads.
 
 When a candidate process has ended (or its time is up), `end_all(uid)` ends every process of that
-uid, detached ones included, from outside the candidate's reach: a helper forked by the supervisor
-takes that uid and calls kill(-1, SIGKILL), which the kernel applies to all of the uid's processes at
-once (no fork can slip between), then removes what the uid left in the places processes share
-(/tmp, /dev/shm, /dev/mqueue, System V IPC). The supervisor then checks /proc: only when no live
+uid, detached ones included, from outside the candidate's reach: the supervisor stops each of them
+and kills them once all are stopped (no new pid needed, so a fork bomb cannot block it); then a
+helper takes that uid and calls kill(-1, SIGKILL), which the kernel applies to all of the uid's
+processes at once (no fork can slip between), and removes what the uid left in the places
+processes share (/tmp, /dev/shm, /dev/mqueue, System V IPC). The supervisor then checks /proc: only when no live
 process of that uid remains does it read the process's results. Nothing a phase leaves behind can
 reach a later phase or the host.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import time
 
 UID_LOW = 20000
@@ -96,6 +98,10 @@ def private_dir(path, uid, files=()):
 
 def live_processes(uid):
     """Pids of processes of `uid` that are not zombies."""
+    return [pid for pid, _state in _processes(uid)]
+
+
+def _processes(uid):
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -112,8 +118,25 @@ def live_processes(uid):
         except (OSError, ValueError):
             continue
         if real and uid in real and state != "Z":
-            found.append(int(name))
+            found.append((int(name), state))
     return found
+
+
+def _stop_then_kill(uid, rounds=500):
+    """Ends the uid's processes without a new process of our own (a fork bomb may hold every free
+    pid): SIGSTOP each one until all are stopped (a stopped process forks no more), then SIGKILL."""
+    for _ in range(rounds):
+        procs = _processes(uid)
+        if not procs:
+            return
+        stopped = all(state in ("T", "t") for _pid, state in procs)
+        for pid, _state in procs:
+            try:
+                os.kill(pid, signal.SIGKILL if stopped else signal.SIGSTOP)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not stopped:
+            time.sleep(0.001)
 
 
 def end_all(uid, scratch=None, attempts=20):
@@ -132,7 +155,12 @@ def end_all(uid, scratch=None, attempts=20):
     argv = ["setpriv", f"--reuid={int(uid)}", f"--regid={int(uid)}", "--clear-groups", "--inh-caps=-all",
             "/bin/sh", "-c", script]
     for _ in range(attempts):
-        pid = os.posix_spawn(SETPRIV, argv, {"PATH": "/usr/bin:/bin"})
+        _stop_then_kill(uid)
+        try:
+            pid = os.posix_spawn(SETPRIV, argv, {"PATH": "/usr/bin:/bin"})
+        except BlockingIOError:  # no pid free right now: the sweep above frees them
+            time.sleep(0.05)
+            continue
         os.waitpid(pid, 0)
         if not live_processes(uid):
             if scratch:  # emptied by the helper; its parent folder may be the supervisor's

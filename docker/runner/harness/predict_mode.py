@@ -6,9 +6,11 @@ single rows (leakage.transductive); the messy variants must each be answered (ro
 candidate must not be able to answer one input from another. So each input is predicted by its own
 process, forked by the zygote (it inherits nothing this process knows), under a uid of its own, in
 a private folder holding only `holdout.csv` and `model.pkl`: the rows in a fresh secret order, the
-id column re-keyed, the same names for every input. Processes run one at a time, and every process
-of a uid is ended, and what it left removed, before the next starts (identity.end_all): no two
-candidate processes are ever alive together, and nothing survives one. predict_proba is called
+id column re-keyed, the same names for every input. Every process of a uid is ended, and what it
+left removed, before its answer counts (identity.end_all): nothing survives a process. The inputs
+everything is compared with (the primary, the as-recorded variant, the second model's run) are
+predicted with no other candidate process alive; the rest run at most two of a kind at a time
+(Task.group). predict_proba is called
 only where a check reads probabilities (the primary and the as-recorded inputs); their content
 tells them apart anyway. The supervisor maps the answers back to the holdout's order.
 
@@ -24,6 +26,7 @@ import os
 import pickle
 import re
 import secrets
+import signal
 import time
 
 from . import contract, procs, zygote
@@ -125,10 +128,18 @@ def _unshuffle(values, order):
 
 class Task:
     """One input for one candidate process: what the check calls it, the bytes the process reads,
-    and the secret order its rows are in."""
+    and the secret order its rows are in.
 
-    def __init__(self, key, model, data, order, want_proba):
+    `group`: tasks that may run two at a time because nothing one could learn from the other can
+    change a verdict: messy variants (only each one's validity is judged), shuffled chunks (two of
+    five chunks are not the whole batch a transductive model would need), single rows. The inputs
+    the checks compare everything with (the primary, the as-recorded variant, the second model's
+    run) have no group: they always run alone, so no process is alive next to them."""
+
+    def __init__(self, key, model, data, order, want_proba, group=None):
         self.key, self.model, self.data, self.order, self.want_proba = key, model, data, order, want_proba
+        self.group = group
+        self.alone = False
 
 
 def _disguise(df, id_column, rng):
@@ -209,7 +220,9 @@ def _predict_all(args, result, import_root, problem, zyg, np):
         rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
         for v in order:
             if frames[v] is not None:
-                tasks.append(Task(f"variant:{v}", MODEL_NAME, *_disguise(frames[v], args.id_column, rng), v in with_proba))
+                anchor = v in with_proba  # the primary and the as-recorded variant
+                tasks.append(Task(f"variant:{v}", MODEL_NAME, *_disguise(frames[v], args.id_column, rng), anchor,
+                                  None if anchor else "messy"))
         if primary is not None and frames[primary] is not None:
             tasks.append(Task("repeat", "model_repeat.pkl", *_disguise(frames[primary], args.id_column, rng), False))
             probe = _probe_tasks(frames[primary], args, rng, tasks)
@@ -233,7 +246,7 @@ def _predict_all(args, result, import_root, problem, zyg, np):
         except OSError:
             pass
     tasks = [t for t in tasks if t.model in models]
-    got, phase = _run_tasks(zyg, tasks, models, args.phase_timeout_s)
+    got, phase = _run_tasks(zyg, tasks, models, args.phase_timeout_s, max(1, min(2, args.jobs)))
     result["phases"].append(phase.record())
     missing_why = phase.error or "not predicted"
 
@@ -258,8 +271,10 @@ def _give_up(result, order, why):
     result["phases"].append(procs.skipped("predict", why).record())
 
 
-def _run_tasks(zyg, tasks, models, timeout_s):
-    """One candidate process per task, one at a time, within one time budget for all of them.
+def _run_tasks(zyg, tasks, models, timeout_s, jobs):
+    """One candidate process per task, within one time budget for all of them. A task runs alone,
+    except that two tasks of one pairable group may run side by side (see Task.group); one killed
+    for memory or pids while it shared the container runs again alone.
     -> ({key: the process's prediction message}, the phase record of them all)."""
     sup = procs.Supervisor(zyg)
     phase = procs.PhaseOutcome("predict")
@@ -267,20 +282,16 @@ def _run_tasks(zyg, tasks, models, timeout_s):
     phase.cpu_ms, phase.max_rss = 0.0, 0
     got = {}
     deadline = time.monotonic() + max(1.0, float(timeout_s))
-    import_error = None
-    for k, t in enumerate(tasks):
-        left = deadline - time.monotonic()
-        if import_error or left <= 0:
-            phase.error = phase.error or import_error or (
-                f"the prediction time limit of {float(timeout_s):g} s was used up after {k} of {len(tasks)} predictions")
-            if not import_error:
-                phase.status = "timeout"
-            break
-        files = [(INPUT_NAME, t.data), (MODEL_NAME, models[t.model])]
-        run = sup.start("predict", {"kind": "predict", "rows": len(t.order), "proba": t.want_proba}, left, procs.Workspace(files=files))
-        while run in sup.running:
-            sup.wait()
-        o = run.outcome
+    state = {"import_error": None}
+    pending, running = list(tasks), {}
+
+    def may_start(t):
+        if not running:
+            return True
+        return (len(running) < jobs and t.group is not None and not t.alone
+                and all(r.group == t.group and not r.alone for r in running.values()))
+
+    def settle(t, o):
         phase.stdout.feed(o.stdout.text().encode() if o.stdout.total else b"")
         phase.stderr.feed(o.stderr.text().encode() if o.stderr.total else b"")
         phase.duration_ms += o.duration_ms
@@ -292,10 +303,38 @@ def _run_tasks(zyg, tasks, models, timeout_s):
             got[t.key] = preds[0]
         errors = o.find("import_error")
         if errors:
-            import_error = str(errors[-1].get("error"))
-            phase.status, phase.error = "error", import_error
+            state["import_error"] = str(errors[-1].get("error"))
+            phase.status, phase.error = "error", state["import_error"]
         elif o.status != "ok" and phase.status == "ok":
             phase.status, phase.signal, phase.error = o.status, o.signal, f"predicting {t.key.split(':')[0]}: {o.error}"
+
+    while pending or running:
+        while pending and not state["import_error"] and may_start(pending[0]):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            t = pending.pop(0)
+            files = [(INPUT_NAME, t.data), (MODEL_NAME, models[t.model])]
+            run = sup.start("predict", {"kind": "predict", "rows": len(t.order), "proba": t.want_proba}, left,
+                            procs.Workspace(files=files))
+            if run.finished:
+                settle(t, run.outcome)
+            else:
+                running[run] = t
+        if not running:
+            break
+        for run in sup.wait():
+            t = running.pop(run)
+            o = run.outcome
+            if run.shared and (o.pids_exhausted or (o.status == "killed" and o.signal == signal.SIGKILL)):
+                t.alone = True
+                pending.insert(0, t)
+                continue
+            settle(t, o)
+    if pending and not state["import_error"]:
+        done = len(tasks) - len(pending)
+        phase.status = "timeout"
+        phase.error = phase.error or f"the prediction time limit of {float(timeout_s):g} s was used up after {done} of {len(tasks)} predictions"
     return got, phase
 
 
@@ -333,12 +372,12 @@ def _probe_tasks(df, args, rng, tasks):
             idx = perm[i:i + chunk_size]
             key = f"chunk:{len(info['chunks'])}"
             data, order = _disguise(df.iloc[idx], args.id_column, rng)
-            tasks.append(Task(key, MODEL_NAME, data, order, False))
+            tasks.append(Task(key, MODEL_NAME, data, order, False, "chunk"))
             info["chunks"].append((key, idx))
         for k, row in enumerate(sample):
             key = f"row:{k}"
             data, order = _disguise(df.iloc[[row]], args.id_column, rng)
-            tasks.append(Task(key, MODEL_NAME, data, order, False))
+            tasks.append(Task(key, MODEL_NAME, data, order, False, "row"))
             info["rows"].append((key, row))
     except Exception as exc:
         info["problem"] = f"the harness could not write the probe files: {exc}"
