@@ -7,11 +7,16 @@ cd "$ROOT"
 export DATABASE_URL=${TEST_DATABASE_URL:-${DATABASE_URL%/*}/grader_test}
 export NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 npx tsc -p tsconfig.json
+npm run --silent lint:imports
 mkdir -p artifacts
-rm -f artifacts/security-cases.jsonl artifacts/vitest-engine.json artifacts/vitest-runsc.json
+rm -f artifacts/security-cases.jsonl artifacts/vitest-engine.json artifacts/vitest-runsc.json artifacts/pytest.xml
 set +e
-npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest.json "$@"
-rc=$?
+rc=0
+if [ $# -eq 0 ]; then
+  # The harness's own tests on the host (identities, the zygote, input disguise, lint, tracer).
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml=artifacts/pytest.xml tests/harness || rc=1
+fi
+npx vitest run --reporter=default --reporter=json --outputFile.json=artifacts/vitest.json "$@" || rc=1
 if [ $# -eq 0 ]; then
   # The sandbox and adversarial suites again under gVisor (lib.sh registers runsc with dockerd).
   runsc_files=()
@@ -28,6 +33,14 @@ node -e '
   const fs = require("fs");
   const files = ["artifacts/vitest.json", "artifacts/vitest-runsc.json", "artifacts/vitest-engine.json"].filter((f) => fs.existsSync(f));
   const sum = (k) => files.reduce((n, f) => n + JSON.parse(fs.readFileSync(f, "utf8"))[k], 0);
-  console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
+  // pytest writes JUnit: count its cases in too.
+  let py = { passed: 0, failed: 0, skipped: 0 };
+  if (fs.existsSync("artifacts/pytest.xml")) {
+    const x = fs.readFileSync("artifacts/pytest.xml", "utf8");
+    const attr = (n) => Number((x.match(new RegExp(`<testsuite[^>]* ${n}="(\\d+)"`)) || [])[1] || 0);
+    py = { failed: attr("failures") + attr("errors"), skipped: attr("skipped") };
+    py.passed = attr("tests") - py.failed - py.skipped;
+  }
+  console.log(`${sum("numPassedTests") + py.passed} passed, ${sum("numFailedTests") + py.failed} failed, ${sum("numPendingTests") + sum("numTodoTests") + py.skipped} skipped`);
 ' || true
 exit $rc
