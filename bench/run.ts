@@ -35,6 +35,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '500' },
     duration: { type: 'string', default: '10' },
     'api-rounds': { type: 'string', default: '5' },
+    'runsc-rounds': { type: 'string', default: '2' },
     uploads: { type: 'string', default: '5' },
     'rescore-count': { type: 'string', default: '10000' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
@@ -143,6 +144,12 @@ function render(r: Results, seconds: number): string {
     line(`| 1 | Sandbox overhead: grading with Docker sandboxes ÷ the same Grader with the harness run on the host (/usr/bin/python3), ${g.rounds.length} interleaved rounds | ${fmtRange(g.sandboxOverRatio, 2, '×')} | ≤ 1.25× | ${yes(g.sandboxOverRatio.median <= 1.25)} |`);
     line(`| 2 | Hidden-check cost: one sandbox grading ÷ the candidate's own train + evaluate + predict run once (fresh process) | ${fmtRange(g.sandboxOverBare, 2, '×')} (${sec(g.sandboxWall.median, 1)} vs ${sec(g.bareWall.median, 1)}) | ≤ 2.5× | ${yes(g.sandboxOverBare.median <= 2.5)} |`);
     line(`| 2′ | … the same without containers (host harness ÷ bare run) | ${fmtRange(g.hostOverBare, 2, '×')} | — | — |`);
+    const rs = g.runsc;
+    if ('unavailable' in rs) line(`| 2″ | The same grading under gVisor (runsc) | not run: ${rs.unavailable} | — | — |`);
+    else
+      line(
+        `| 2″ | The same grading under gVisor (runsc, ptrace platform) ÷ under runc, ${rs.wall.n} gradings after the rounds | ${rs.overRunc.toFixed(2)}× (${sec(rs.wall.median, 1)} vs ${sec(g.sandboxWall.median, 1)}${rs.sameStatuses ? ', same statuses' : ', **different statuses**'}) | — | — |`,
+      );
   } else line('| 1, 2 | grading rounds | not run | | |');
   const tp = r.throughput;
   if (tp) {
@@ -361,7 +368,7 @@ async function main() {
     await section('grading', async () => {
       await quiet('grading');
       log(`[1, 2, 6] the exemplary submission: sandbox grading vs host-harness grading vs bare candidate run, ${values.rounds} interleaved rounds`);
-      results.grading = await gradingBench({ rounds: Number(values.rounds), log });
+      results.grading = await gradingBench({ rounds: Number(values.rounds), runscRounds: Number(values['runsc-rounds']), log });
     });
   if (only.has('throughput') || only.has('api'))
     await section('services', async () => {

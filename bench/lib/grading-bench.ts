@@ -51,6 +51,8 @@ export interface GradingBenchResult {
   sandboxWall: Summary;
   hostWall: Summary;
   bareWall: Summary;
+  /** The same grading under gVisor (runsc) when the engine has it, next to the runc rounds. */
+  runsc: { wall: Summary; overRunc: number; sameStatuses: boolean } | { unavailable: string };
 }
 
 /**
@@ -59,7 +61,7 @@ export interface GradingBenchResult {
  * own train + evaluate + predict run once in a fresh process — interleaved, in rotating order, in
  * this one process, so that the machine's background load hits all three alike.
  */
-export async function gradingBench(opts: { rounds: number; log: (s: string) => void; fixture?: string }): Promise<GradingBenchResult> {
+export async function gradingBench(opts: { rounds: number; runscRounds: number; log: (s: string) => void; fixture?: string }): Promise<GradingBenchResult> {
   const fixture = opts.fixture ?? path.join(ROOT, 'tests/fixtures/submissions/churn/exemplary');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-grading-'));
   const config = loadConfig(process.env, {
@@ -133,7 +135,13 @@ export async function gradingBench(opts: { rounds: number; log: (s: string) => v
       );
     }
     const load = probe.stop();
+    const runsc = await runscGradings(opts.runscRounds, rounds, opts.log, (sandbox) => new Grader({ config, sandbox, assessments, datasets, logger }), {
+      archive,
+      sha,
+      rubric,
+    });
     return {
+      runsc,
       submission: path.relative(ROOT, fixture),
       rounds,
       load,
@@ -147,6 +155,41 @@ export async function gradingBench(opts: { rounds: number; log: (s: string) => v
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** A few gradings under gVisor after the runc rounds (minutes each on the ptrace platform, so not interleaved). */
+async function runscGradings(
+  n: number,
+  rounds: Round[],
+  log: (s: string) => void,
+  graderWith: (sandbox: DockerSandbox) => Grader,
+  sub: { archive: string; sha: string; rubric: Awaited<ReturnType<AssessmentRegistry['defaultRubric']>> },
+): Promise<GradingBenchResult['runsc']> {
+  if (n <= 0) return { unavailable: 'not asked for (--runsc-rounds 0)' };
+  const sandbox = new DockerSandbox({ runtime: 'runsc' });
+  const info = (await sandbox.docker.info()) as { Runtimes?: Record<string, unknown> };
+  if (!info.Runtimes?.runsc) return { unavailable: 'the engine has no runsc runtime' };
+  const grader = graderWith(sandbox);
+  const walls: number[] = [];
+  let same = true;
+  const runcStatuses = JSON.stringify(rounds[0]?.sandbox.report.checks.map((c) => c.status));
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const report = await grader.grade({
+      gradingId: crypto.randomUUID(),
+      submissionId: crypto.randomUUID(),
+      assessmentId: ASSESSMENT,
+      archivePath: sub.archive,
+      archiveSha256: sub.sha,
+      rubric: sub.rubric,
+      rubricVersion: 0,
+    });
+    walls.push(performance.now() - t);
+    same &&= JSON.stringify(report.checks.map((c) => c.status)) === runcStatuses;
+    log(`  runsc grading ${i + 1}/${n}: ${(walls.at(-1)! / 1000).toFixed(2)} s`);
+  }
+  const wall = summarize(walls);
+  return { wall, overRunc: wall.median / summarize(rounds.map((r) => r.sandbox.wallMs)).median, sameStatuses: same };
 }
 
 /** The candidate's own pipeline once, in a fresh host Python process, timed from spawn to exit. */

@@ -88,8 +88,9 @@ export class DockerSandbox implements Sandbox {
 
       const tCollect = performance.now();
       // Frozen before anything is read: no process of the container can change what is copied out.
-      if (!run.timedOut) await this.engine('pause container', () => container!.pause());
-      const collected = run.timedOut ? { outputs: [], ignored: [] } : await this.collect(container, spec);
+      const ended = run.timedOut || run.containerDied;
+      if (!ended) await this.engine('pause container', () => container!.pause());
+      const collected = ended ? { outputs: [], ignored: [] } : await this.collect(container, spec);
       const state = (await this.engine('inspect container', () => container!.inspect())).State;
       timings.collectMs = performance.now() - tCollect;
 
@@ -252,6 +253,10 @@ export class DockerSandbox implements Sandbox {
     this.docker.modem.demuxStream(stream, stdout, stderr);
 
     let timedOut = false;
+    let containerDied = false;
+    // gVisor removes the container's cgroup the moment its sandbox dies: keep the last reading.
+    let lastCounters: CgroupCounters | null = null;
+    const poll = setInterval(() => void readCgroupCounters(container.id).then((c) => c && (lastCounters = c)), 100);
     let countersAtKill: CgroupCounters | null = null;
     const kill = () => container.kill({ signal: 'SIGKILL' }).catch(() => {});
     const timer = setTimeout(async () => {
@@ -262,19 +267,37 @@ export class DockerSandbox implements Sandbox {
     const onAbort = () => void kill();
     spec.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await new Promise<void>((resolve) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', () => resolve());
-      });
+      // The exec ends with its stream; if the container itself dies (killed at the wall clock, or
+      // a runtime such as gVisor ending the sandbox), some runtimes never close that stream.
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          stream.on('end', resolve);
+          stream.on('close', resolve);
+          stream.on('error', () => resolve());
+        }),
+        container.wait().then(
+          () => new Promise<void>((resolve) => setTimeout(resolve, 500)), // what the stream still carries
+          () => new Promise<void>(() => {}), // no answer from wait: rely on the stream alone
+        ),
+      ]);
     } finally {
+      (stream as { destroy?: () => void }).destroy?.();
+      clearInterval(poll);
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', onAbort);
       (stats as Readable & { destroy?: () => void }).destroy?.();
     }
     if (spec.signal?.aborted) throw new SystemError(`sandbox run aborted: ${String(spec.signal.reason ?? 'shutdown')}`);
-    const info = await this.engine('exec inspect', () => exec.inspect());
-    const counters = countersAtKill ?? (await readCgroupCounters(container.id));
+    // Where the runtime ended the whole container (gVisor does at the memory or pids limit), the
+    // exec is gone with it: its exit is then the container's.
+    const info = await exec.inspect().catch(async (err: { statusCode?: number }) => {
+      if (err?.statusCode !== 404) throw new SystemError(`docker engine: exec inspect failed: ${(err as Error).message}`, { cause: err });
+      const state = (await this.engine('inspect container', () => container.inspect())).State;
+      containerDied = !state.Running;
+      if (state.OOMKilled) memoryFailures = Math.max(memoryFailures, 1);
+      return { ExitCode: state.ExitCode ?? null };
+    });
+    const counters = countersAtKill ?? (await readCgroupCounters(container.id)) ?? lastCounters;
     if (counters) {
       memoryFailures = Math.max(memoryFailures, counters.oomKills);
       if (counters.pidsDenied > 0) peakPids = Math.max(peakPids ?? 0, spec.limits.pids);
@@ -282,6 +305,7 @@ export class DockerSandbox implements Sandbox {
     }
     return {
       timedOut,
+      containerDied,
       exitCode: timedOut ? null : (info.ExitCode ?? null),
       stdout: stdout.result(),
       stderr: stderr.result(),

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Context } from '../../services/context.ts';
 import { ROOT, testContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
+import { gradeArchive } from '../support/grade-archive.ts';
 import type { ReportDocument } from '../../services/reports/report-schema.ts';
 
 /**
@@ -26,20 +26,8 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function grade(name: string): Promise<ReportDocument> {
-  const archive = path.join(work, `${name}.tar.gz`);
-  fs.writeFileSync(archive, await tarGzOfFolder(path.join(DIR, name)));
-  const rubric = await ctx.assessments.defaultRubric('churn-messy-csv');
-  return ctx.grader.grade({
-    gradingId: crypto.randomUUID(),
-    submissionId: crypto.randomUUID(),
-    assessmentId: 'churn-messy-csv',
-    archivePath: archive,
-    archiveSha256: crypto.createHash('sha256').update(fs.readFileSync(archive)).digest('hex'),
-    rubric,
-    rubricVersion: 1,
-  });
-}
+const grade = async (name: string): Promise<ReportDocument> =>
+  gradeArchive(ctx, 'churn-messy-csv', name, await tarGzOfFolder(path.join(DIR, name)), work);
 
 describe('churn reference submissions get exactly their expected verdicts', () => {
   it('covers an exemplary submission, one per flaw and contract breakers', () => {
