@@ -28,6 +28,11 @@ const CASES: Record<number, string> = {
   16: 'the same submission enqueued twice',
   17: 'restart Redis mid-queue; wrong eviction policy',
   18: 'stop the Docker engine or Postgres mid-job',
+  19: 'a detached process rewrites what the host reads (result.json, predictions.json)',
+  20: 'one comparison input answered from another (by id, by a hash of the other columns, by a cache)',
+  21: 'the shuffled-label rerun recognised (path, file, call order, a marker, the harness memory)',
+  22: 'read or signal the harness process (/proc/<pid>/mem, environ, kill)',
+  23: 'leave out a graded part (no evaluate()) to dodge the checks it feeds',
   24: 'webhook URL at the service network (loopback, private, link-local, metadata names, odd IPv4 spellings, DNS rebinding)',
 };
 

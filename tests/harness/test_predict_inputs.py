@@ -23,3 +23,19 @@ def test_disguised_inputs_map_back_and_share_no_ids():
 def test_fresh_ids_are_distinct_even_for_short_ids():
     ids = predict_mode._fresh_ids(["1"] * 30)
     assert len(set(ids)) == 30
+
+
+def test_a_go_ahead_file_still_being_written_is_waited_for(tmp_path):
+    import threading
+    import time
+    go = tmp_path / "go-ahead.json"
+    go.write_bytes(b"")  # created by the archive copy, content not there yet
+
+    def finish():
+        time.sleep(0.2)
+        go.write_bytes(b'{"proceed": true}')
+    threading.Thread(target=finish).start()
+    assert predict_mode._wait_for(str(go), 5) == (True, None)
+    go.write_bytes(b'{"proceed": false}')
+    ok, why = predict_mode._wait_for(str(go), 5)
+    assert not ok and "no trained model" in why

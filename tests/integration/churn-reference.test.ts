@@ -6,6 +6,7 @@ import type { Context } from '../../services/context.ts';
 import { ROOT, testContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
 import { gradeArchive } from '../support/grade-archive.ts';
+import { recordCase } from '../support/security-cases.ts';
 import type { ReportDocument } from '../../services/reports/report-schema.ts';
 
 /**
@@ -45,6 +46,10 @@ describe('churn reference submissions get exactly their expected verdicts', () =
     for (const c of report.checks) expect(c.basis, c.id).toBeDefined();
     if (name === 'exemplary') expect(report.passed).toBe(true);
     // Leaving out evaluate() is scored: the same model without it does not pass.
-    if (name === 'no-evaluate') expect(report.passed).toBe(false);
+    if (name === 'no-evaluate') {
+      expect(report.passed).toBe(false);
+      const fed = report.checks.filter((c) => c.summary.startsWith('not provided'));
+      recordCase(23, 'the exemplary model with evaluate() left out', `${fed.length} checks it feeds failed as "not provided"; ${report.verdict}`);
+    }
   });
 });

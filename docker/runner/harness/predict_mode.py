@@ -340,20 +340,27 @@ def _run_tasks(zyg, tasks, models, timeout_s, jobs):
 
 def _wait_for(path, timeout_s):
     """Waits for the host's go-ahead file: {"proceed": true} once the models are in place.
-    -> (True, None) or (False, why). Only this supervisor can read the folder."""
+    -> (True, None) or (False, why). Only this supervisor can read the folder. The file arrives
+    through the engine's archive copy, after the models, and is not written atomically: a file
+    that is there but not yet a whole document is waited for."""
     deadline = time.monotonic() + max(1.0, float(timeout_s))
-    while not os.path.exists(path):
-        if time.monotonic() >= deadline:
-            return False, f"the trained model did not arrive within {float(timeout_s):g} s"
+    problem = None
+    while time.monotonic() < deadline:
+        try:
+            with open(path, "rb") as fh:
+                doc = json.loads(fh.read(4096))
+            if isinstance(doc, dict) and "proceed" in doc:
+                if doc["proceed"] is True:
+                    return True, None
+                return False, "no trained model was produced, so nothing could be predicted"
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            problem = exc
         time.sleep(0.02)
-    try:
-        with open(path, "rb") as fh:
-            doc = json.loads(fh.read(4096) or b"{}")
-    except (OSError, ValueError) as exc:
-        return False, f"the go-ahead file could not be read: {exc}"
-    if isinstance(doc, dict) and doc.get("proceed") is True:
-        return True, None
-    return False, "no trained model was produced, so nothing could be predicted"
+    if problem is not None:
+        return False, f"the go-ahead file could not be read: {problem}"
+    return False, f"the trained model did not arrive within {float(timeout_s):g} s"
 
 
 def _probe_tasks(df, args, rng, tasks):
