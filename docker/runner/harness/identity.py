@@ -77,23 +77,40 @@ def become(uid):
         pass
 
 
-def private_dir(path, uid, files=()):
+def private_dir(path, uid, files=(), sealed=()):
     """A fresh folder owned by `uid` (mode 0700) holding `files` ([(name, bytes)]), written by the
-    supervisor. Other candidate identities cannot enter it."""
+    supervisor. Other candidate identities cannot enter it. `sealed` files are written too but stay
+    the supervisor's (root, 0600) until handed over with unseal(): the child sees their names, not
+    their content. -> {sealed name: descriptor}"""
     os.makedirs(path, mode=0o700, exist_ok=False)
-    for name, data in files:
+    kept = {}
+    for name, data in [*files, *sealed]:
         fd = os.open(os.path.join(path, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-        finally:
+        except BaseException:
             os.close(fd)
+            raise
+        if any(name == n for n, _ in sealed):
+            kept[name] = fd
+            continue
+        os.close(fd)
         if uid is not None:
             os.chown(os.path.join(path, name), uid, uid)
     if uid is not None:
         os.chown(path, uid, uid)
-    return path
+    return kept
+
+
+def unseal(fd, uid):
+    """Hands a sealed file (private_dir) to `uid`; closes the descriptor."""
+    try:
+        if uid is not None:
+            os.fchown(fd, uid, uid)
+    finally:
+        os.close(fd)
 
 
 def live_processes(uid):

@@ -15,7 +15,8 @@ only where a check reads probabilities (the primary and the as-recorded inputs);
 tells them apart anyway. The supervisor maps the answers back to the holdout's order.
 
 Order of work (so a timeout loses the least important part): primary variant, the other variants,
-model_repeat.pkl on the primary variant, the shuffled chunks, the single rows. The inputs are
+model_repeat.pkl on the primary variant, the shuffled chunks, the single rows; then, on a time
+budget of its own, the serving probe (serving.py). The inputs are
 prepared while the training container runs; the models arrive with the host's go-ahead.
 """
 from __future__ import annotations
@@ -29,13 +30,14 @@ import secrets
 import signal
 import time
 
-from . import contract, procs, zygote
+from . import contract, procs, serving, zygote
 from .common import HARNESS_VERSION, csv_bytes, preimport, read_csv_text, warm_up, write_json_atomic
 
 N_CHUNKS = 5
 N_SAMPLE_ROWS = 10
 INPUT_NAME = "holdout.csv"
 MODEL_NAME = "model.pkl"
+SERVING_GRACE_S = 30  # beyond the serving budget: importing, loading the model, the batch
 
 
 def _child(ctx, spec):
@@ -178,7 +180,7 @@ def run(args):
     sub = os.path.realpath(args.submission)
     paths = contract.SubmissionPaths(sub)
     result = {"harnessVersion": HARNESS_VERSION, "mode": "predict", "phases": [], "variants": {},
-              "repeat": None, "transductive": None}
+              "repeat": None, "transductive": None, "serving": None}
     out_path = os.path.join(args.out, "predictions.json")
     import_root, sol_path, problem = contract.locate_solution(sub)
     zyg = None
@@ -188,7 +190,7 @@ def run(args):
         ctx = {"sub": sub, "paths": paths, "import_root": import_root, "solution_path": sol_path,
                "positive": args.positive, "negative": args.negative}
         # Forked before this process reads any input: candidate processes inherit none of them.
-        zyg = zygote.Zygote({"predict": lambda spec: _child(ctx, spec)}).start()
+        zyg = zygote.Zygote({"predict": lambda spec: _child(ctx, spec), "serve": lambda spec: serving.child(ctx, spec)}).start()
     try:
         _predict_all(args, result, import_root, problem, zyg, np)
     finally:
@@ -215,7 +217,7 @@ def _predict_all(args, result, import_root, problem, zyg, np):
 
     # Probabilities are kept only where a check reads them (the primary and the as-recorded variants).
     with_proba = set(order) if args.proba_variants is None else set(args.proba_variants.split(",")) | {primary}
-    tasks, probe = [], None
+    tasks, probe, serving_plan, serving_batch = [], None, [], None
     if import_root is not None:
         rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
         for v in order:
@@ -226,6 +228,9 @@ def _predict_all(args, result, import_root, problem, zyg, np):
         if primary is not None and frames[primary] is not None:
             tasks.append(Task("repeat", "model_repeat.pkl", *_disguise(frames[primary], args.id_column, rng), False))
             probe = _probe_tasks(frames[primary], args, rng, tasks)
+            if args.serving_calls > 0:
+                serving_plan = serving.plan(frames[primary], lambda d, r: _disguise(d, args.id_column, r), rng, args.serving_calls)
+                serving_batch = (_disguise(frames[primary], args.id_column, rng)[0], len(frames[primary]))
 
     if args.wait_for:
         go, why = _wait_for(args.wait_for, args.wait_timeout_s)
@@ -263,6 +268,10 @@ def _predict_all(args, result, import_root, problem, zyg, np):
         result["repeat"] = _pset(m, len(frames[primary]), t.order, False) if m else _empty_set(missing_why)
     if probe is not None:
         result["transductive"] = _assemble_probe(probe, primary, got, by_key, missing_why)
+    # Last, on its own time budget: a slow model answers fewer single-row requests, nothing else is lost.
+    if serving_plan and MODEL_NAME in models and (result["variants"].get(primary) or {}).get("labels") is not None:
+        result["serving"] = serving.probe(zyg, models[MODEL_NAME], serving_plan, serving_batch,
+                                          args.serving_budget_s, args.serving_budget_s + SERVING_GRACE_S)
 
 
 def _give_up(result, order, why):

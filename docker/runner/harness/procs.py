@@ -172,10 +172,15 @@ class Workspace:
     and the files the supervisor puts there first ([(name, bytes)]). `outputs`: files the supervisor
     opens (truncated) for the child to write through the descriptor it inherits."""
 
-    def __init__(self, path=None, files=(), outputs=()):
+    def __init__(self, path=None, files=(), outputs=(), requests=False, sealed=()):
         self.path = path
         self.files = list(files)
+        # Files the child sees by name but can read only once handed over (_Run.unseal).
+        self.sealed = list(sealed)
         self.outputs = list(outputs)
+        # A pipe from the supervisor to the child's standard input (_Run.request): inputs handed
+        # over one at a time, each only after the answer to the one before.
+        self.requests = requests
 
 
 class Supervisor:
@@ -359,12 +364,16 @@ class _Run:
         self.alone = False
         self.spec = None
         self.workspace = None
+        self.requests_fd = None
+        self.sealed = {}  # name -> descriptor of a file not yet handed over
+        # Called as on_message(run, msg, now) for every message of the result channel as it arrives.
+        self.on_message = None
 
     def fork(self, spec, workspace):
         out = self.outcome
         self.cwd = workspace.path or os.path.join(tempfile.gettempdir(), "w-" + secrets.token_hex(8))
         try:
-            identity.private_dir(self.cwd, self.uid, workspace.files)
+            self.sealed = identity.private_dir(self.cwd, self.uid, workspace.files, workspace.sealed)
         except OSError as exc:
             out.error = f"could not create a working directory for {self.name}: {exc}"
             self.finished = True
@@ -377,17 +386,23 @@ class _Run:
             fds += [err_r, err_w]
             res_r, res_w = os.pipe()
             fds += [res_r, res_w]
+            req = list(os.pipe()) if workspace.requests else []
+            fds += req
             outputs = [os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600) for p in workspace.outputs]
             fds += outputs
         except OSError as exc:
             return self._start_failed(fds, exc, f"could not create pipes for {self.name}: {exc}")
         self.t0 = time.monotonic()
+        given = [out_w, err_w, res_w, *req[:1], *outputs]
         try:
-            self.pid = self.zygote.spawn(self.uid, self.cwd, spec, [out_w, err_w, res_w, *outputs], workspace.outputs)
+            self.pid = self.zygote.spawn(self.uid, self.cwd, spec, given, workspace.outputs, stdin=bool(req))
         except OSError as exc:
             return self._start_failed(fds, exc, f"could not start the {self.name} process: {exc.strerror or exc}")
-        for fd in (out_w, err_w, res_w, *outputs):
+        for fd in given:
             os.close(fd)
+        if req:
+            self.requests_fd = req[1]
+            os.set_blocking(self.requests_fd, False)
         self.sinks = {out_r: out.stdout, err_r: out.stderr, res_r: None}
         for fd in self.sinks:
             os.set_blocking(fd, False)
@@ -459,6 +474,36 @@ class _Run:
         if not isinstance(msg, dict):
             return
         self.outcome.messages.append(msg)
+        if self.on_message is not None and not self.finished:
+            self.on_message(self, msg, time.monotonic())
+
+    def request(self, data):
+        """Hands the child one request line on its standard input. The supervisor never blocks on
+        it: a request that does not fit the pipe at once (the child stopped reading) is refused.
+        -> whether it was written whole."""
+        if self.requests_fd is None:
+            return False
+        try:
+            return os.write(self.requests_fd, data) == len(data)
+        except OSError:
+            return False
+
+    def unseal(self, name):
+        """Hands the sealed workspace file `name` over to the child's identity. -> whether it was sealed."""
+        fd = self.sealed.pop(name, None)
+        if fd is None:
+            return False
+        identity.unseal(fd, self.uid)
+        return True
+
+    def close_requests(self):
+        """End of input for the child (it reads end-of-file)."""
+        if self.requests_fd is not None:
+            try:
+                os.close(self.requests_fd)
+            except OSError:
+                pass
+            self.requests_fd = None
 
     def finalize(self):
         out, name, timeout_s = self.outcome, self.name, self.timeout_s
@@ -522,6 +567,9 @@ class _Run:
         return False
 
     def _cleanup(self):
+        self.close_requests()
+        for name in list(self.sealed):  # the identity's clean-up removes only what it owns
+            self.unseal(name)
         if not self.ended:
             self.end_processes()
         if self.uid is None and self.cwd:

@@ -67,6 +67,10 @@ def _parser():
             s.add_argument("--wait-for", default=None,
                            help="wait for this go-ahead file before loading the models (written by the host)")
             s.add_argument("--wait-timeout-s", type=float, default=3600.0)
+            s.add_argument("--serving-calls", type=int, default=200,
+                           help="warm single-row predict() calls of the serving probe (0: no probe)")
+            s.add_argument("--serving-budget-s", type=float, default=20.0,
+                           help="the probe stops handing out single rows after this many seconds")
     return p
 
 
@@ -90,7 +94,7 @@ def _fallback(args, exc_text):
         name = "result.json"
     else:
         doc = {"harnessVersion": HARNESS_VERSION, "mode": "predict", "phases": [phase], "variants": {},
-               "repeat": None, "transductive": None}
+               "repeat": None, "transductive": None, "serving": None}
         name = "predictions.json"
     write_json_atomic(os.path.join(args.out, name), doc)
 

@@ -10,7 +10,9 @@ with which path — the same for the runs that must look alike.
 
 Protocol, over a socketpair (the supervisor's end is `Zygote.sock`):
   supervisor -> zygote: one JSON request per message, descriptors attached (SCM_RIGHTS):
-      {"uid", "cwd", "spec", "outputs": [path...]}; fds = [stdout, stderr, result, *outputs]
+      {"uid", "cwd", "spec", "outputs": [path...], "stdin": bool};
+      fds = [stdout, stderr, result, (requests,) *outputs]: with "stdin", the read end of the
+      supervisor's request pipe becomes the child's standard input (else /dev/null)
   zygote -> supervisor: {"pid": n} or {"error": "..."} in answer, then later, for every child,
       {"exited": pid, "status": waitstatus, "cpuMs": ..., "maxRss": ...}
 """
@@ -61,9 +63,9 @@ class Zygote:
         self.sock, self.pid = parent, pid
         return self
 
-    def spawn(self, uid, cwd, spec, fds, outputs):
+    def spawn(self, uid, cwd, spec, fds, outputs, stdin=False):
         """-> pid of the new candidate process; raises OSError with the zygote's reason."""
-        request = json.dumps({"uid": uid, "cwd": cwd, "spec": spec, "outputs": outputs}).encode()
+        request = json.dumps({"uid": uid, "cwd": cwd, "spec": spec, "outputs": outputs, "stdin": bool(stdin)}).encode()
         socket.send_fds(self.sock, [request], list(fds))
         while True:
             msg = self._receive(block=True)
@@ -178,9 +180,12 @@ def _child(req, fds, body):
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        out_w, err_w, res_w, *outputs = fds
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        wanted = [devnull, out_w, err_w, res_w, *outputs]
+        if req.get("stdin"):
+            out_w, err_w, res_w, stdin, *outputs = fds
+        else:
+            out_w, err_w, res_w, *outputs = fds
+            stdin = os.open(os.devnull, os.O_RDONLY)
+        wanted = [stdin, out_w, err_w, res_w, *outputs]
         # Move every descriptor above the range first, then into place: 0..2, the channel, outputs.
         high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 256) for fd in wanted]
         for target, fd in enumerate(high):

@@ -1,0 +1,177 @@
+"""The serving probe of `run.py predict`: the trained model answering one customer at a time.
+
+A production scoring service gets one row per request. This probe measures what that costs with the
+contract's own `predict(model, csv)`: a fresh candidate process (forked by the zygote, its own uid,
+nothing else alive) loads model.pkl when the first request arrives, and the supervisor hands it one
+single-row file at a time on its standard input, each only after the answer to the one before. The
+times are the supervisor's own clock from handing a request over to reading the answer, so the
+candidate cannot report a number, cannot see the next row before answering the current one, and an
+answer given before the work is done has to be right to count (answers are compared with the
+whole-file predictions of the same rows). The first request includes loading the model (cold
+start); the rest are warm. Last, the whole primary holdout is given as one file (batch throughput): it lies in the process's
+folder from the start, but stays the supervisor's until it is handed over with the request.
+The process's peak memory comes from the kernel (the zygote's wait4), not from the candidate.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import time
+
+from . import contract, procs
+
+INPUT_NAME = "holdout.csv"
+MODEL_NAME = "model.pkl"
+BATCH_NAME = "batch.csv"  # in the workspace from the start, readable only once handed over
+MAX_REQUEST_BYTES = 4096  # at most PIPE_BUF: a request is written to the pipe whole or not at all
+
+
+def child(ctx, spec):
+    """The candidate process: answers requests read from standard input until end of input."""
+    def run(ch):
+        done = {"type": "done", "ok": False}
+        try:
+            try:
+                mod = contract.import_solution(ctx["import_root"], ctx["solution_path"])
+            except BaseException as exc:
+                err = contract.format_exception(exc, ctx["paths"], context="importing solution.py failed")
+                ch.send({"type": "import_error", "error": err})
+                done.update(error=err, pidsExhausted=procs.is_pids_error(exc))
+                return
+            if not contract.functions_of(mod)["predict"]:
+                done["error"] = "module has no function `predict`"
+                return
+            requests = open(0, "rb", closefd=False)
+            ch.send({"type": "ready"})
+            model, load_err = None, None
+            for line in iter(requests.readline, b""):
+                req = json.loads(line)
+                if model is None and load_err is None:
+                    try:
+                        with open(os.path.join(os.getcwd(), MODEL_NAME), "rb") as fh:
+                            model = pickle.load(fh)
+                    except BaseException as exc:
+                        load_err = contract.format_exception(exc, ctx["paths"], context="could not load the model")
+                ch.send(_answer(mod, model, load_err, req, ctx))
+            done["ok"] = True
+        finally:
+            ch.send(done)
+    return run
+
+
+def _answer(mod, model, load_err, req, ctx):
+    msg = {"type": "served", "k": req.get("k"), "labels": None, "problem": load_err}
+    if load_err:
+        return msg
+    if "batch" in req:
+        path = os.path.join(os.getcwd(), str(req["batch"]))
+        rows = int(req["rows"])
+    else:
+        path = os.path.join(os.getcwd(), INPUT_NAME)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(req["csv"])
+        rows = 1
+    try:
+        labels, problem = contract.normalize_predictions(mod.predict(model, path), rows, ctx["positive"], ctx["negative"])
+    except BaseException as exc:
+        labels, problem = None, contract.format_exception(exc, ctx["paths"], context="predict raised")
+    msg["problem"] = problem
+    if labels is not None and rows == 1:
+        msg["labels"] = labels
+    elif labels is not None:
+        msg["labels"] = len(labels)  # the batch: only whether it answered every row matters here
+    return msg
+
+
+def plan(df, disguise, rng, calls):
+    """Single-row requests for `calls` warm calls plus the cold one, rows drawn from `df`, each
+    re-keyed on its own (disguise). -> [(row index, request bytes)]"""
+    n = len(df)
+    if n == 0 or calls <= 0:
+        return []
+    out = []
+    for k, row in enumerate(int(i) for i in rng.choice(n, size=calls + 1, replace=n < calls + 1)):
+        data, _order = disguise(df.iloc[[row]], rng)
+        line = (json.dumps({"k": k, "csv": data.decode("utf-8")}) + "\n").encode()
+        if len(line) <= MAX_REQUEST_BYTES:
+            out.append((row, line))
+    return out
+
+
+def probe(zyg, model, requests, batch, budget_s, timeout_s):
+    """Runs the probe. `requests` from plan(); `batch`: (csv bytes, rows) of the whole primary input.
+    Requests stop when `budget_s` has passed since the process was ready (a slow model answers
+    fewer). -> dict of supervisor-measured results (see harness-output.ts, servingSchema)."""
+    st = {"k": 0, "sent": 0.0, "until": math.inf, "cold": None, "warm": [], "answers": [], "problems": [],
+          "batch": None, "batchProblem": None, "state": "waiting"}
+
+    def send_next(run, now):
+        k = st["k"]
+        if k < len(requests) and (k == 0 or now < st["until"]):
+            st["sent"] = time.monotonic()
+            if run.request(requests[k][1]):
+                return
+            st["problems"].append("the serving process stopped reading its requests")
+        elif st["state"] == "single" and batch is not None:
+            st["state"] = "batch"
+            try:
+                run.unseal(BATCH_NAME)
+                st["sent"] = time.monotonic()
+                if run.request((json.dumps({"k": "batch", "batch": BATCH_NAME, "rows": batch[1]}) + "\n").encode()):
+                    return
+            except OSError as exc:
+                st["batchProblem"] = f"the harness could not hand over the batch file: {exc}"
+        run.close_requests()
+
+    def on_message(run, msg, now):
+        if msg.get("type") == "ready" and st["state"] == "waiting":
+            st["state"] = "single"
+            st["until"] = now + budget_s
+            send_next(run, now)
+        elif msg.get("type") == "served":
+            ms = round((now - st["sent"]) * 1000.0, 3)
+            if st["state"] == "batch" and msg.get("k") == "batch":
+                st["batch"] = ms if isinstance(msg.get("labels"), int) else None
+                st["batchProblem"] = None if st["batch"] is not None else str(msg.get("problem") or "no answer")[:2000]
+                run.close_requests()
+            elif st["state"] == "single" and msg.get("k") == st["k"]:
+                label = msg.get("labels")
+                label = label[0] if isinstance(label, list) and len(label) == 1 and label[0] in (0, 1) else None
+                if st["k"] == 0:
+                    st["cold"] = ms
+                else:
+                    st["warm"].append(ms)
+                st["answers"].append([requests[st["k"]][0], label])
+                if label is None and msg.get("problem"):
+                    st["problems"].append(str(msg["problem"])[:2000])
+                st["k"] += 1
+                send_next(run, now)
+
+    sup = procs.Supervisor(zyg)
+    sealed = [(BATCH_NAME, batch[0])] if batch is not None else []
+    run = sup.start("serving", {"kind": "serve"}, timeout_s,
+                    procs.Workspace(files=[(MODEL_NAME, model)], sealed=sealed, requests=True))
+    run.on_message = on_message
+    while not run.finished:
+        sup.wait()
+    o = run.outcome
+    problem = None
+    if st["state"] == "waiting":
+        problem = o.error or "the serving process never became ready"
+    elif o.status == "timeout":
+        problem = f"the serving process did not finish within {float(timeout_s):g} s and was stopped"
+    elif st["problems"]:
+        problem = st["problems"][0]
+    return {
+        "coldStartMs": st["cold"],
+        "warmMs": st["warm"],
+        "budgetS": float(budget_s),
+        "answers": st["answers"],
+        "batchMs": st["batch"],
+        "batchRows": batch[1] if batch is not None else 0,
+        "batchProblem": st["batchProblem"],
+        "peakRssBytes": o.max_rss,
+        "problem": problem[:4000] if problem else None,
+    }

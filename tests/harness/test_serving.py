@@ -1,0 +1,82 @@
+"""serving.py: single-row latency timed by the supervisor, one request at a time, the batch file
+readable only once handed over, peak memory from the kernel."""
+import os
+import pickle
+import shutil
+import tempfile
+
+import numpy as np
+import pandas as pd
+
+from _grader_harness import contract, predict_mode, serving, zygote
+from conftest import needs_root
+
+SOLUTION = '''
+import os, time
+import pandas as pd
+
+def train(csv):
+    return {}
+
+def predict(model, csv):
+    df = pd.read_csv(csv)
+    time.sleep(model.get("delay", 0))
+    # A request must come only after the answer to the one before: nothing more is waiting.
+    os.set_blocking(0, False)
+    try:
+        ahead = os.read(0, 65536)
+    except BlockingIOError:
+        ahead = b""
+    os.set_blocking(0, True)
+    if ahead:
+        raise RuntimeError("saw the next request early")
+    if len(df) == 1 and os.path.exists("batch.csv"):
+        try:
+            open("batch.csv").read()
+            raise RuntimeError("read the batch file before it was handed over")
+        except PermissionError:
+            pass
+    return ["yes" if x % 2 else "no" for x in df["x"]]
+'''
+
+
+def _probe(tmp_path, delay, calls=30, budget=20.0):
+    # Somewhere the candidate identities can read (pytest's own folder is its owner's only).
+    sub = tempfile.mkdtemp(prefix="serving-sub-")
+    os.chmod(sub, 0o755)
+    with open(os.path.join(sub, "solution.py"), "w") as fh:
+        fh.write(SOLUTION)
+    os.chmod(os.path.join(sub, "solution.py"), 0o644)
+    ctx = {"sub": sub, "paths": contract.SubmissionPaths(sub), "import_root": sub,
+           "solution_path": "solution.py", "positive": "yes", "negative": "no"}
+    df = pd.DataFrame({"id": [f"C{1000 + i}" for i in range(40)], "x": list(range(40))})
+    rng = np.random.default_rng(3)
+    plan = serving.plan(df, lambda d, r: predict_mode._disguise(d, "id", r), rng, calls)
+    batch = (predict_mode._disguise(df, "id", rng)[0], len(df))
+    z = zygote.Zygote({"serve": lambda spec: serving.child(ctx, spec)}).start()
+    try:
+        return df, serving.probe(z, pickle.dumps({"delay": delay}), plan, batch, budget, budget + 30)
+    finally:
+        z.close()
+        shutil.rmtree(sub, ignore_errors=True)
+
+
+@needs_root
+def test_a_fast_model_answers_every_request_and_the_batch(tmp_path):
+    df, r = _probe(tmp_path, 0.0)
+    assert r["problem"] is None, r["problem"]
+    assert len(r["warmMs"]) == 30 and r["coldStartMs"] is not None
+    assert len(r["answers"]) == 31
+    # Each answer is the model's answer for the row it was given (odd x -> yes).
+    assert all(label == int(df["x"][row] % 2 == 1) for row, label in r["answers"])
+    assert r["batchMs"] is not None and r["batchRows"] == 40 and r["batchProblem"] is None
+    assert r["peakRssBytes"] and r["peakRssBytes"] > 10 * 2**20
+
+
+@needs_root
+def test_a_slow_model_is_timed_by_the_supervisor_and_stopped_at_the_budget(tmp_path):
+    _df, r = _probe(tmp_path, 0.15, calls=100, budget=1.0)
+    assert r["problem"] is None, r["problem"]
+    assert r["warmMs"] and min(r["warmMs"]) >= 150
+    assert len(r["warmMs"]) <= 8  # about 1 s of budget at 0.15 s per call
+    assert r["batchMs"] is not None and r["batchMs"] >= 150
