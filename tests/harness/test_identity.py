@@ -48,7 +48,8 @@ if os.fork() == 0:
 def test_private_dir_belongs_to_its_uid_only(tmp_path):
     os.chmod(tmp_path, 0o711)
     uid = identity.Pool().take()
-    d = identity.private_dir(str(tmp_path / "w"), uid, [("data.csv", b"a,b\n1,2\n")])
+    d = str(tmp_path / "w")
+    sealed = identity.private_dir(d, uid, [("data.csv", b"a,b\n1,2\n")], [("later.csv", b"x\n1\n")])
     st = os.stat(d)
     assert (st.st_uid, st.st_mode & 0o777) == (uid, 0o700)
     assert os.stat(os.path.join(d, "data.csv")).st_uid == uid
@@ -56,6 +57,12 @@ def test_private_dir_belongs_to_its_uid_only(tmp_path):
     r = subprocess.run(["setpriv", f"--reuid={other}", f"--regid={other}", "--clear-groups", "cat", os.path.join(d, "data.csv")],
                        capture_output=True)
     assert r.returncode != 0
+    # A sealed file is there by name but stays the supervisor's until handed over.
+    read_later = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "cat", os.path.join(d, "later.csv")]
+    assert os.stat(os.path.join(d, "later.csv")).st_uid == 0
+    assert subprocess.run(read_later, capture_output=True).returncode != 0
+    identity.unseal(sealed["later.csv"], uid)
+    assert subprocess.run(read_later, capture_output=True).stdout == b"x\n1\n"
 
 
 def test_uids_are_drawn_at_random_and_never_twice():
