@@ -5,8 +5,10 @@
 
 /** The pure grading core: no I/O, no other project module. Everything may import it; it imports nothing but itself and zod. */
 const CORE = [
-  '^services/checks/check-catalog\\.ts$',
-  '^services/grading/(scoring|measure|metrics|scorers|harness-output)\\.ts$',
+  // Every check (one module per check under services/checks/<family>/), the catalogue listing them,
+  // the measure context, the metrics and the harness output contract they are measured from.
+  '^services/checks/',
+  '^services/grading/(scoring|measure|harness-output)\\.ts$',
   '^services/rubrics/rubric-schema\\.ts$',
   '^services/reports/report-schema\\.ts$',
   '^services/assessments/assessment-schema\\.ts$',

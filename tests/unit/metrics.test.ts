@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { averagePrecision, balancedAccuracy, confusion, cost, rocAuc, prCurvePoints, seededRandom } from '../../services/grading/metrics.ts';
-import { findScorer } from '../../services/grading/scorers.ts';
+import { averagePrecision, balancedAccuracy, confusion, cost, rocAuc, prCurvePoints, seededRandom } from '../../services/checks/metrics.ts';
+import { findScorer } from '../../services/checks/scorers.ts';
 
 describe('metrics', () => {
   const truth = [1, 0, 1, 1, 0, 0, 0, 1, 0, 0];
