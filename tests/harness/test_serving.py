@@ -21,6 +21,16 @@ def train(csv):
 def predict(model, csv):
     df = pd.read_csv(csv)
     time.sleep(model.get("delay", 0))
+    def burn(s):
+        end = time.process_time() + s
+        while time.process_time() < end:
+            pass
+    if model.get("offload"):  # the work done by a helper process, waited for
+        pid = os.fork()
+        if pid == 0:
+            burn(model["offload"])
+            os._exit(0)
+        os.waitpid(pid, 0)
     # A request must come only after the answer to the one before: nothing more is waiting.
     os.set_blocking(0, False)
     try:
@@ -40,7 +50,7 @@ def predict(model, csv):
 '''
 
 
-def _probe(tmp_path, delay, calls=30, budget=20.0):
+def _probe(tmp_path, delay, calls=30, budget=20.0, offload=0):
     # Somewhere the candidate identities can read (pytest's own folder is its owner's only).
     sub = tempfile.mkdtemp(prefix="serving-sub-")
     os.chmod(sub, 0o755)
@@ -55,7 +65,7 @@ def _probe(tmp_path, delay, calls=30, budget=20.0):
     batch = (predict_mode._disguise(df, "id", rng)[0], len(df))
     z = zygote.Zygote({"serve": lambda spec: serving.child(ctx, spec)}).start()
     try:
-        return df, serving.probe(z, pickle.dumps({"delay": delay}), plan, batch, budget, budget + 30)
+        return df, serving.probe(z, pickle.dumps({"delay": delay, "offload": offload}), plan, batch, budget, budget + 30)
     finally:
         z.close()
         shutil.rmtree(sub, ignore_errors=True)
@@ -71,6 +81,7 @@ def test_a_fast_model_answers_every_request_and_the_batch(tmp_path):
     assert all(label == int(df["x"][row] % 2 == 1) for row, label in r["answers"])
     assert r["batchMs"] is not None and r["batchRows"] == 40 and r["batchProblem"] is None
     assert r["peakRssBytes"] and r["peakRssBytes"] > 10 * 2**20
+    assert len(r["warmCpuMs"]) == 30 and all(c >= 0 for c in r["warmCpuMs"])
 
 
 @needs_root
@@ -78,5 +89,14 @@ def test_a_slow_model_is_timed_by_the_supervisor_and_stopped_at_the_budget(tmp_p
     _df, r = _probe(tmp_path, 0.15, calls=100, budget=1.0)
     assert r["problem"] is None, r["problem"]
     assert r["warmMs"] and min(r["warmMs"]) >= 150
+    # Sleeping is not computing: the CPU time of those calls is small.
+    assert len(r["warmCpuMs"]) == len(r["warmMs"]) and max(r["warmCpuMs"]) < 100
     assert len(r["warmMs"]) <= 8  # about 1 s of budget at 0.15 s per call
     assert r["batchMs"] is not None and r["batchMs"] >= 150
+
+
+@needs_root
+def test_cpu_time_spent_in_a_helper_process_counts(tmp_path):
+    _df, r = _probe(tmp_path, 0.0, calls=5, offload=0.12)
+    assert r["problem"] is None, r["problem"]
+    assert len(r["warmCpuMs"]) == 5 and min(r["warmCpuMs"]) >= 100

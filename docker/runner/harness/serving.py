@@ -10,7 +10,9 @@ answer given before the work is done has to be right to count (answers are compa
 whole-file predictions of the same rows). The first request includes loading the model (cold
 start); the rest are warm. Last, the whole primary holdout is given as one file (batch throughput): it lies in the process's
 folder from the start, but stays the supervisor's until it is handed over with the request.
-The process's peak memory comes from the kernel (the zygote's wait4), not from the candidate.
+The process's peak memory comes from the kernel (the zygote's wait4), not from the candidate. Next
+to each call's wall time the probe records the CPU time the identity's processes used during it
+(schedstat): on a busy machine the wall time includes waiting for a CPU, which is not the model's.
 """
 from __future__ import annotations
 
@@ -20,12 +22,32 @@ import os
 import pickle
 import time
 
-from . import contract, procs
+from . import contract, identity, procs
 
 INPUT_NAME = "holdout.csv"
 MODEL_NAME = "model.pkl"
 BATCH_NAME = "batch.csv"  # in the workspace from the start, readable only once handed over
-MAX_REQUEST_BYTES = 4096  # at most PIPE_BUF: a request is written to the pipe whole or not at all
+MAX_REQUEST_BYTES = 4096
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def uid_cpu_ns(uid):
+    """CPU time of every live process of `uid` (all threads, ns, from the kernel's schedstat) plus
+    what their waited-for children used (cutime, cstime; clock ticks). None where the kernel does
+    not keep schedstat (gVisor)."""
+    total, seen = 0, False
+    for pid in identity.live_processes(uid):
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    total += int(fh.read().split()[0])
+                    seen = True
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[13]) + int(fields[14])) * 1_000_000_000 // CLK_TCK
+        except (OSError, ValueError, IndexError):
+            continue
+    return total if seen else None  # at most PIPE_BUF: a request is written to the pipe whole or not at all
 
 
 def child(ctx, spec):
@@ -104,12 +126,13 @@ def probe(zyg, model, requests, batch, budget_s, timeout_s):
     """Runs the probe. `requests` from plan(); `batch`: (csv bytes, rows) of the whole primary input.
     Requests stop when `budget_s` has passed since the process was ready (a slow model answers
     fewer). -> dict of supervisor-measured results (see harness-output.ts, servingSchema)."""
-    st = {"k": 0, "sent": 0.0, "until": math.inf, "cold": None, "warm": [], "answers": [], "problems": [],
-          "batch": None, "batchProblem": None, "state": "waiting"}
+    st = {"k": 0, "sent": 0.0, "until": math.inf, "cold": None, "warm": [], "warmCpu": [], "answers": [], "problems": [],
+          "batch": None, "batchProblem": None, "state": "waiting", "cpu0": None}
 
     def send_next(run, now):
         k = st["k"]
         if k < len(requests) and (k == 0 or now < st["until"]):
+            st["cpu0"] = uid_cpu_ns(run.uid)
             st["sent"] = time.monotonic()
             if run.request(requests[k][1]):
                 return
@@ -137,12 +160,15 @@ def probe(zyg, model, requests, batch, budget_s, timeout_s):
                 st["batchProblem"] = None if st["batch"] is not None else str(msg.get("problem") or "no answer")[:2000]
                 run.close_requests()
             elif st["state"] == "single" and msg.get("k") == st["k"]:
+                cpu1 = uid_cpu_ns(run.uid)
                 label = msg.get("labels")
                 label = label[0] if isinstance(label, list) and len(label) == 1 and label[0] in (0, 1) else None
                 if st["k"] == 0:
                     st["cold"] = ms
                 else:
                     st["warm"].append(ms)
+                    if cpu1 is not None and st["cpu0"] is not None:
+                        st["warmCpu"].append(round(max(0, cpu1 - st["cpu0"]) / 1e6, 3))
                 st["answers"].append([requests[st["k"]][0], label])
                 if label is None and msg.get("problem"):
                     st["problems"].append(str(msg["problem"])[:2000])
@@ -167,6 +193,9 @@ def probe(zyg, model, requests, batch, budget_s, timeout_s):
     return {
         "coldStartMs": st["cold"],
         "warmMs": st["warm"],
+        # On-CPU time of the same calls (all the identity's processes): the latency without the
+        # waiting that other work on the machine causes; empty where the kernel keeps no schedstat.
+        "warmCpuMs": st["warmCpu"] if len(st["warmCpu"]) == len(st["warm"]) else [],
         "budgetS": float(budget_s),
         "answers": st["answers"],
         "batchMs": st["batch"],
