@@ -40,6 +40,8 @@ export const configSchema = z
     ASSESSMENTS_DIR: z.string().default(path.resolve('assessments')),
     RUNNER_IMAGE: z.string().default('grader-runner:latest'),
     SANDBOX_RUNTIME: z.string().optional().describe('OCI runtime for sandbox containers, e.g. runsc for gVisor'),
+    /** Where candidate code runs: docker (the hardened sandbox), or host (no isolation: fast tests and the bench; refused in production). */
+    SANDBOX: z.enum(['docker', 'host']).default('docker'),
     ADMIN_API_KEY: z.string().min(16).default(DEFAULT_ADMIN_KEY),
     INVITE_SECRET: z.string().min(16).default(DEFAULT_INVITE_SECRET),
     QUEUE_PREFIX: z.string().default('grader'),
@@ -102,6 +104,8 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be set in production (the default is public)' });
     if (c.INVITE_SECRET === DEFAULT_INVITE_SECRET)
       ctx.addIssue({ code: 'custom', path: ['INVITE_SECRET'], message: 'must be set in production (the default is public)' });
+    if (c.SANDBOX === 'host')
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX'], message: 'the host sandbox runs candidate code without isolation; use docker in production' });
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,7 +7,8 @@ import { createPool, type Db } from './db/pool.ts';
 import { BlobStore } from './storage/blob-store.ts';
 import { AssessmentRegistry } from './assessments/assessment-registry.ts';
 import { DatasetStore } from './assessments/dataset-store.ts';
-import { DockerSandbox } from './sandbox/docker-sandbox.ts';
+import { createSandbox } from './sandbox/create-sandbox.ts';
+import type { Sandbox } from './sandbox/sandbox.ts';
 import { Grader } from './grading/grader.ts';
 import { GradingQueue } from './grading/grading-queue.ts';
 import { SubmissionRepository } from './submissions/submission-repository.ts';
@@ -31,7 +32,7 @@ export interface Context {
   redis: Redis;
   blobs: BlobStore;
   assessments: AssessmentRegistry;
-  sandbox: DockerSandbox;
+  sandbox: Sandbox;
   datasets: DatasetStore;
   grader: Grader;
   queue: GradingQueue;
@@ -68,7 +69,7 @@ export function createContext(config: Config, name: string): Context {
   const redis = redisConnection(config.REDIS_URL);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const assessments = AssessmentRegistry.load(config.ASSESSMENTS_DIR);
-  const sandbox = new DockerSandbox({ runtime: config.SANDBOX_RUNTIME, logger });
+  const sandbox = createSandbox(config, logger);
   const datasets = new DatasetStore(config.DATASET_CACHE_DIR ?? path.join(config.DATA_DIR, 'datasets'), sandbox, config.RUNNER_IMAGE);
   const grader = new Grader({ config, sandbox, assessments, datasets, logger });
   const queue = new GradingQueue(redis, config);

@@ -11,7 +11,7 @@ import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
 import { Grader } from '../../services/grading/grader.ts';
 import type { ReportDocument } from '../../services/reports/report-schema.ts';
 import { tarGzOfFolder } from '../../tests/support/archives.ts';
-import { HostSandbox, SCRATCH } from './host-sandbox.ts';
+import { HostSandbox, SCRATCH } from '../../services/sandbox/host-sandbox.ts';
 import { RecordingSandbox, type RecordedRun } from './recording-sandbox.ts';
 import { LoadProbe } from './machine.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -78,7 +78,7 @@ export async function gradingBench(opts: { rounds: number; runscRounds: number; 
   const dataset = await datasets.get(assessments.get(ASSESSMENT));
   const rubric = await assessments.defaultRubric(ASSESSMENT);
   const inDocker = new RecordingSandbox(docker);
-  const onHost = new RecordingSandbox(new HostSandbox(PYTHON));
+  const onHost = new RecordingSandbox(new HostSandbox({ python: PYTHON }));
   const graders = {
     sandbox: new Grader({ config, sandbox: inDocker, assessments, datasets, logger }),
     host: new Grader({ config, sandbox: onHost, assessments, datasets, logger }),

@@ -8,7 +8,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Context } from '../context.ts';
-import { AppError, AuthError } from '../errors.ts';
+import { DomainError, ForbiddenError } from '../errors.ts';
 import { ApiKeyService } from '../auth/api-keys.ts';
 import { healthRoutes } from './routes/health.ts';
 import { submissionRoutes } from './routes/submissions.ts';
@@ -17,7 +17,9 @@ import { apiKeyRoutes } from './routes/api-keys.ts';
 import { rubricRoutes } from './routes/rubrics.ts';
 import { regradeRoutes } from './routes/regrades.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { inviteRoutes } from './routes/invites.ts';
 import { requireRole } from '../http/auth-plugin.ts';
+import { sendDomainError } from '../http/error-status.ts';
 import { registerWeb } from '../web/web-plugin.ts';
 
 declare module 'fastify' {
@@ -42,13 +44,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   app.decorate('apiKeys', new ApiKeyService(ctx.db, ctx.config.ADMIN_API_KEY));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof AppError) {
-      // The rest of the body is not wanted: close instead of reading it to keep the connection.
-      if (err.statusCode === 408 || err.statusCode === 413) reply.header('connection', 'close');
-      if ((err.statusCode === 503 || err.statusCode === 429) && err.details && typeof err.details === 'object' && 'retryAfterSeconds' in err.details)
-        reply.header('Retry-After', String((err.details as { retryAfterSeconds: number }).retryAfterSeconds));
-      return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } });
-    }
+    if (err instanceof DomainError) return sendDomainError(reply, err);
     if (hasZodFastifySchemaValidationErrors(err))
       return reply.code(400).send({
         error: { code: 'invalid_request', message: err.validation.map((v) => `${v.instancePath || '/'} ${v.message}`).join('; '), details: err.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
@@ -82,6 +78,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await rubricRoutes(app, ctx);
   await regradeRoutes(app, ctx);
   await webhookRoutes(app, ctx);
+  await inviteRoutes(app, ctx);
   await registerWeb(app, ctx);
 
   // Queue dashboard, admin only.
@@ -93,7 +90,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
       scope.addHook('preHandler', requireRole('admin'));
       // Job data spans every assessment: only an admin key without an assessment scope sees it.
       scope.addHook('preHandler', async (req) => {
-        if (req.principal?.assessmentIds !== null) throw new AuthError('the queue dashboard needs an admin key that is not limited to some assessments', 403);
+        if (req.principal?.assessmentIds !== null) throw new ForbiddenError('the queue dashboard needs an admin key that is not limited to some assessments');
       });
       await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
     },

@@ -11,7 +11,7 @@ import pino from 'pino';
 import { loadConfig } from '../config.ts';
 import { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import { DatasetStore } from '../assessments/dataset-store.ts';
-import { DockerSandbox } from '../sandbox/docker-sandbox.ts';
+import { createSandbox } from '../sandbox/create-sandbox.ts';
 import { Grader } from '../grading/grader.ts';
 import { parseRubric } from '../rubrics/rubric-schema.ts';
 import { renderMarkdown } from '../reports/render-markdown.ts';
@@ -53,7 +53,7 @@ async function grade(args: string[]): Promise<number> {
   const assessmentId = values.assessment ?? (assessments.has('churn-messy-csv') ? 'churn-messy-csv' : assessments.list()[0]?.manifest.id);
   if (!assessmentId) throw new Error('no assessments found');
   const rubric = values.rubric ? parseRubric(await readRubricFile(values.rubric)) : await assessments.defaultRubric(assessmentId);
-  const sandbox = new DockerSandbox({ runtime: config.SANDBOX_RUNTIME, logger });
+  const sandbox = createSandbox(config, logger);
   await sandbox.ping();
   const grader = new Grader({ config, sandbox, assessments, datasets: new DatasetStore(config.DATASET_CACHE_DIR ?? path.join(config.DATA_DIR, 'datasets'), sandbox, config.RUNNER_IMAGE), logger });
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, Role } from '../auth/api-keys.ts';
-import { AuthError } from '../errors.ts';
+import { ForbiddenError } from '../errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -12,7 +12,7 @@ declare module 'fastify' {
 export function requireRole(...roles: Role[]) {
   return async (req: FastifyRequest, _reply: FastifyReply) => {
     const principal = await req.server.apiKeys.authenticate(req.headers.authorization);
-    if (!roles.includes(principal.role)) throw new AuthError(`this endpoint needs one of the roles: ${roles.join(', ')}`, 403);
+    if (!roles.includes(principal.role)) throw new ForbiddenError(`this endpoint needs one of the roles: ${roles.join(', ')}`);
     req.principal = principal;
   };
 }

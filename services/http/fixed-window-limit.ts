@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { AppError } from '../errors.ts';
+import { RateLimitedError } from '../errors.ts';
 
 /**
  * A second, independent rate limit on a route (the rate-limit plugin applies one limiter per
- * request): a fixed window counter in Redis. Throws 429 with Retry-After details when exceeded.
+ * request): a fixed window counter in Redis. Throws RateLimitedError (with the seconds until the window ends) when exceeded.
  */
 export async function fixedWindowLimit(redis: Redis, key: string, max: number, windowMs: number, what = 'uploads for this link'): Promise<void> {
   const w = currentWindow(key, windowMs);
   const [[, count]] = (await redis.multi().incr(w.key).pexpire(w.key, windowMs).exec()) as [[Error | null, number], [Error | null, number]];
-  if (count > max) throw new AppError('rate_limited', `too many ${what}; try again in ${w.retryAfterSeconds} s`, 429, { retryAfterSeconds: w.retryAfterSeconds });
+  if (count > max) throw new RateLimitedError(w.retryAfterSeconds, `too many ${what}; try again in ${w.retryAfterSeconds} s`);
 }
 
 /** The Redis key of the fixed window `now` falls in, and the seconds until that window ends. */

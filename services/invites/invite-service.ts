@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 import { SubmissionService, type AcceptedSubmission, type SubmissionServiceDeps } from '../submissions/submission-service.ts';
 import type { SubmissionRow } from '../submissions/submission-repository.ts';
 import { InviteRepository, type InviteRow } from './invite-repository.ts';
@@ -18,9 +18,9 @@ export interface CreatedInvite {
   path: string;
 }
 
-export class InviteError extends AppError {
+export class InviteError extends DomainError {
   constructor(readonly problem: InviteProblem) {
-    super(`invite_${problem}`, INVITE_PROBLEM_TEXT[problem], problem === 'invalid' ? 404 : 410, { problem });
+    super(problem === 'invalid' ? 'not_found' : 'gone', `invite_${problem}`, INVITE_PROBLEM_TEXT[problem], { problem });
   }
 }
 
@@ -47,10 +47,10 @@ export class InviteService {
 
   async create(input: { assessmentId: string; candidateName: string; candidateEmail: string; expiresAt?: Date; maxAttempts?: number; createdBy: string }): Promise<CreatedInvite> {
     const { config } = this.ctx;
-    if (!this.ctx.assessments.has(input.assessmentId)) throw new AppError('unknown_assessment', `assessment "${input.assessmentId}" does not exist`, 404);
+    if (!this.ctx.assessments.has(input.assessmentId)) throw new DomainError('not_found', 'unknown_assessment', `assessment "${input.assessmentId}" does not exist`);
     // Whole seconds: the token carries seconds, and the row must agree with it exactly.
     const expiresAt = new Date(Math.floor((input.expiresAt?.getTime() ?? Date.now() + config.INVITE_DEFAULT_TTL_H * 3600_000) / 1000) * 1000);
-    if (expiresAt.getTime() <= Date.now()) throw new AppError('invalid_expiry', 'the expiry must be in the future', 400);
+    if (expiresAt.getTime() <= Date.now()) throw new DomainError('invalid_input', 'invalid_expiry', 'the expiry must be in the future');
     const id = crypto.randomUUID();
     const token = signInviteToken(config.INVITE_SECRET, { inviteId: id, expiresAt });
     const invite = await this.repo.insert({

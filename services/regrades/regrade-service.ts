@@ -10,7 +10,7 @@ import type { RegradeQueue } from './regrade-queue.ts';
 import type { RegradeRepository } from './regrade-repository.ts';
 import { withTransaction } from '../db/pool.ts';
 import { canSeeAssessment, type Principal } from '../auth/api-keys.ts';
-import { AppError, NotFoundError, QueueFullError } from '../errors.ts';
+import { DomainError, NotFoundError, QueueFullError } from '../errors.ts';
 import { HARNESS_VERSION } from '../grading/harness-output.ts';
 import { reportScores } from '../grading/scoring.ts';
 import { orderDiff, summarizeDiff } from './regrade-diff.ts';
@@ -51,20 +51,20 @@ export class RegradeService {
     if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(p, assessmentId)) throw new NotFoundError(`assessment "${assessmentId}"`);
     await ctx.rubrics.get(assessmentId, input.rubricVersion).catch((err) => {
       if (!(err instanceof NotFoundError)) throw err;
-      throw new AppError('unknown_rubric_version', `assessment "${assessmentId}" has no rubric version ${input.rubricVersion}`, 400, { path: 'rubricVersion' });
+      throw new DomainError('invalid_input', 'unknown_rubric_version', `assessment "${assessmentId}" has no rubric version ${input.rubricVersion}`, { path: 'rubricVersion' });
     });
     const ids = input.submissionIds ? [...new Set(input.submissionIds)] : null;
     if (ids) {
       const foreign = await ctx.regrades.foreignSubmissions(assessmentId, ids);
       if (foreign.length)
-        throw new AppError('unknown_submissions', `not submissions of "${assessmentId}": ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ', ...' : ''}`, 400, {
+        throw new DomainError('invalid_input', 'unknown_submissions', `not submissions of "${assessmentId}": ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ', ...' : ''}`, {
           path: 'submissionIds',
           submissionIds: foreign,
         });
     }
     const { regrade, created } = await ctx.regrades.create({ assessmentId, rubricVersion: input.rubricVersion, dryRun: input.dryRun, submissionIds: ids, requestedBy: p.name, idempotencyKey });
     if (!created && (regrade.assessmentId !== assessmentId || regrade.rubricVersion !== input.rubricVersion || regrade.dryRun !== input.dryRun))
-      throw new AppError('idempotency_conflict', 'this Idempotency-Key was used for a different regrade', 409);
+      throw new DomainError('conflict', 'idempotency_conflict', 'this Idempotency-Key was used for a different regrade');
     // A regrade recorded but not queued (Redis down) would wait forever: fail it and say so.
     if (created)
       await ctx.regradeQueue.enqueue(regrade.id).catch(async (err) => {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Db } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { parseRubric, type Rubric } from './rubric-schema.ts';
-import { AppError, NotFoundError } from '../errors.ts';
+import { DomainError, NotFoundError } from '../errors.ts';
 
 export interface RubricVersion {
   assessmentId: string;
@@ -41,7 +41,7 @@ export class RubricRepository {
    */
   async push(input: unknown, createdBy: string | null): Promise<RubricVersion & { created: boolean }> {
     const rubric = parseRubric(input);
-    if (!this.assessments.has(rubric.assessmentId)) throw new AppError('unknown_assessment', `assessment "${rubric.assessmentId}" does not exist`, 400);
+    if (!this.assessments.has(rubric.assessmentId)) throw new DomainError('invalid_input', 'unknown_assessment', `assessment "${rubric.assessmentId}" does not exist`);
     const hash = crypto.createHash('sha256').update(canonicalJson(rubric)).digest('hex');
     return withTransaction(this.db, async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`rubric:${rubric.assessmentId}`]);

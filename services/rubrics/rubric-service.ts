@@ -1,6 +1,6 @@
 import type { RubricRepository, RubricSource } from './rubric-repository.ts';
 import { canSeeAssessment, type Principal } from '../auth/api-keys.ts';
-import { AppError, NotFoundError } from '../errors.ts';
+import { DomainError, NotFoundError } from '../errors.ts';
 import { RubricError, type Rubric } from './rubric-schema.ts';
 import type { RubricVersion } from './rubric-repository.ts';
 
@@ -64,6 +64,6 @@ export class RubricService {
   }
 }
 
-function invalid(issues: { path: string; message: string }[]): AppError {
-  return new AppError('invalid_rubric', `invalid rubric: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, 400, { issues });
+function invalid(issues: { path: string; message: string }[]): DomainError {
+  return new DomainError('invalid_input', 'invalid_rubric', `invalid rubric: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }

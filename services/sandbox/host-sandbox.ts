@@ -3,24 +3,38 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { CappedBuffer } from '../../services/sandbox/capped-buffer.ts';
-import type { PrivateFile, Sandbox, SandboxResult, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
+import { CappedBuffer } from './capped-buffer.ts';
+import type { PrivateFile, Sandbox, SandboxResult, SandboxRunSpec } from './sandbox.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HARNESS = path.join(ROOT, 'docker/runner/harness');
 /** Scratch on tmpfs where there is one, like the container's /tmp and /out. */
 export const SCRATCH = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
+export interface HostSandboxOptions {
+  python?: string;
+  /** The process's NODE_ENV (config.NODE_ENV); defaults to the environment's. */
+  nodeEnv?: string;
+}
+
 /**
- * NOT a sandbox: runs the same harness command directly on the host with the host's Python
+ * NO ISOLATION — for tests and the bench only; refused when NODE_ENV=production (here and in the
+ * config schema, SANDBOX=host).
+ *
+ * Not a sandbox: runs the same harness command directly on the host with the host's Python
  * (/usr/bin/python3: Debian's python, numpy, pandas, scikit-learn, as in the runner image), so a
  * Grader built on it does exactly the work of a real grading minus the containers. Container paths
- * in the command are rewritten into a private folder that mirrors the container's mounts with
- * symlinks (/data/train.csv → the dataset's file, /out → a fresh folder, …). Benchmarks only: the
- * submission runs as this process's user, with no isolation whatsoever.
+ * in the command are rewritten into a private folder that mirrors the container's mounts (copies of
+ * the mounted folders, a symlink to the harness, /out → a fresh folder, …). The submission runs as
+ * this process's user, with no limits but the wall clock.
  */
 export class HostSandbox implements Sandbox {
-  constructor(private readonly python = '/usr/bin/python3') {}
+  private readonly python: string;
+
+  constructor(opts: HostSandboxOptions = {}) {
+    if ((opts.nodeEnv ?? process.env.NODE_ENV) === 'production') throw new Error('the host sandbox runs code without any isolation; it is refused when NODE_ENV=production');
+    this.python = opts.python ?? '/usr/bin/python3';
+  }
 
   async ping(): Promise<void> {}
   async reap(): Promise<number> {
@@ -33,7 +47,7 @@ export class HostSandbox implements Sandbox {
   async run(spec: SandboxRunSpec): Promise<SandboxResult> {
     const t0 = performance.now();
     const timings = { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 0 };
-    const root = await fsp.mkdtemp(path.join(SCRATCH, `bench-host-${spec.step}-`));
+    const root = await fsp.mkdtemp(path.join(SCRATCH, `host-sandbox-${spec.step}-`));
     const fsRoot = path.join(root, 'fs');
     const out = path.join(fsRoot, spec.outputPath);
     const tmp = path.join(root, 'tmp');
@@ -107,13 +121,7 @@ export class HostSandbox implements Sandbox {
       timings.runMs = performance.now() - tRun;
 
       const tCollect = performance.now();
-      await fsp.mkdir(spec.collectTo, { recursive: true });
-      const outputs: { name: string; bytes: number }[] = [];
-      for (const d of await fsp.readdir(out, { withFileTypes: true })) {
-        if (!d.isFile()) continue;
-        await fsp.copyFile(path.join(out, d.name), path.join(spec.collectTo, d.name));
-        outputs.push({ name: d.name, bytes: fs.statSync(path.join(out, d.name)).size });
-      }
+      const { outputs, ignored } = await collect(out, spec.collectTo, spec.limits.outputBytes);
       timings.collectMs = performance.now() - tCollect;
       return {
         outcome: timedOut ? 'timeout' : exitCode === 0 ? 'completed' : 'nonzero_exit',
@@ -121,7 +129,7 @@ export class HostSandbox implements Sandbox {
         stdout: stdout.result(),
         stderr: stderr.result(),
         outputs,
-        ignoredOutputs: [],
+        ignoredOutputs: ignored,
         oomKilled: false,
         pidsLimitHit: false,
         timings,
@@ -136,4 +144,33 @@ export class HostSandbox implements Sandbox {
       timings.totalMs = performance.now() - t0;
     }
   }
+}
+
+/**
+ * Copies the regular files under `out` (sub-folders too, as the Docker sandbox does) to `collectTo`
+ * while they fit in `budget` bytes; links and other entries are listed as ignored, never followed.
+ */
+async function collect(out: string, collectTo: string, budget: number): Promise<{ outputs: { name: string; bytes: number }[]; ignored: string[] }> {
+  const outputs: { name: string; bytes: number }[] = [];
+  const ignored: string[] = [];
+  const walk = async (rel: string) => {
+    await fsp.mkdir(path.join(collectTo, rel), { recursive: true });
+    for (const d of await fsp.readdir(path.join(out, rel), { withFileTypes: true })) {
+      const name = rel ? `${rel}/${d.name}` : d.name;
+      if (d.isDirectory()) {
+        await walk(name);
+        continue;
+      }
+      const bytes = d.isFile() ? (await fsp.lstat(path.join(out, name))).size : 0;
+      if (!d.isFile() || bytes > budget) {
+        ignored.push(name);
+        continue;
+      }
+      budget -= bytes;
+      await fsp.copyFile(path.join(out, name), path.join(collectTo, name));
+      outputs.push({ name, bytes });
+    }
+  };
+  await walk('');
+  return { outputs, ignored };
 }

@@ -7,7 +7,7 @@ import type { Db } from '../db/pool.ts';
 import type { SubmissionRepository } from './submission-repository.ts';
 import { withTransaction } from '../db/pool.ts';
 import { scanArchive } from '../archive/archive-scanner.ts';
-import { ArchiveRejectedError, AppError } from '../errors.ts';
+import { ArchiveRejectedError, DomainError, NotFoundError } from '../errors.ts';
 import type { SubmissionRow, GradingRow } from './submission-repository.ts';
 
 export interface AcceptedSubmission {
@@ -50,7 +50,7 @@ export class SubmissionService {
   }): Promise<AcceptedSubmission> {
     const { ctx } = this;
     const { config } = ctx;
-    if (!ctx.assessments.has(input.assessmentId)) throw new AppError('unknown_assessment', `assessment "${input.assessmentId}" does not exist`, 404);
+    if (!ctx.assessments.has(input.assessmentId)) throw new DomainError('not_found', 'unknown_assessment', `assessment "${input.assessmentId}" does not exist`);
     if (input.idempotencyKey) {
       const existing = await ctx.submissions.byIdempotencyKey(input.idempotencyKey);
       if (existing) {
@@ -110,14 +110,14 @@ export class SubmissionService {
   async retry(submission: SubmissionRow): Promise<GradingRow> {
     const { ctx } = this;
     const latest = await ctx.submissions.latestGrading(submission.id);
-    if (!latest) throw new AppError('not_found', 'submission not found', 404);
+    if (!latest) throw new NotFoundError('submission');
     if (latest.status !== 'failed') {
       // A double click: the retry of this failed grading already exists and is the latest one.
       if (latest.reason === 'retry' && latest.status !== 'completed') return latest;
-      throw new AppError('not_failed', `only a failed grading can be started again; the latest grading is ${latest.status}`, 409);
+      throw new DomainError('conflict', 'not_failed', `only a failed grading can be started again; the latest grading is ${latest.status}`);
     }
     if (!(await ctx.blobs.exists(submission.archiveSha256)))
-      throw new AppError('archive_missing', 'the stored archive of this submission is missing; it cannot be graded again', 409);
+      throw new DomainError('conflict', 'archive_missing', 'the stored archive of this submission is missing; it cannot be graded again');
     await ctx.queue.assertCapacity();
     const { grading } = await ctx.submissions.createGrading(submission.id, `retry:${latest.id}`, 'retry');
     try {

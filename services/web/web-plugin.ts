@@ -4,9 +4,9 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Config } from '../config.ts';
-import { AppError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
+import { httpStatusOf } from '../http/error-status.ts';
 import { InviteError, InviteService, type InviteServiceDeps } from '../invites/invite-service.ts';
-import { inviteApiRoutes, type InviteRoutesDeps } from '../invites/invite-routes.ts';
 import { inviteProblemPage } from './pages/candidate-pages.ts';
 import { problemPage } from './pages/problem-page.ts';
 import { html } from './html.ts';
@@ -26,16 +26,15 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export type WebDeps = InviteServiceDeps & InviteRoutesDeps & CandidateRoutesDeps & ReviewRoutesDeps & { config: Pick<Config, 'PUBLIC_URL' | 'UPLOAD_MAX_BYTES'> };
+export type WebDeps = InviteServiceDeps & CandidateRoutesDeps & ReviewRoutesDeps & { config: Pick<Config, 'PUBLIC_URL' | 'UPLOAD_MAX_BYTES'> };
 
 /**
- * The web experience: candidate pages under /i/<token>, reviewer pages under /review, the
- * invites API under /v1/invites. Pages live in their own encapsulated scope with cookies, form
- * bodies, security headers and an error handler that renders HTML instead of JSON.
+ * The web experience: candidate pages under /i/<token>, reviewer pages under /review (the invites
+ * API is services/api/routes/invites.ts). Pages live in their own encapsulated scope with cookies,
+ * form bodies, security headers and an error handler that renders HTML instead of JSON.
  */
 export async function registerWeb(app: FastifyInstance, ctx: WebDeps): Promise<void> {
   const invites = new InviteService(ctx);
-  await inviteApiRoutes(app, ctx, invites);
 
   await app.register(async (scope) => {
     await scope.register(cookie);
@@ -101,12 +100,12 @@ function htmlError(err: FastifyError, req: FastifyRequest, reply: FastifyReply, 
   }
   if (hasZodFastifySchemaValidationErrors(err))
     return sendHtml(reply, 400, problemPage({ title: 'That request was not understood', lead: 'Some of the values sent are not valid. Go back, check the form and try again.', reference: 'invalid_request' }));
-  const status = err instanceof AppError ? err.statusCode : (err.statusCode ?? 500);
+  const status = err instanceof DomainError ? httpStatusOf(err) : (err.statusCode ?? 500);
   if (status === 413 || err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return sendHtml(reply, 413, problemPage({ title: 'That was too large', lead: `The request is larger than the limit of ${Math.round(ctx.config.UPLOAD_MAX_BYTES / 1024 / 1024)} MB.`, reference: 'payload_too_large' }));
   if (status === 404) return sendHtml(reply, 404, problemPage({ title: 'Page not found', lead: 'There is nothing at this address. It may have moved, or the link is incomplete.', reference: 'not_found' }));
   if (status < 500)
-    return sendHtml(reply, status, problemPage({ title: 'That did not work', lead: err instanceof AppError ? err.message : 'The request could not be handled.', reference: err instanceof AppError ? err.code : 'bad_request' }));
+    return sendHtml(reply, status, problemPage({ title: 'That did not work', lead: err instanceof DomainError ? err.message : 'The request could not be handled.', reference: err instanceof DomainError ? err.code : 'bad_request' }));
   const ref = crypto.randomBytes(4).toString('hex');
   req.log.error({ err, ref }, 'page failed');
   return sendHtml(

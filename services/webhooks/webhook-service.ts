@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/pool.ts';
 import type { RegradeRepository } from '../regrades/regrade-repository.ts';
 import { canSeeAssessment, withinScope, type Principal } from '../auth/api-keys.ts';
-import { AppError, NotFoundError } from '../errors.ts';
+import { DomainError, NotFoundError } from '../errors.ts';
 import type { RegradeRow } from '../regrades/regrade-repository.ts';
 import type { EndpointRow, WebhookRepository } from './webhook-repository.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
@@ -36,10 +36,10 @@ export class WebhookService {
   async create(p: Principal, input: CreateWebhook): Promise<WebhookEndpointView & { secret: string }> {
     const assessmentIds = input.assessmentIds ?? p.assessmentIds;
     for (const id of assessmentIds ?? [])
-      if (!this.ctx.assessments.has(id) || !canSeeAssessment(p, id)) throw new AppError('unknown_assessment', `assessment "${id}" does not exist`, 400);
+      if (!this.ctx.assessments.has(id) || !canSeeAssessment(p, id)) throw new DomainError('invalid_input', 'unknown_assessment', `assessment "${id}" does not exist`);
     // Checked again at each delivery: what a name resolves to can change after registration.
     const target = await resolveWebhookTarget(input.url, this.ctx.config.WEBHOOK_ALLOWED_HOSTS, this.lookup);
-    if (!target.ok) throw new AppError(`webhook_${target.code}`, `webhook URL refused: ${target.reason}`, 400);
+    if (!target.ok) throw new DomainError('invalid_input', `webhook_${target.code}`, `webhook URL refused: ${target.reason}`);
     const secret = newWebhookSecret();
     const e = await this.ctx.webhooks.createEndpoint({ url: input.url, secret, description: input.description, assessmentIds, events: input.events, createdBy: p.name });
     return { ...view(e), secret };

@@ -5,11 +5,10 @@ import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import type { Context } from '../../services/context.ts';
 import { assertNoEviction } from '../../services/context.ts';
 import { SubmissionService } from '../../services/submissions/submission-service.ts';
 import { GradingRecovery } from '../../services/grading/grading-recovery.ts';
-import { ROOT, eventually, testContext } from '../support/context.ts';
+import { ROOT, eventually, testContext, type DockerContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
 import { spawnWorker, stopWorker } from '../support/worker-process.ts';
 import { DedicatedPostgres, DedicatedRedis } from '../support/dedicated-services.ts';
@@ -26,16 +25,16 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {});
 });
 
-async function submit(ctx: Context, fixture: string) {
+async function submit(ctx: DockerContext, fixture: string) {
   const data = await tarGzOfFolder(path.join(FIXTURES, fixture));
   const a = await new SubmissionService(ctx).accept({ assessmentId: 'smoke-binary', fileName: `${fixture}.tar.gz`, stream: Readable.from([data]) });
   return a.grading.id;
 }
-const completed = async (ctx: Context, ids: string[]) => {
+const completed = async (ctx: DockerContext, ids: string[]) => {
   const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM gradings WHERE id = ANY($1) AND status = 'completed'`, [ids]);
   return rows[0].n === ids.length;
 };
-const reportsOnce = async (ctx: Context, ids: string[]) => {
+const reportsOnce = async (ctx: DockerContext, ids: string[]) => {
   const { rows } = await ctx.db.query(`SELECT grading_id, count(*)::int AS n FROM reports WHERE grading_id = ANY($1) GROUP BY grading_id`, [ids]);
   return rows.length === ids.length && rows.every((r) => r.n === 1);
 };

@@ -2,16 +2,15 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import type { Context } from '../../services/context.ts';
 import { SubmissionService } from '../../services/submissions/submission-service.ts';
-import { ROOT, eventually, listFiles, testContext } from '../support/context.ts';
+import { ROOT, eventually, listFiles, testContext, type DockerContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
 import { spawnWorker, stopWorker } from '../support/worker-process.ts';
 import { recordCase } from '../support/security-cases.ts';
 import { Readable } from 'node:stream';
 
 const FIXTURES = path.join(ROOT, 'tests/fixtures/submissions/smoke');
-let ctx: Context;
+let ctx: DockerContext;
 let service: SubmissionService;
 const workers: ChildProcess[] = [];
 

@@ -5,17 +5,16 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../services/api/app.ts';
-import type { Context } from '../../services/context.ts';
 import { startGradingWorker } from '../../workers/grading-worker.ts';
 import { reportDocumentSchema } from '../../services/reports/report-schema.ts';
-import { ADMIN, ROOT, eventually, testContext } from '../support/context.ts';
+import { ADMIN, ROOT, eventually, testContext, type DockerContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
 import { recordCase } from '../support/security-cases.ts';
 import { multipart } from '../support/multipart.ts';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(ROOT, 'tests/fixtures/submissions/smoke');
-let ctx: Context;
+let ctx: DockerContext;
 let app: FastifyInstance;
 let worker: Awaited<ReturnType<typeof startGradingWorker>>;
 

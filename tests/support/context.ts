@@ -4,16 +4,20 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { createContext, type Context } from '../../services/context.ts';
+import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
 import { migrate } from '../../services/db/migrate.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const ADMIN = { authorization: 'Bearer test-admin-key-0123456789' };
 
+/** The integration suites look at the containers themselves (listManaged, engine events). */
+export type DockerContext = Context & { sandbox: DockerSandbox };
+
 /**
  * A context on the real services, isolated per test file: its own queue prefix and its own blob
  * storage folder; datasets are shared (they are immutable and cached by version).
  */
-export async function testContext(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<Context> {
+export async function testContext(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<DockerContext> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grader-test-'));
   const config = loadConfig(process.env, {
     QUEUE_PREFIX: `test-${crypto.randomBytes(4).toString('hex')}`,
@@ -24,7 +28,9 @@ export async function testContext(overrides: Partial<Record<keyof Config, unknow
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     ...overrides,
   });
-  const ctx = createContext(config, 'test');
+  const created = createContext(config, 'test');
+  if (!(created.sandbox instanceof DockerSandbox)) throw new Error(`these suites need SANDBOX=docker, not ${config.SANDBOX}`);
+  const ctx = created as DockerContext;
   await migrate(ctx.db);
   const close = ctx.close.bind(ctx);
   ctx.close = async () => {

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AssessmentRegistry } from '../../assessments/assessment-registry.ts';
 import { ROLES, withinScope } from '../../auth/api-keys.ts';
-import { AppError, AuthError, NotFoundError } from '../../errors.ts';
+import { DomainError, ForbiddenError, NotFoundError } from '../../errors.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { uuid } from '../../http/schemas.ts';
 
@@ -25,10 +25,10 @@ export async function apiKeyRoutes(app: FastifyInstance, ctx: ApiKeyRoutesDeps) 
     },
     async (req, reply) => {
       const { assessmentIds } = req.body;
-      for (const id of assessmentIds ?? []) if (!ctx.assessments.has(id)) throw new AppError('unknown_assessment', `assessment "${id}" does not exist`, 400);
+      for (const id of assessmentIds ?? []) if (!ctx.assessments.has(id)) throw new DomainError('invalid_input', 'unknown_assessment', `assessment "${id}" does not exist`);
       // A key limited to some assessments may only hand out keys limited to (some of) those.
       if (!withinScope(req.principal!, assessmentIds))
-        throw new AuthError('this key is limited to some assessments: it can only create keys limited to those (set assessmentIds)', 403);
+        throw new ForbiddenError('this key is limited to some assessments: it can only create keys limited to those (set assessmentIds)');
       return reply.code(201).send(await app.apiKeys.create(req.body));
     },
   );

@@ -1,24 +1,16 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
-import type { Config } from '../config.ts';
-import { canSeeAssessment } from '../auth/api-keys.ts';
-import { NotFoundError } from '../errors.ts';
-import { requireRole } from '../http/auth-plugin.ts';
-import { errorSchema, uuid } from '../http/schemas.ts';
-import type { InviteRow } from './invite-repository.ts';
-import type { InviteService } from './invite-service.ts';
+import type { Config } from '../../config.ts';
+import { canSeeAssessment } from '../../auth/api-keys.ts';
+import { NotFoundError } from '../../errors.ts';
+import { requireRole } from '../../http/auth-plugin.ts';
+import { publicBase } from '../../http/public-base.ts';
+import { errorSchema, uuid } from '../../http/schemas.ts';
+import type { InviteRow } from '../../invites/invite-repository.ts';
+import { InviteService, type InviteServiceDeps } from '../../invites/invite-service.ts';
 
-/** Absolute base URL for links we hand out: PUBLIC_URL when set, else what the request came to. */
-export interface InviteRoutesDeps {
-  assessments: AssessmentRegistry;
-  config: Pick<Config, 'PUBLIC_URL'>;
-}
-
-export function publicBase(ctx: InviteRoutesDeps, req: FastifyRequest): string {
-  return (ctx.config.PUBLIC_URL ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
-}
+export type InviteRoutesDeps = InviteServiceDeps & { config: Pick<Config, 'PUBLIC_URL'> };
 
 const inviteSchema = z.object({
   id: uuid,
@@ -46,12 +38,20 @@ const toJson = (i: InviteRow) => ({
   revokedAt: i.revokedAt?.toISOString() ?? null,
 });
 
-export async function inviteApiRoutes(app: FastifyInstance, ctx: InviteRoutesDeps, invites: InviteService) {
+/** Invites over the API (admin and reviewer keys, within their assessments); the links are what candidates open. */
+export async function inviteRoutes(app: FastifyInstance, ctx: InviteRoutesDeps) {
+  const invites = new InviteService(ctx);
+  await app.register(async (scope) => {
+    scope.addHook('preHandler', requireRole('admin', 'reviewer'));
+    await inviteEndpoints(scope, ctx, invites);
+  });
+}
+
+async function inviteEndpoints(app: FastifyInstance, ctx: InviteRoutesDeps, invites: InviteService) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
     '/v1/invites',
     {
-      preHandler: requireRole('admin', 'reviewer'),
       schema: {
         summary: 'Invite a candidate: a signed link with an expiry and a number of uploads (the link is returned once)',
         tags: ['invites'],
@@ -87,7 +87,6 @@ export async function inviteApiRoutes(app: FastifyInstance, ctx: InviteRoutesDep
   r.get(
     '/v1/invites',
     {
-      preHandler: requireRole('admin', 'reviewer'),
       schema: { summary: 'Invites of an assessment, newest first (never their links)', tags: ['invites'], querystring: z.object({ assessmentId: z.string().min(1) }) },
     },
     async (req) => {
@@ -100,7 +99,6 @@ export async function inviteApiRoutes(app: FastifyInstance, ctx: InviteRoutesDep
   r.post(
     '/v1/invites/:id/withdraw',
     {
-      preHandler: requireRole('admin', 'reviewer'),
       schema: {
         summary: 'Withdraw an invite: its link stops working at once (uploads already made are kept). Idempotent.',
         tags: ['invites'],

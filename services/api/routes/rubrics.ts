@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { AppError } from '../../errors.ts';
+import { DomainError } from '../../errors.ts';
 import { RubricService, type RubricServiceDeps } from '../../rubrics/rubric-service.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
 import { errorSchema } from '../../http/schemas.ts';
@@ -30,7 +30,7 @@ export async function rubricRoutes(app: FastifyInstance, ctx: RubricServiceDeps)
         done(null, parseYaml(body as string, { maxAliasCount: 100 }));
       } catch (err) {
         const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-        done(new AppError('invalid_yaml', `the body is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`, 400), undefined);
+        done(new DomainError('invalid_input', 'invalid_yaml', `the body is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`), undefined);
       }
     });
     const r = scope.withTypeProvider<ZodTypeProvider>();

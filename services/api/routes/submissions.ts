@@ -6,7 +6,7 @@ import type { Config } from '../../config.ts';
 import type { GradingQueue } from '../../grading/grading-queue.ts';
 import type { ReportRepository } from '../../reports/report-repository.ts';
 import { SubmissionService, type SubmissionServiceDeps } from '../../submissions/submission-service.ts';
-import { AppError, NotFoundError, PayloadTooLargeError } from '../../errors.ts';
+import { DomainError, NotFoundError, PayloadTooLargeError } from '../../errors.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
 import { errorSchema, submissionAcceptedSchema, submissionStatusSchema, uuid } from '../../http/schemas.ts';
 import { requireRole } from '../../http/auth-plugin.ts';
@@ -46,12 +46,12 @@ export async function submissionRoutes(app: FastifyInstance, ctx: SubmissionRout
     async (req, reply) => {
       const { assessmentId } = req.params;
       if (!canSeeAssessment(req.principal!, assessmentId)) throw new NotFoundError(`assessment "${assessmentId}"`);
-      if (!req.isMultipart()) throw new AppError('not_multipart', 'send the archive as multipart/form-data', 400);
+      if (!req.isMultipart()) throw new DomainError('invalid_input', 'not_multipart', 'send the archive as multipart/form-data');
       const accepted = await withUploadDeadline(req, ctx.config.UPLOAD_TIMEOUT_MS, async (onPart) => {
         // One byte of slack: the blob store's own meter then rejects the body (413) before busboy
         // silently truncates it.
         const part = await req.file({ limits: { fileSize: ctx.config.UPLOAD_MAX_BYTES + 1, files: 1 } });
-        if (!part) throw new AppError('no_file', 'the request holds no file part', 400);
+        if (!part) throw new DomainError('invalid_input', 'no_file', 'the request holds no file part');
         onPart(part.file);
         return service.accept({
           assessmentId,
@@ -99,7 +99,7 @@ export async function submissionRoutes(app: FastifyInstance, ctx: SubmissionRout
       const report = found.report;
       if (!report) {
         const g = await ctx.submissions.latestGrading(req.params.id);
-        throw new AppError('report_not_ready', `no report yet: the grading is ${g?.status ?? 'unknown'} (${g?.phase ?? '-'})`, 404);
+        throw new DomainError('not_found', 'report_not_ready', `no report yet: the grading is ${g?.status ?? 'unknown'} (${g?.phase ?? '-'})`);
       }
       // Reports are immutable: the id is a strong validator, and the response body can be kept.
       const etag = `"${report.id}"`;
@@ -187,7 +187,7 @@ export async function submissionStatus(ctx: SubmissionRoutesDeps, id: string, vi
 export async function withUploadDeadline<T>(req: FastifyRequest, ms: number, fn: (onPart: (s: Readable) => void) => Promise<T>): Promise<T> {
   let part: Readable | null = null;
   const timer = setTimeout(() => {
-    const err = new AppError('upload_timeout', `the upload did not complete within ${Math.round(ms / 1000)} s`, 408);
+    const err = new DomainError('timeout', 'upload_timeout', `the upload did not complete within ${Math.round(ms / 1000)} s`);
     if (part) part.destroy(err);
     else req.raw.destroy(err);
   }, ms);

@@ -9,10 +9,10 @@ import type { ReportRepository } from '../../reports/report-repository.ts';
 import type { RubricRepository } from '../../rubrics/rubric-repository.ts';
 import type { SubmissionRepository } from '../../submissions/submission-repository.ts';
 import { canSeeAssessment } from '../../auth/api-keys.ts';
-import { AppError, AuthError } from '../../errors.ts';
+import { AuthError, DomainError, NotFoundError } from '../../errors.ts';
 import { FailureWindow } from '../../http/fixed-window-limit.ts';
 import type { InviteService } from '../../invites/invite-service.ts';
-import { publicBase } from '../../invites/invite-routes.ts';
+import { publicBase } from '../../http/public-base.ts';
 import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.ts';
 import type { StoredReport } from '../../reports/report-repository.ts';
 import type { Rubric } from '../../rubrics/rubric-schema.ts';
@@ -119,7 +119,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   }
 
   function visibleSubmission(req: FastifyRequest, sub: SubmissionRow | null): SubmissionRow {
-    if (!sub || !canSeeAssessment(req.webSession!.principal, sub.assessmentId)) throw new AppError('not_found', 'submission not found', 404);
+    if (!sub || !canSeeAssessment(req.webSession!.principal, sub.assessmentId)) throw new NotFoundError('submission');
     return sub;
   }
 
@@ -175,7 +175,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   });
 
   async function renderSubmissions(req: FastifyRequest, reply: FastifyReply, assessmentId: string, status = 200, inviteError?: string) {
-    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new AppError('not_found', 'assessment not found', 404);
+    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new NotFoundError('assessment');
     const a = ctx.assessments.get(assessmentId);
     const q = listQuerySchema.parse(req.query ?? {}) as ListQuery & { status: string };
     const all = await listSubmissions(ctx.db, assessmentId);
@@ -235,7 +235,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
 
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/assessments/:id/invites', { preHandler: requireSession }, async (req, reply) => {
     const assessmentId = req.params.id;
-    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new AppError('not_found', 'assessment not found', 404);
+    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new NotFoundError('assessment');
     const parsed = inviteFormSchema.safeParse(req.body);
     if (!parsed.success) return renderSubmissions(req, reply, assessmentId, 400, `The invite was not created: ${parsed.error.issues.map((i) => i.message).join('; ')}.`);
     const created = await invites.create({
@@ -252,7 +252,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
 
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/invites/:id/withdraw', { preHandler: requireSession }, async (req, reply) => {
     const invite = UUID.test(req.params.id) ? await invites.repo.get(req.params.id) : null;
-    if (!invite || !canSeeAssessment(req.webSession!.principal, invite.assessmentId)) throw new AppError('not_found', 'invite not found', 404);
+    if (!invite || !canSeeAssessment(req.webSession!.principal, invite.assessmentId)) throw new NotFoundError('invite');
     await invites.repo.withdraw(invite.id);
     req.log.info({ inviteId: invite.id, by: req.webSession!.principal.name }, 'invite withdrawn');
     return reply.redirect(`/review/assessments/${encodeURIComponent(invite.assessmentId)}#invites`, 303);
@@ -279,7 +279,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     const sub = visibleSubmission(req, UUID.test(id) ? await ctx.submissions.getSubmission(id) : null);
     const report = reportId && UUID.test(reportId) ? await ctx.reports.get(reportId) : await ctx.reports.latest(sub.id);
     if (!report || report.submissionId !== sub.id) {
-      if (reportId) throw new AppError('not_found', 'report not found', 404);
+      if (reportId) throw new NotFoundError('report');
       return { sub, report: null };
     }
     const rubric = await rubricOf(sub.assessmentId, report.rubricVersion);
@@ -329,7 +329,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     const fail = (text: string) => renderReport(req, reply, id, undefined, 400, { kind: 'error', text: `The score was not saved: ${text}` });
     if (!parsed.success) return fail(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const loaded = await loadReport(req, id, parsed.data.report_id);
-    if (!loaded.report) throw new AppError('not_found', 'report not found', 404);
+    if (!loaded.report) throw new NotFoundError('report');
     const item = loaded.rubric.manual.items.find((i) => i.id === parsed.data.item_id);
     if (!item) return fail(`rubric version ${loaded.report.rubricVersion} has no manual item "${parsed.data.item_id}".`);
     if (parsed.data.points < 0 || parsed.data.points > item.maxPoints) return fail(`“${item.title}” takes 0 to ${item.maxPoints} points.`);
@@ -371,7 +371,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
 
   async function loadForExport(req: FastifyRequest<{ Params: { id: string }; Querystring: { reportId?: string } }>): Promise<LoadedReport> {
     const l = await loadReport(req, req.params.id, req.query.reportId);
-    if (!l.report) throw new AppError('not_found', 'no report yet', 404);
+    if (!l.report) throw new DomainError('not_found', 'not_found', 'no report yet');
     return l as LoadedReport;
   }
 
