@@ -61,6 +61,8 @@ export const configSchema = z
     SANDBOX_CPUS: z.coerce.number().positive().default(2),
     SANDBOX_PIDS: bytes.default(256),
     SANDBOX_TMPFS_BYTES: bytes.default(512 * 1024 * 1024),
+    /** Code viewer: files larger than this are listed with their size, not rendered. */
+    CODE_VIEWER_MAX_FILE_BYTES: bytes.default(1024 * 1024),
     /** Report bodies the API keeps in memory (reports are immutable); 0 turns the cache off. */
     REPORT_CACHE_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
     /** Regrades: stored reports rescored per page (one read and one multi-row write per page). */

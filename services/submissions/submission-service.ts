@@ -6,7 +6,8 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { Db } from '../db/pool.ts';
 import type { SubmissionRepository } from './submission-repository.ts';
 import { withTransaction } from '../db/pool.ts';
-import { scanArchive } from '../archive/archive-scanner.ts';
+import { readArchiveFiles } from '../archive/archive-reader.ts';
+import { checkSolution, isSolutionCandidate, SOLUTION_MAX_BYTES } from '../archive/solution-contract.ts';
 import { ArchiveRejectedError, DomainError, NotFoundError } from '../errors.ts';
 import type { SubmissionRow, GradingRow } from './submission-repository.ts';
 
@@ -34,8 +35,9 @@ export interface SubmissionServiceDeps {
 
 /**
  * Accepting an upload: stream it into content-addressed storage under the size cap, check the
- * archive entry by entry, record submission and grading in one transaction, queue the grading.
- * A rejected upload leaves nothing behind.
+ * archive entry by entry and its solution.py against the contract (archive/solution-contract.ts),
+ * record submission and grading in one transaction, queue the grading. A rejected upload leaves
+ * nothing behind.
  */
 export class SubmissionService {
   constructor(private readonly ctx: SubmissionServiceDeps) {}
@@ -63,12 +65,14 @@ export class SubmissionService {
     const blob = await ctx.blobs.put(input.stream, config.UPLOAD_MAX_BYTES);
     let format: 'zip' | 'tar.gz';
     try {
-      const scan = await scanArchive(blob.path, {
-        maxEntries: config.UPLOAD_MAX_ENTRIES,
-        maxUncompressedBytes: config.UPLOAD_MAX_UNCOMPRESSED_BYTES,
-        maxRatio: config.UPLOAD_MAX_RATIO,
-      });
+      const { scan, files } = await readArchiveFiles(
+        blob.path,
+        { maxEntries: config.UPLOAD_MAX_ENTRIES, maxUncompressedBytes: config.UPLOAD_MAX_UNCOMPRESSED_BYTES, maxRatio: config.UPLOAD_MAX_RATIO },
+        { maxFileBytes: SOLUTION_MAX_BYTES, want: isSolutionCandidate },
+      );
       if (scan.entries.length === 0) throw new ArchiveRejectedError(null, 'the archive holds no files');
+      // What the harness could not grade is refused now: not stored, not counted against an invite.
+      await checkSolution(scan.entries, files);
       format = scan.format;
     } catch (err) {
       // Same bytes, same verdict: a blob that fails the scan was never accepted before, unless a

@@ -17,6 +17,19 @@ export interface FinalScore {
 }
 
 /**
+ * The verdict as a sentence that names what failed: "Not passed: failed Target leakage (uses a
+ * column recorded after the outcome)". (The stored report's sentence listed the titles after
+ * "critical check(s) failed —", which read as if the failure were the title's claim.)
+ */
+export function verdictSentence(s: Pick<ReturnType<typeof scoreMeasurements>, 'checks' | 'passed' | 'score'>, passMark: number): string {
+  const score = `${s.score.toFixed(0)}/100`;
+  if (s.passed) return `Passed with ${score} (pass mark ${passMark}).`;
+  const critical = s.checks.filter((c) => c.severity === 'critical' && c.status === 'fail');
+  if (critical.length) return `Not passed: failed ${critical.map((c) => `${c.title} (${c.summary.replace(/\.$/, '')})`).join('; ')}. Score ${score}.`;
+  return `Not passed: ${score} is below the pass mark of ${passMark}.`;
+}
+
+/**
  * The score a reviewer sees: the report's stored measurements scored under the rubric version the
  * report was graded with, plus the current manual item scores, combined as that rubric says.
  * Only items of that rubric count; a score for an item it no longer has is ignored.
@@ -33,7 +46,7 @@ export function finalScore(doc: ReportDocument, rubric: Rubric, manual: Pick<Man
     manualScore: scored.manualScore,
     score: scored.score,
     passed: scored.passed,
-    verdict: scored.verdict,
+    verdict: verdictSentence(scored, rubric.passMark),
     manualWeight: rubric.manual.weight,
     checks: scored.checks,
     categories: scored.categories,

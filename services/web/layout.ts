@@ -17,7 +17,17 @@ export interface PageOptions {
   /** Extra <head> content we produce (e.g. the no-JS refresh). */
   head?: SafeHtml;
   scripts?: string[];
+  /** Extra stylesheets from services/web/static, after app.css. */
+  styles?: string[];
+  /** Where the logo leads: the candidate's invite page; reviewers go to /review. */
+  home?: string;
   narrow?: boolean;
+}
+
+/** The logo leads home; a page without one (an invalid invite link) shows it without a link. */
+function brand(home: string | undefined): SafeHtml {
+  const inner = html`<span class="brand-mark" aria-hidden="true">ml</span><span>ml-grader</span>`;
+  return home ? html`<a class="brand" href="${home}">${inner}</a>` : html`<span class="brand">${inner}</span>`;
 }
 
 /** The page shell shared by candidate and reviewer pages. */
@@ -41,12 +51,13 @@ export function page(o: PageOptions): string {
 <title>${o.title} · ml-grader</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${assetUrl('app.css')}">
+${(o.styles ?? []).map((s) => html`<link rel="stylesheet" href="${assetUrl(s)}">`)}
 ${o.head ?? ''}
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to content</a>
 <header class="site-header"><div class="inner">
-  <a class="brand" href="${o.reviewer ? '/review' : '#main'}"><span class="brand-mark" aria-hidden="true">ml</span><span>ml-grader</span></a>
+  ${brand(o.reviewer ? '/review' : o.home)}
   ${nav}
 </div></header>
 <main id="main" tabindex="-1" ${o.narrow ? html`class="narrow"` : ''}>
@@ -70,6 +81,9 @@ const STATUS_LABEL: Record<string, { cls: string; text: string; icon: string }> 
   running: { cls: 'info', text: 'Grading', icon: '↻' },
   completed: { cls: 'pass', text: 'Graded', icon: '✓' },
   failed: { cls: 'error', text: 'Grading failed', icon: '✕' },
+  // Graded, but the candidate's pipeline produced no predictions (a crash, timeout or broken contract).
+  'did-not-run': { cls: 'warn', text: 'Graded — did not run', icon: '!' },
+  invalid: { cls: 'error', text: 'Invalid', icon: '!' },
   active: { cls: 'pass', text: 'Active', icon: '✓' },
   expired: { cls: 'neutral', text: 'Expired', icon: '–' },
   used_up: { cls: 'neutral', text: 'Used up', icon: '–' },

@@ -94,7 +94,7 @@ describe('the whole path in Chromium', () => {
     expect(await page.locator('.prose code').count()).toBeGreaterThan(3);
     const csv = await page.request.get(await page.getByRole('link', { name: 'Download train.csv' }).getAttribute('href').then((h) => h!));
     expect(csv.status()).toBe(200);
-    expect(csv.headers()['content-disposition']).toMatch(/attachment; filename="smoke-binary-train.csv"/);
+    expect(csv.headers()['content-disposition']).toMatch(/attachment; filename="train.csv"/);
     const header = (await csv.text()).split('\n')[0]!;
     expect(header.split(',')).toEqual(expect.arrayContaining(['x1', 'x2', 'x3', 'color', 'label']));
     const dict = await page.request.get(await page.getByRole('link', { name: 'Download the data dictionary' }).getAttribute('href').then((h) => h!));

@@ -2,6 +2,7 @@ import type { InviteRow } from '../../invites/invite-repository.ts';
 import type { InviteProblem } from '../../invites/invite-service.ts';
 import type { GradingRow, SubmissionRow } from '../../submissions/submission-repository.ts';
 import type { CandidateCheck } from '../candidate-view.ts';
+import type { DidNotRun } from '../run-outcome.ts';
 import { html, trusted, type SafeHtml } from '../html.ts';
 import { badge, formatBytes, page, timeTag } from '../layout.ts';
 import { problemPage } from './problem-page.ts';
@@ -14,7 +15,8 @@ export interface InvitePageData {
   dataDictionary: SafeHtml;
   maxBytes: number;
   uploadKey: string;
-  submissions: (SubmissionRow & { grading: GradingRow | null })[];
+  /** didNotRun: graded, but the pipeline produced no predictions (run-outcome.ts). */
+  submissions: (SubmissionRow & { grading: GradingRow | null; didNotRun?: boolean })[];
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -25,6 +27,7 @@ export function invitePage(d: InvitePageData): string {
   const base = `/i/${d.token}`;
   return page({
     title: d.assessmentTitle,
+    home: base,
     scripts: ['upload.js'],
     body: html`<div class="page-head">
       <div>
@@ -80,7 +83,7 @@ export function invitePage(d: InvitePageData): string {
           ? html`<section class="card" aria-labelledby="earlier-h">
           <h2 id="earlier-h">Your uploads</h2>
           <ul class="facts-list">${d.submissions.map(
-            (s) => html`<li><a href="${base}/submissions/${s.id}">${s.fileName}</a> ${badge(s.grading?.status ?? 'queued')}<br><span class="small muted">${timeTag(s.createdAt)}</span></li>`,
+            (s) => html`<li><a href="${base}/submissions/${s.id}">${s.fileName}</a> ${badge(s.didNotRun ? 'did-not-run' : (s.grading?.status ?? 'queued'))}<br><span class="small muted">${timeTag(s.createdAt)}</span></li>`,
           )}</ul>
         </section>`
           : ''}
@@ -105,6 +108,8 @@ export interface PhaseInfo {
   label: string;
   position: number | null;
   terminal: boolean;
+  /** Graded, but the pipeline stopped at `step` (the candidate's own crash, timeout or broken contract). */
+  didNotRun?: boolean;
 }
 
 /** One closed mapping from the grading row to what a candidate reads. */
@@ -133,6 +138,11 @@ export function phaseInfo(g: Pick<GradingRow, 'status' | 'phase'>, position: num
   }
 }
 
+/** A graded submission whose pipeline did not run to the end: the step where it stopped, never six green steps. */
+export function didNotRunInfo(info: PhaseInfo, stop: DidNotRun): PhaseInfo {
+  return { ...info, step: stop.step, label: `Graded — did not run: ${stop.reason}.`, didNotRun: true };
+}
+
 export interface StatusPageData {
   invite: InviteRow;
   token: string;
@@ -147,8 +157,10 @@ export interface StatusPageData {
 function steps(info: PhaseInfo): SafeHtml {
   const at = PHASE_STEPS.findIndex((s) => s.key === info.step);
   return html`<ol class="steps" aria-label="Grading steps">${PHASE_STEPS.map((s, i) => {
-    const state = i < at || (i === at && info.terminal && info.status === 'completed') ? 'done' : i === at ? 'current' : '';
-    return html`<li data-step="${s.key}" class="${state}" ${i === at ? trusted('aria-current="step"') : ''}><span class="dot" aria-hidden="true">${state === 'done' ? '✓' : String(i + 1)}</span>${s.title}<span class="state">${state === 'done' ? 'done' : state === 'current' ? 'in progress' : ''}</span></li>`;
+    const state = i < at ? 'done' : i === at && info.didNotRun ? 'failed' : i === at && info.terminal && info.status === 'completed' ? 'done' : i === at ? 'current' : '';
+    const dot = state === 'done' ? '✓' : state === 'failed' ? '✕' : String(i + 1);
+    const word = state === 'done' ? 'done' : state === 'failed' ? 'did not run' : state === 'current' ? 'in progress' : '';
+    return html`<li data-step="${s.key}" class="${state}" ${i === at ? trusted('aria-current="step"') : ''}><span class="dot" aria-hidden="true">${dot}</span>${s.title}<span class="state">${word}</span></li>`;
   })}</ol>`;
 }
 
@@ -163,7 +175,8 @@ export function statusPage(d: StatusPageData): string {
         ? html`<p class="muted small">The reviewers see the full report. Below is what this assessment shares with candidates.</p>
       ${d.checks.map(
         (c) => html`<div class="check">
-        <div class="check-head">${c.status ? badge(c.status) : html`<span class="badge badge-neutral">Checked</span>`}<h3>${c.title}</h3></div>
+        <div class="check-head">${c.status ? badge(c.status) : ''}<h3>${c.title}</h3></div>
+        ${c.status ? '' : html`<p class="small muted" data-shared-with-reviewers>Result shared with the reviewers</p>`}
         ${c.summary ? html`<p class="summary">${c.summary}</p>` : ''}
         ${c.explanation ? html`<p class="explain">${c.explanation}</p>` : ''}
         ${c.evidence?.length
@@ -178,13 +191,14 @@ export function statusPage(d: StatusPageData): string {
     : '';
   return page({
     title: `Grading status: ${d.submission.fileName}`,
+    home: base,
     head: live ? html`<noscript><meta http-equiv="refresh" content="5"></noscript>` : undefined,
     scripts: live ? ['status.js'] : [],
     narrow: true,
     body: html`<p><a href="${base}">← Back to the assessment</a></p>
     <div class="card" ${live ? html`data-events-url="${base}/submissions/${d.submission.id}/events"` : ''} data-phase="${d.info.phase}">
       <p class="eyebrow">${d.assessmentTitle}</p>
-      <h1>${d.info.status === 'completed' ? 'Your submission has been graded' : d.info.status === 'failed' ? 'Grading could not finish' : 'Your submission is being graded'}</h1>
+      <h1>${d.info.didNotRun ? 'Graded — did not run' : d.info.status === 'completed' ? 'Your submission has been graded' : d.info.status === 'failed' ? 'Grading could not finish' : 'Your submission is being graded'}</h1>
       <p class="muted small">File <strong>${d.submission.fileName}</strong> (${formatBytes(d.submission.archiveBytes)}), uploaded ${timeTag(d.submission.createdAt)}.</p>
       <p class="live-line" role="status" aria-live="polite" data-phase-label>${d.info.label}</p>
       ${d.info.status === 'failed'

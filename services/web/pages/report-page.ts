@@ -11,6 +11,9 @@ import { html, type SafeHtml } from '../html.ts';
 import { badge, formatBytes, formatMs, num, page, timeTag, type ReviewerNav } from '../layout.ts';
 import type { ManualScoreRow } from '../manual-score-repository.ts';
 import { renderMarkdown } from '../markdown.ts';
+import { codeWhere } from './code-viewer-page.ts';
+import { valueLabel } from '../value-label.ts';
+import { didNotRun } from '../run-outcome.ts';
 
 export interface ReportPageData {
   nav: ReviewerNav;
@@ -51,7 +54,8 @@ function sandboxOnlyPass(c: ScoredCheck): SafeHtml | '' {
   return html`<p class="small" data-sandbox-only>${badge('warn', 'In-sandbox evidence only')} This pass ${BASIS_TEXT.sandbox.detail}; nothing measured on the host confirms it.</p>`;
 }
 
-function checksSection(checks: ScoredCheck[]): SafeHtml {
+/** `codeFor`: the submission whose code viewer evidence links to (reviewers' pages only). */
+function checksSection(checks: ScoredCheck[], codeFor?: string): SafeHtml {
   const order: Record<string, number> = { fail: 0, error: 1, warn: 2, skipped: 3, pass: 4 };
   return html`${CATEGORIES.filter((cat) => checks.some((c) => c.category === cat)).map(
     (cat) => html`<h3 class="eyebrow">${cat}</h3>
@@ -66,12 +70,12 @@ function checksSection(checks: ScoredCheck[]): SafeHtml {
       <p class="explain">${c.explanation}</p>
       ${c.evidence.length
         ? html`<ul class="evidence">${c.evidence.map(
-            (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${e.file}${e.line ? `:${e.line}` : ''}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
+            (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` ${codeWhere(e.file, e.line, codeFor)}` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
           )}</ul>`
         : ''}
       ${Object.keys(c.values).length
         ? html`<details class="values"><summary>Numbers behind this check</summary><dl>${Object.entries(c.values).map(
-            ([k, v]) => html`<dt>${k}</dt><dd>${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v)}</dd>`,
+            ([k, v]) => html`<dt title="${k}">${valueLabel(k)}</dt><dd>${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v)}</dd>`,
           )}</dl></details>`
         : ''}
     </article>`,
@@ -144,6 +148,7 @@ export function reportPage(d: ReportPageData): string {
   const sub = d.submission;
   const base = `/review/submissions/${sub.id}`;
   const reportQ = d.history[0]?.id === d.report.id ? '' : `?reportId=${d.report.id}`;
+  const stop = didNotRun(doc);
   return page({
     title: `Report · ${sub.candidate ?? sub.fileName}`,
     reviewer: d.nav,
@@ -171,7 +176,7 @@ export function reportPage(d: ReportPageData): string {
           <div class="score-big" data-final-score="${f.score.toFixed(2)}">${f.score.toFixed(0)}<small>/100</small></div>
         </div>
         <div>
-          ${badge(f.passed ? 'passed' : 'not-passed')} ${doc.status === 'partial' ? badge('warn', 'Partial grading') : ''}
+          ${stop ? html`${badge('invalid')} <span class="small" data-invalid>the pipeline did not run: ${stop.reason}</span>` : badge(f.passed ? 'passed' : 'not-passed')} ${doc.status === 'partial' ? badge('warn', 'Partial grading') : ''}
           <p class="verdict">${f.verdict}</p>
           <div class="score-parts">
             <span>Automatic <strong data-automatic-score>${f.automaticScore.toFixed(1)}</strong>${f.manualWeight > 0 ? ` (weight ${Math.round((1 - f.manualWeight) * 100)}%)` : ''}</span>
@@ -197,7 +202,7 @@ export function reportPage(d: ReportPageData): string {
     <section class="card" aria-labelledby="checks-h" id="checks">
       <div class="card-head"><h2 id="checks-h">Checks</h2><span class="small muted">${f.checks.filter((c) => c.status === 'pass').length} of ${f.checks.length} passed</span></div>
       <p class="small muted">Each check says what its status stands on: measured on the host (predictions on hidden data or the container engine, which the graded code cannot fake), evidence produced inside the sandbox (trace, lint, the candidate's own evaluate() output), or both. Checks are scored with the rules in force today, under the rubric version this report was graded with.</p>
-      ${checksSection(f.checks)}
+      ${checksSection(f.checks, sub.id)}
     </section>
     <section class="card" aria-labelledby="holdout-h" id="holdout">
       <h2 id="holdout-h">Hidden holdout performance</h2>
@@ -207,7 +212,7 @@ export function reportPage(d: ReportPageData): string {
       ? html`<section class="card" aria-labelledby="lint-h" id="lint">
       <h2 id="lint-h">Static analysis findings</h2>
       <ul class="evidence">${doc.lint.map(
-        (l) => html`<li><span class="label">${l.rule}</span> <span class="where">${l.file}:${l.line}</span><br>${l.message}<pre class="wrap"><code>${l.code}</code></pre></li>`,
+        (l) => html`<li><span class="label">${l.rule}</span> ${codeWhere(l.file, l.line, sub.id)}<br>${l.message}<pre class="wrap"><code>${l.code}</code></pre></li>`,
       )}</ul>
     </section>`
       : ''}

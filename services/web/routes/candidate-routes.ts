@@ -16,7 +16,8 @@ import { candidateView } from '../candidate-view.ts';
 import { html } from '../html.ts';
 import { formatBytes, sendHtml } from '../layout.ts';
 import { renderMarkdown } from '../markdown.ts';
-import { invitePage, inviteProblemPage, phaseInfo, statusPage } from '../pages/candidate-pages.ts';
+import { didNotRunInfo, invitePage, inviteProblemPage, phaseInfo, statusPage } from '../pages/candidate-pages.ts';
+import { didNotRun } from '../run-outcome.ts';
 import { problemPage } from '../pages/problem-page.ts';
 
 type TokenParams = { token: string };
@@ -71,7 +72,15 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
     const [brief, dictionary, subs] = await Promise.all([
       ctx.assessments.readDoc(a.manifest.id, 'brief'),
       ctx.assessments.readDoc(a.manifest.id, 'dataDictionary'),
-      invites.submissions(r.invite.id).then((list) => Promise.all(list.map(async (s) => ({ ...s, grading: await ctx.submissions.latestGrading(s.id) })))),
+      invites.submissions(r.invite.id).then((list) =>
+        Promise.all(
+          list.map(async (s) => {
+            const grading = await ctx.submissions.latestGrading(s.id);
+            const report = grading?.status === 'completed' ? await ctx.reports.latest(s.id) : null;
+            return { ...s, grading, didNotRun: !!report && didNotRun(report.document) !== null };
+          }),
+        ),
+      ),
     ]);
     return sendHtml(
       reply,
@@ -102,7 +111,7 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
     const dataset = await ctx.datasets.get(ctx.assessments.get(invite.assessmentId));
     return reply
       .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${invite.assessmentId}-train.csv"`)
+      .header('content-disposition', 'attachment; filename="train.csv"') // the name the brief uses
       .send(fs.createReadStream(dataset.trainCsv));
   });
 
@@ -110,7 +119,7 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
     const invite = await liveInvite(req.params.token);
     return reply
       .type('text/markdown; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${invite.assessmentId}-data-dictionary.md"`)
+      .header('content-disposition', 'attachment; filename="data-dictionary.md"')
       .send(await ctx.assessments.readDoc(invite.assessmentId, 'dataDictionary'));
   });
 
@@ -204,11 +213,13 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
     const { invite, sub } = await candidateSubmission(token, id);
     const g = await ctx.submissions.latestGrading(sub.id);
     const position = g?.status === 'queued' ? await ctx.queue.position(g.id).catch(() => null) : null;
-    const info = phaseInfo(g ?? { status: 'queued', phase: 'queued' }, position);
+    let info = phaseInfo(g ?? { status: 'queued', phase: 'queued' }, position);
     let checks = null;
     if (g?.status === 'completed') {
       const report = await ctx.reports.latest(sub.id);
       if (report) checks = candidateView(report.document).checks;
+      const stop = report && didNotRun(report.document);
+      if (stop) info = didNotRunInfo(info, stop);
     }
     const canUploadAgain = invite.revokedAt === null && invite.expiresAt.getTime() > Date.now() && invite.attemptsUsed < invite.maxAttempts;
     return sendHtml(reply, 200, statusPage({ invite, token, assessmentTitle: ctx.assessments.get(sub.assessmentId).manifest.title, submission: sub, info, checks, canUploadAgain }));

@@ -28,6 +28,7 @@ import { reportPage, reportPendingPage } from '../pages/report-page.ts';
 import { assessmentsPage, inviteCreatedPage, signInPage, SORTS, STATUS_FILTERS, submissionsPage, type ListQuery } from '../pages/review-pages.ts';
 import { countsByAssessment, listSubmissions, type SubmissionListRow } from '../review-queries.ts';
 import { SessionRepository, type WebSession } from '../session-repository.ts';
+import { codeRoutes, type CodeRoutesDeps } from './code-routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -68,7 +69,7 @@ const manualFormSchema = z.object({
   comment: z.string().max(4000).default(''),
 });
 
-export type ReviewRoutesDeps = SubmissionServiceDeps & {
+export type ReviewRoutesDeps = SubmissionServiceDeps & CodeRoutesDeps & {
   config: Pick<
     Config,
     'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'
@@ -122,6 +123,8 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     if (!sub || !canSeeAssessment(req.webSession!.principal, sub.assessmentId)) throw new NotFoundError('submission');
     return sub;
   }
+
+  await codeRoutes(app, ctx, { requireSession, visibleSubmission, nav });
 
   // ---- sign-in / sign-out -------------------------------------------------------------------
 

@@ -11,6 +11,8 @@
   es.addEventListener('status', function (e) {
     var s = JSON.parse(e.data);
     root.setAttribute('data-phase', s.phase);
+    // The finished page says how it ended (graded, or graded but the pipeline did not run): load it.
+    if (s.terminal) { es.close(); location.reload(); return; }
     label.textContent = s.label;
     var reached = false;
     for (var i = steps.length - 1; i >= 0; i--) {
@@ -31,7 +33,6 @@
         state.textContent = '';
       }
     }
-    if (s.terminal) { es.close(); location.reload(); }
   });
   es.addEventListener('error', function () {
     // EventSource reconnects by itself; if it gave up, fall back to reloading the page.
