@@ -11,6 +11,11 @@ export interface FinalScore {
   passed: boolean;
   verdict: string;
   manualWeight: number;
+  /** Manual items of the rubric that have a score, of how many. */
+  manualScored: number;
+  manualTotal: number;
+  /** The rubric weighs manual items and some are not scored yet: the verdict may still change. */
+  provisional: boolean;
   /** The checks and categories behind this score (for a report stored under older scoring rules they differ from the stored ones). */
   checks: ScoredCheck[];
   categories: CategoryScore[];
@@ -36,11 +41,13 @@ export function verdictSentence(s: Pick<ReturnType<typeof scoreMeasurements>, 'c
  */
 export function finalScore(doc: ReportDocument, rubric: Rubric, manual: Pick<ManualScoreRow, 'itemId' | 'points'>[]): FinalScore {
   const items = new Set(rubric.manual.items.map((i) => i.id));
+  const counted = manual.filter((m) => items.has(m.itemId));
   const scored = scoreMeasurements(
     doc.measurements as Partial<Record<CheckId, Measurement>>,
     rubric,
-    manual.filter((m) => items.has(m.itemId)).map((m) => ({ itemId: m.itemId, points: m.points })),
+    counted.map((m) => ({ itemId: m.itemId, points: m.points })),
   );
+  const manualScored = new Set(counted.map((m) => m.itemId)).size;
   return {
     automaticScore: scored.automaticScore,
     manualScore: scored.manualScore,
@@ -48,6 +55,9 @@ export function finalScore(doc: ReportDocument, rubric: Rubric, manual: Pick<Man
     passed: scored.passed,
     verdict: verdictSentence(scored, rubric.passMark),
     manualWeight: rubric.manual.weight,
+    manualScored,
+    manualTotal: items.size,
+    provisional: rubric.manual.weight > 0 && manualScored < items.size,
     checks: scored.checks,
     categories: scored.categories,
   };

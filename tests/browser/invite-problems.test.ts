@@ -260,7 +260,10 @@ describe('reviewer sessions and pages without a report', () => {
     const admin = await signedIn(ADMIN.authorization.replace('Bearer ', ''));
     await admin.goto('/review/assessments/smoke-binary');
     const row = admin.locator('tr', { hasText: 'Withdrawn Wendy' });
-    await row.getByRole('button', { name: 'Withdraw the invite of Withdrawn Wendy' }).click();
+    await row.getByRole('link', { name: 'Withdraw the invite of Withdrawn Wendy' }).click();
+    // A confirmation step first (a page with a form: no script needed).
+    expect(await admin.getByRole('heading', { level: 1 }).textContent()).toBe('Withdraw the invite of Withdrawn Wendy?');
+    await admin.getByRole('button', { name: 'Withdraw the invite' }).click();
     await admin.waitForURL(/\/review\/assessments\/smoke-binary/);
     await expect(admin.locator('tr', { hasText: 'Withdrawn Wendy' }).textContent()).resolves.toMatch(/Withdrawn/);
     expect(await admin.locator('tr', { hasText: 'Withdrawn Wendy' }).getByRole('button').count()).toBe(0);

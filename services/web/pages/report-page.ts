@@ -27,6 +27,8 @@ export interface ReportPageData {
   rubricVersion: number;
   final: FinalScore;
   manualHistory: ManualScoreRow[];
+  /** Reviewer panels shown after the score (decision, share links). */
+  panels?: SafeHtml;
   notice?: { kind: 'ok' | 'error'; text: string };
 }
 
@@ -55,7 +57,7 @@ function sandboxOnlyPass(c: ScoredCheck): SafeHtml | '' {
 }
 
 /** `codeFor`: the submission whose code viewer evidence links to (reviewers' pages only). */
-function checksSection(checks: ScoredCheck[], codeFor?: string): SafeHtml {
+export function checksSection(checks: ScoredCheck[], codeFor?: string): SafeHtml {
   const order: Record<string, number> = { fail: 0, error: 1, warn: 2, skipped: 3, pass: 4 };
   return html`${CATEGORIES.filter((cat) => checks.some((c) => c.category === cat)).map(
     (cat) => html`<h3 class="eyebrow">${cat}</h3>
@@ -83,7 +85,7 @@ function checksSection(checks: ScoredCheck[], codeFor?: string): SafeHtml {
   )}`;
 }
 
-function holdoutSection(doc: ReportDocument, m: AssessmentManifest): SafeHtml {
+export function holdoutSection(doc: ReportDocument, m: AssessmentManifest): SafeHtml {
   const h = doc.metrics.holdout;
   const e = doc.metrics.evaluate;
   if (!h && !e) return html`<p class="muted">No predictions on the hidden holdout, so there are no metrics to show.</p>`;
@@ -176,17 +178,19 @@ export function reportPage(d: ReportPageData): string {
           <div class="score-big" data-final-score="${f.score.toFixed(2)}">${f.score.toFixed(0)}<small>/100</small></div>
         </div>
         <div>
-          ${stop ? html`${badge('invalid')} <span class="small" data-invalid>the pipeline did not run: ${stop.reason}</span>` : badge(f.passed ? 'passed' : 'not-passed')} ${doc.status === 'partial' ? badge('warn', 'Partial grading') : ''}
+          ${stop ? html`${badge('invalid')} <span class="small" data-invalid>the pipeline did not run: ${stop.reason}</span>` : badge(f.passed ? 'passed' : 'not-passed')} ${f.provisional ? badge('warn', 'Provisional') : ''} ${doc.status === 'partial' ? badge('warn', 'Partial grading') : ''}
           <p class="verdict">${f.verdict}</p>
+          ${f.provisional ? html`<p class="small" data-provisional>Provisional until every manual item is scored: ${f.manualScored} of ${f.manualTotal} scored.</p>` : ''}
           <div class="score-parts">
             <span>Automatic <strong data-automatic-score>${f.automaticScore.toFixed(1)}</strong>${f.manualWeight > 0 ? ` (weight ${Math.round((1 - f.manualWeight) * 100)}%)` : ''}</span>
-            <span>Manual <strong data-manual-score>${f.manualScore === null ? (d.rubric.manual.items.length ? 'not scored' : 'none') : f.manualScore.toFixed(1)}</strong>${f.manualWeight > 0 ? ` (weight ${Math.round(f.manualWeight * 100)}%)` : ''}</span>
+            <span>Manual <strong data-manual-score>${f.manualScore === null ? (d.rubric.manual.items.length ? 'not scored' : 'none') : f.manualScore.toFixed(1)}</strong>${f.manualTotal ? html` <span data-manual-count>(${f.manualScored} of ${f.manualTotal} scored)</span>` : ''}${f.manualWeight > 0 ? ` (weight ${Math.round(f.manualWeight * 100)}%)` : ''}</span>
             <span>Pass mark <strong>${d.rubric.passMark}</strong></span>
             <span>Rubric <strong>${d.rubric.id} v${d.rubricVersion}</strong></span>
           </div>
         </div>
       </div>
     </section>
+    ${d.panels ?? ''}
     <div class="grid grid-2">
       <section class="card" aria-labelledby="cat-h">
         <h2 id="cat-h">Categories</h2>

@@ -25,8 +25,13 @@ import { ManualScoreRepository, type ManualScoreRow } from '../manual-score-repo
 import { phaseInfo } from '../pages/candidate-pages.ts';
 import { problemPage } from '../pages/problem-page.ts';
 import { reportPage, reportPendingPage } from '../pages/report-page.ts';
-import { assessmentsPage, inviteCreatedPage, signInPage, SORTS, STATUS_FILTERS, submissionsPage, type ListQuery } from '../pages/review-pages.ts';
-import { countsByAssessment, listSubmissions, type SubmissionListRow } from '../review-queries.ts';
+import { assessmentsPage, inviteCreatedPage, signInPage } from '../pages/review-pages.ts';
+import { countsByAssessment } from '../review-queries.ts';
+import { cohortRoutes, renderSubmissionsPage, type CohortRoutesDeps } from './cohort-routes.ts';
+import { compareRoutes } from './compare-routes.ts';
+import { decisionRoutes, reviewPanels } from './decision-routes.ts';
+import type { LoadedReport, ReviewScope } from './review-scope.ts';
+import { shareRoutes, type ShareRoutesDeps } from './share-routes.ts';
 import { SessionRepository, type WebSession } from '../session-repository.ts';
 import { codeRoutes, type CodeRoutesDeps } from './code-routes.ts';
 
@@ -47,14 +52,6 @@ function safeNext(next: unknown): string {
 const sameSecret = (a: string, b: string) =>
   crypto.timingSafeEqual(crypto.createHash('sha256').update(a).digest(), crypto.createHash('sha256').update(b).digest());
 
-const listQuerySchema = z.object({
-  q: z.string().max(200).catch(''),
-  status: z.enum(['', ...STATUS_FILTERS]).catch(''),
-  flag: z.string().max(100).catch(''),
-  sort: z.enum(SORTS).catch('submitted'),
-  dir: z.enum(['asc', 'desc']).catch('desc'),
-});
-
 const inviteFormSchema = z.object({
   candidate_name: z.string().trim().min(1, 'the candidate name is required').max(200),
   candidate_email: z.string().trim().email('the e-mail address is not valid').max(320),
@@ -69,7 +66,7 @@ const manualFormSchema = z.object({
   comment: z.string().max(4000).default(''),
 });
 
-export type ReviewRoutesDeps = SubmissionServiceDeps & CodeRoutesDeps & {
+export type ReviewRoutesDeps = SubmissionServiceDeps & CodeRoutesDeps & CohortRoutesDeps & ShareRoutesDeps & {
   config: Pick<
     Config,
     'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'
@@ -124,7 +121,12 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     return sub;
   }
 
-  await codeRoutes(app, ctx, { requireSession, visibleSubmission, nav });
+  const scope: ReviewScope = { requireSession, nav, visibleSubmission, loadReport };
+  await codeRoutes(app, ctx, scope);
+  await cohortRoutes(app, ctx, scope, invites);
+  await decisionRoutes(app, ctx, scope);
+  await shareRoutes(app, ctx, scope);
+  await compareRoutes(app, ctx, scope);
 
   // ---- sign-in / sign-out -------------------------------------------------------------------
 
@@ -177,70 +179,11 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     return sendHtml(reply, 200, assessmentsPage(nav(req), list));
   });
 
-  async function renderSubmissions(req: FastifyRequest, reply: FastifyReply, assessmentId: string, status = 200, inviteError?: string) {
-    if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new NotFoundError('assessment');
-    const a = ctx.assessments.get(assessmentId);
-    const q = listQuerySchema.parse(req.query ?? {}) as ListQuery & { status: string };
-    const all = await listSubmissions(ctx.db, assessmentId);
-    const current = await manual.current(all.filter((r) => r.reportId).map((r) => r.id));
-    const rows: (SubmissionListRow & { finalScore: number | null; manualScored: boolean })[] = [];
-    for (const r of all) {
-      let score = r.score;
-      const scores = current.get(r.id);
-      if (scores?.length && r.reportId && r.rubricVersion !== null) {
-        const report = await ctx.reports.get(r.reportId);
-        if (report) score = finalScore(report.document, await rubricOf(assessmentId, r.rubricVersion), scores).score;
-      }
-      rows.push({ ...r, finalScore: score, manualScored: !!scores?.length });
-    }
-    const needle = q.q.toLowerCase();
-    const filtered = rows.filter(
-      (r) =>
-        (!needle || [r.candidate, r.candidateEmail, r.fileName].some((v) => v?.toLowerCase().includes(needle))) &&
-        (!q.flag || r.flags.includes(q.flag)) &&
-        (!q.status ||
-          (q.status === 'passed' ? r.passed === true : q.status === 'not-passed' ? r.passed === false : r.status === q.status)),
-    );
-    const statusRank = (r: SubmissionListRow) => (r.status === 'failed' ? 0 : r.status === 'queued' ? 1 : r.status === 'running' ? 2 : r.passed ? 4 : 3);
-    const key: Record<ListQuery['sort'], (r: (typeof rows)[number]) => number | string> = {
-      submitted: (r) => r.createdAt.getTime(),
-      candidate: (r) => (r.candidate ?? '').toLowerCase(),
-      status: statusRank,
-      score: (r) => r.finalScore ?? -1,
-      flags: (r) => r.flags.length,
-    };
-    const k = key[q.sort];
-    const sign = q.dir === 'asc' ? 1 : -1;
-    filtered.sort((x, y) => {
-      const a1 = k(x);
-      const b1 = k(y);
-      const c = typeof a1 === 'string' ? a1.localeCompare(b1 as string) : a1 - (b1 as number);
-      return c !== 0 ? sign * c : y.createdAt.getTime() - x.createdAt.getTime();
-    });
-    return sendHtml(
-      reply,
-      status,
-      submissionsPage({
-        nav: nav(req),
-        assessment: { id: assessmentId, title: a.manifest.title },
-        rows: filtered,
-        total: rows.length,
-        flagsSeen: [...new Set(rows.flatMap((r) => r.flags))].sort(),
-        query: q,
-        invites: await invites.repo.listByAssessment(assessmentId),
-        defaults: { ttlHours: ctx.config.INVITE_DEFAULT_TTL_H, maxAttempts: ctx.config.INVITE_DEFAULT_MAX_ATTEMPTS },
-        inviteError,
-      }),
-    );
-  }
-
-  app.get<{ Params: { id: string } }>('/review/assessments/:id', { preHandler: requireSession }, async (req, reply) => renderSubmissions(req, reply, req.params.id));
-
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/assessments/:id/invites', { preHandler: requireSession }, async (req, reply) => {
     const assessmentId = req.params.id;
     if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new NotFoundError('assessment');
     const parsed = inviteFormSchema.safeParse(req.body);
-    if (!parsed.success) return renderSubmissions(req, reply, assessmentId, 400, `The invite was not created: ${parsed.error.issues.map((i) => i.message).join('; ')}.`);
+    if (!parsed.success) return renderSubmissionsPage(ctx, scope, invites, req, reply, assessmentId, { status: 400, inviteError: `The invite was not created: ${parsed.error.issues.map((i) => i.message).join('; ')}.` });
     const created = await invites.create({
       assessmentId,
       candidateName: parsed.data.candidate_name,
@@ -269,14 +212,6 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   });
 
   // ---- report ---------------------------------------------------------------------------------
-
-  interface LoadedReport {
-    sub: SubmissionRow;
-    report: StoredReport;
-    rubric: Rubric;
-    history: ManualScoreRow[];
-    final: FinalScore;
-  }
 
   async function loadReport(req: FastifyRequest, id: string, reportId: string | undefined): Promise<LoadedReport | { sub: SubmissionRow; report: null }> {
     const sub = visibleSubmission(req, UUID.test(id) ? await ctx.submissions.getSubmission(id) : null);
@@ -316,6 +251,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
         rubricVersion: report.rubricVersion,
         final,
         manualHistory: history,
+        panels: await reviewPanels(ctx.db, nav(req), sub.id, report.id),
         notice,
       }),
     );

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import type { Db } from '../db/pool.ts';
+import { DECISIONS, type Decision } from './decision-repository.ts';
+
+export const SORTS = ['submitted', 'candidate', 'status', 'score', 'flags'] as const;
+export type SortKey = (typeof SORTS)[number];
+export const STATUS_FILTERS = ['queued', 'running', 'completed', 'failed', 'passed', 'not-passed'] as const;
+export const DECISION_FILTERS = [...DECISIONS, 'none'] as const;
+
+/** The list's filters and sort, from the query string; a bad value falls back to its default. */
+export const cohortQuerySchema = z.object({
+  q: z.string().max(200).catch(''),
+  status: z.enum(['', ...STATUS_FILTERS]).catch(''),
+  flag: z.string().max(100).catch(''),
+  decision: z.enum(['', ...DECISION_FILTERS]).catch(''),
+  sort: z.enum(SORTS).catch('submitted'),
+  dir: z.enum(['asc', 'desc']).catch('desc'),
+});
+export type CohortQuery = z.infer<typeof cohortQuerySchema>;
+
+export interface AttemptSummary {
+  id: string;
+  fileName: string;
+  createdAt: Date;
+  status: 'queued' | 'running' | 'completed' | 'failed' | null;
+  finalScore: number | null;
+  passed: boolean | null;
+}
+
+/** One candidate: their latest attempt, its scores and flags, and the earlier attempts. */
+export interface CohortRow extends AttemptSummary {
+  candidate: string | null;
+  candidateEmail: string | null;
+  phase: string | null;
+  reportId: string | null;
+  automaticScore: number | null;
+  /** Manual items of the report's rubric that have a score, and how many there are. */
+  manualScored: number;
+  manualTotal: number;
+  /** Ids of the checks that failed or errored in the latest report. */
+  flags: string[];
+  decision: { decision: Decision; note: string; by: string; at: Date } | null;
+  earlier: AttemptSummary[];
+}
+
+/**
+ * Every attempt with its final score as the list shows it: the stored automatic score combined
+ * with the current manual scores as the report's rubric version says (scoring.ts's formula), and
+ * passed = pass mark reached with no critical check failed. Attempts of one candidate share a key:
+ * the invite's e-mail, else the name given at upload, else the submission itself.
+ */
+const ATTEMPTS = `
+  attempts AS (
+    SELECT s.id, s.candidate, s.file_name, s.created_at, i.candidate_email,
+           COALESCE('mail:' || lower(i.candidate_email), 'name:' || lower(s.candidate), 'sub:' || s.id::text) AS candidate_key,
+           g.status, g.phase, r.id AS report_id,
+           (r.document->>'automaticScore')::float8 AS automatic_score,
+           CASE WHEN COALESCE((rb.document->'manual'->>'weight')::float8, 0) > 0 THEN jsonb_array_length(rb.document->'manual'->'items') ELSE 0 END AS manual_total,
+           COALESCE(man.scored, 0) AS manual_scored,
+           CASE WHEN r.id IS NULL THEN NULL
+                WHEN COALESCE((rb.document->'manual'->>'weight')::float8, 0) > 0 AND man.max > 0
+                  THEN (1 - (rb.document->'manual'->>'weight')::float8) * (r.document->>'automaticScore')::float8
+                       + (rb.document->'manual'->>'weight')::float8 * 100 * man.got / man.max
+                ELSE (r.document->>'automaticScore')::float8 END AS final_score,
+           r.critical_fail, (rb.document->>'passMark')::float8 AS pass_mark,
+           COALESCE(r.flags, '{}') AS flags,
+           d.decision, d.note AS decision_note, d.decided_by, d.created_at AS decided_at
+    FROM submissions s
+    LEFT JOIN invites i ON i.id = s.invite_id
+    LEFT JOIN LATERAL (SELECT status, phase FROM gradings WHERE submission_id = s.id ORDER BY queued_at DESC LIMIT 1) g ON true
+    LEFT JOIN LATERAL (
+      SELECT r.id, r.rubric_version, r.document,
+             ARRAY(SELECT c->>'id' FROM jsonb_array_elements(r.document->'checks') c WHERE c->>'status' IN ('fail', 'error')) AS flags,
+             EXISTS (SELECT 1 FROM jsonb_array_elements(r.document->'checks') c WHERE c->>'severity' = 'critical' AND c->>'status' = 'fail') AS critical_fail
+      FROM reports r WHERE r.submission_id = s.id ORDER BY r.created_at DESC, r.id LIMIT 1) r ON true
+    LEFT JOIN rubrics rb ON rb.assessment_id = s.assessment_id AND rb.version = r.rubric_version
+    LEFT JOIN LATERAL (
+      SELECT count(*)::int AS scored, sum(LEAST(item."maxPoints", GREATEST(0, ms.points))) AS got, sum(item."maxPoints") AS max
+      FROM jsonb_to_recordset(rb.document->'manual'->'items') AS item(id text, "maxPoints" float8)
+      JOIN LATERAL (SELECT points FROM manual_scores m WHERE m.submission_id = s.id AND m.item_id = item.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1) ms ON true
+    ) man ON true
+    LEFT JOIN LATERAL (SELECT decision, note, decided_by, created_at FROM decisions WHERE submission_id = s.id ORDER BY created_at DESC, id DESC LIMIT 1) d ON true
+    WHERE s.assessment_id = $1
+  ),
+  scored AS (
+    SELECT a.*, CASE WHEN a.final_score IS NULL THEN NULL ELSE a.final_score >= COALESCE(a.pass_mark, 0) AND NOT a.critical_fail END AS passed
+    FROM attempts a
+  ),
+  ranked AS (
+    SELECT sc.*, row_number() OVER (PARTITION BY candidate_key ORDER BY created_at DESC, id DESC) AS rn FROM scored sc
+  )`;
+
+const STATUS_RANK = `CASE WHEN l.status = 'failed' THEN 0 WHEN l.status = 'queued' OR l.status IS NULL THEN 1 WHEN l.status = 'running' THEN 2 WHEN l.passed THEN 4 ELSE 3 END`;
+const ORDER: Record<SortKey, string> = {
+  submitted: 'l.created_at',
+  candidate: "lower(COALESCE(l.candidate, ''))",
+  status: STATUS_RANK,
+  score: 'COALESCE(l.final_score, -1)',
+  flags: 'cardinality(l.flags)',
+};
+
+/** Candidates of one assessment, filtered and sorted by the database (at most `limit` rows). */
+export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, limit = 500): Promise<CohortRow[]> {
+  const dir = q.dir === 'asc' ? 'ASC' : 'DESC';
+  const { rows } = await db.query(
+    `WITH ${ATTEMPTS}
+     SELECT l.*, COALESCE((
+       SELECT jsonb_agg(jsonb_build_object('id', e.id, 'fileName', e.file_name, 'createdAt', e.created_at, 'status', e.status, 'finalScore', e.final_score, 'passed', e.passed) ORDER BY e.created_at DESC, e.id DESC)
+       FROM ranked e WHERE e.candidate_key = l.candidate_key AND e.rn > 1), '[]'::jsonb) AS earlier
+     FROM ranked l
+     WHERE l.rn = 1
+       AND ($2 = '' OR strpos(lower(COALESCE(l.candidate, '')), lower($2)) > 0 OR strpos(lower(COALESCE(l.candidate_email, '')), lower($2)) > 0 OR strpos(lower(l.file_name), lower($2)) > 0)
+       AND ($3 = '' OR $3 = ANY(l.flags))
+       AND ($4 = '' OR ($4 = 'passed' AND l.passed IS TRUE) OR ($4 = 'not-passed' AND l.passed IS FALSE) OR l.status = $4)
+       AND ($5 = '' OR ($5 = 'none' AND l.decision IS NULL) OR l.decision = $5)
+     ORDER BY ${ORDER[q.sort]} ${dir} NULLS LAST, l.created_at DESC, l.id DESC
+     LIMIT $6`,
+    [assessmentId, q.q, q.flag, q.status, q.decision, limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    candidate: r.candidate,
+    candidateEmail: r.candidate_email,
+    fileName: r.file_name,
+    createdAt: r.created_at,
+    status: r.status,
+    phase: r.phase,
+    reportId: r.report_id,
+    automaticScore: r.automatic_score,
+    finalScore: r.final_score,
+    passed: r.passed,
+    manualScored: r.manual_scored,
+    manualTotal: r.manual_total,
+    flags: r.flags,
+    decision: r.decision ? { decision: r.decision, note: r.decision_note, by: r.decided_by, at: r.decided_at } : null,
+    earlier: (r.earlier as (Omit<AttemptSummary, 'createdAt'> & { createdAt: string })[]).map((e) => ({ ...e, createdAt: new Date(e.createdAt) })),
+  }));
+}
+
+/** How many candidates the assessment has, and every check that is flagged on a latest attempt. */
+export async function cohortFacets(db: Db, assessmentId: string): Promise<{ total: number; flagsSeen: string[] }> {
+  const { rows } = await db.query(
+    `WITH ${ATTEMPTS}
+     SELECT count(*)::int AS total, ARRAY(SELECT DISTINCT f FROM ranked, unnest(flags) f WHERE rn = 1 ORDER BY f) AS flags_seen
+     FROM ranked WHERE rn = 1`,
+    [assessmentId],
+  );
+  return { total: rows[0].total, flagsSeen: rows[0].flags_seen };
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { CohortRow } from '../../services/web/cohort-queries.ts';
+import { cohortCsv } from '../../services/web/routes/cohort-routes.ts';
+
+const row = (over: Partial<CohortRow>): CohortRow => ({
+  id: '00000000-0000-4000-8000-000000000001',
+  candidate: 'Ada',
+  candidateEmail: 'ada@example.com',
+  fileName: 'a.zip',
+  createdAt: new Date('2026-01-02T03:04:05Z'),
+  status: 'completed',
+  phase: 'done',
+  reportId: null,
+  automaticScore: 80,
+  finalScore: 80,
+  passed: true,
+  manualScored: 1,
+  manualTotal: 2,
+  flags: ['leakage.target'],
+  decision: null,
+  earlier: [],
+  ...over,
+});
+
+describe('cohort CSV', () => {
+  it('quotes commas, quotes and line breaks, and defuses cells a spreadsheet would run as formulas', () => {
+    const csv = cohortCsv([
+      row({ candidate: '=1+1', candidateEmail: '@x', fileName: '+cmd|calc', decision: { decision: 'hold', note: '-2, "maybe"\nlater', by: 'Rita', at: new Date() } }),
+      row({ candidate: 'Plain, Name' }),
+    ]);
+    const lines = csv.split('\r\n');
+    expect(lines[0]!.split(',')).toHaveLength(15);
+    expect(lines[1]).toBe(
+      `'=1+1,'@x,'+cmd|calc,2026-01-02T03:04:05.000Z,1,completed,passed (provisional),80.0,80.0,1 of 2,Hold,Rita,"'-2, ""maybe""\nlater",No reliance on information from after the outcome,00000000-0000-4000-8000-000000000001`,
+    );
+    expect(lines[2]).toMatch(/^"Plain, Name",ada@example\.com,/);
+  });
+});
