@@ -87,10 +87,17 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   board.setBasePath('/admin/queues');
   await app.register(
     async (scope) => {
-      scope.addHook('preHandler', requireRole('admin'));
-      // Job data spans every assessment: only an admin key without an assessment scope sees it.
-      scope.addHook('preHandler', async (req) => {
-        if (req.principal?.assessmentIds !== null) throw new ForbiddenError('the queue dashboard needs an admin key that is not limited to some assessments');
+      // The dashboard's routes answer errors with bull-board's own handler, which knows no domain
+      // errors: refusals are answered here, as everywhere else in the API.
+      scope.addHook('preHandler', async (req, reply) => {
+        try {
+          await requireRole('admin')(req, reply);
+          // Job data spans every assessment: only an admin key without an assessment scope sees it.
+          if (req.principal?.assessmentIds !== null) throw new ForbiddenError('the queue dashboard needs an admin key that is not limited to some assessments');
+        } catch (err) {
+          if (err instanceof DomainError) return sendDomainError(reply, err);
+          throw err;
+        }
       });
       await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
     },
