@@ -15,6 +15,11 @@ import { leakageResampling } from './leakage/resampling.ts';
 import { leakageTarget } from './leakage/target.ts';
 import { leakageTransductive } from './leakage/transductive.ts';
 import { robustnessMessyInput } from './robustness/messy-input.ts';
+import { businessThreshold } from './production/business-threshold.ts';
+import { calibration } from './production/calibration.ts';
+import { modelQuality } from './production/model-quality.ts';
+import { servingFootprint } from './production/serving-footprint.ts';
+import { servingLatency } from './production/serving-latency.ts';
 
 /**
  * The hidden checks, one module each under services/checks/<family>/: id, category, what each
@@ -39,6 +44,11 @@ export const CHECKS = [
   robustnessMessyInput,
   reproducibilityDeterministic,
   sandboxResources,
+  servingLatency,
+  servingFootprint,
+  businessThreshold,
+  calibration,
+  modelQuality,
 ] as const;
 
 export * from './check-schema.ts';
@@ -54,7 +64,7 @@ export function checkDefinition(id: string) {
 }
 
 /** Status and summary of one check from its measurement and (validated) thresholds. */
-export function judgeCheck(id: CheckId, m: Measurement, thresholds: Record<string, unknown>): { status: CheckStatus; summary: string } {
+export function judgeCheck(id: CheckId, m: Measurement, thresholds: Record<string, unknown>): { status: CheckStatus; summary: string; score?: number } {
   if (!m.ran) return { status: 'skipped', summary: m.reason ?? 'not run' };
   const def = checkDefinition(id);
   const t = def.thresholds.parse(thresholds) as never;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 export const CHECK_STATUSES = ['pass', 'warn', 'fail', 'error', 'skipped'] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
-export const CATEGORIES = ['leakage', 'cross-validation', 'imbalance', 'robustness', 'engineering'] as const;
+export const CATEGORIES = ['leakage', 'cross-validation', 'imbalance', 'robustness', 'engineering', 'production'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const evidenceSchema = z.object({
@@ -17,8 +17,8 @@ export const evidenceSchema = z.object({
 });
 export type Evidence = z.infer<typeof evidenceSchema>;
 
-/** Graded parts a candidate may leave out without breaking the contract (room for predict_proba). */
-export const MISSING_PARTS = ['evaluate'] as const;
+/** Graded parts a candidate may leave out without breaking the contract. */
+export const MISSING_PARTS = ['evaluate', 'predict_proba'] as const;
 export type MissingPart = (typeof MISSING_PARTS)[number];
 
 /**
@@ -39,6 +39,9 @@ export const BASIS_TEXT: Record<Basis, { label: string; detail: string }> = {
   mixed: { label: 'host and sandbox', detail: 'compares evidence produced inside the sandbox with a measurement taken on the host' },
 };
 
+export const seriesPointSchema = z.object({ x: z.number(), y: z.number() });
+export type SeriesPoint = z.infer<typeof seriesPointSchema>;
+
 export const measurementSchema = z.object({
   /** False when the check could not run (no evaluate(), no model...); `reason` says why. */
   ran: z.boolean(),
@@ -52,6 +55,8 @@ export const measurementSchema = z.object({
   missing: z.enum(MISSING_PARTS).nullable().optional(),
   values: z.record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()])),
   evidence: z.array(evidenceSchema).max(100),
+  /** Points a check's chart draws (a latency histogram, cost by threshold, a reliability curve), by name. */
+  series: z.record(z.string().max(64), z.array(seriesPointSchema).max(200)).optional(),
 });
 export type Measurement = z.infer<typeof measurementSchema>;
 export type Values = Measurement['values'];

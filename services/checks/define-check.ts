@@ -9,6 +9,8 @@ import type { MeasureContext } from './measure-context.ts';
 export interface Verdict {
   status: Exclude<CheckStatus, 'skipped'>;
   summary: string;
+  /** 0..1 for a check scored on a continuous scale (quality.business_cost); else from the status. */
+  score?: number;
 }
 
 export interface CheckDefinition<T extends z.ZodObject> {
@@ -18,6 +20,8 @@ export interface CheckDefinition<T extends z.ZodObject> {
   basis: Basis;
   /** The optional part of the submission this check is fed by: without it, "not provided". */
   fedBy?: MissingPart;
+  /** What a missing part counts as when the rubric does not say (whenMissing): 'fail' unless set. */
+  whenMissingDefault?: 'fail' | 'warn';
   /** One paragraph a non-ML reader understands: what is checked and why it matters. */
   explanation: string;
   /** The rubric's thresholds for this check, with defaults and the ranges a rubric is validated against. */

@@ -65,7 +65,7 @@ export function trainingFingerprint(rows: readonly string[][], idColumn: string,
 export function scanModel(model: Uint8Array, fp: TrainingFingerprint): FootprintScan {
   const bytes = Buffer.from(model.buffer, model.byteOffset, model.byteLength);
   const idsFound = fp.ids.filter((id) => bytes.includes(id, 0, 'utf8')).length;
-  const found = fp.windows.filter((w) => w.encodings.some((e) => bytes.includes(e)));
+  const found = fp.windows.filter((w) => w.encodings.some((e) => bytes.includes(Buffer.from(e.buffer, e.byteOffset, e.byteLength))));
   return {
     idsSampled: fp.ids.length,
     idsFound,

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * a malformed document is a finding against the submission, never a worker crash.
  */
 
-export const HARNESS_VERSION = '2.0.0';
+export const HARNESS_VERSION = '2.1.0';
 
 const text = z.string().max(200_000);
 
@@ -149,6 +149,24 @@ export const predictionSetSchema = z.object({
   durationMs: z.number().nonnegative(),
 });
 
+const ms = z.number().nonnegative().max(3.6e6);
+export const servingSchema = z.object({
+  /** Loading model.pkl and answering the first single-row request. null: no answer at all. */
+  coldStartMs: ms.nullable(),
+  /** Wall time of each warm single-row call, in order. */
+  warmMs: z.array(ms).max(10_000),
+  /** CPU time of the same calls (every process of the candidate's identity); empty where unknown. */
+  warmCpuMs: z.array(ms).max(10_000),
+  budgetS: z.number().positive(),
+  /** [row of the primary variant, the label answered (null: none)] for each single-row call. */
+  answers: z.array(z.tuple([z.number().int().nonnegative(), z.union([z.literal(0), z.literal(1)]).nullable()])).max(10_001),
+  batchMs: ms.nullable(),
+  batchRows: z.number().int().nonnegative(),
+  batchProblem: z.string().max(4000).nullable(),
+  peakRssBytes: z.number().int().nonnegative().nullable(),
+  problem: z.string().max(4000).nullable(),
+});
+
 export const predictResultSchema = z.object({
   harnessVersion: z.string().max(32),
   mode: z.literal('predict'),
@@ -169,6 +187,11 @@ export const predictResultSchema = z.object({
       problem: z.string().max(4000).nullable(),
     })
     .nullable(),
+  /**
+   * The serving probe (harness serving.py): single-customer calls timed by the harness supervisor,
+   * not by the candidate's process. Absent in documents of harness versions before 2.1.0.
+   */
+  serving: servingSchema.nullable().optional(),
 });
 
 export type TrainResult = z.infer<typeof trainResultSchema>;

@@ -3,6 +3,7 @@ import type { PhaseRecord, PredictResult, SplitRecord, TrainResult } from './har
 import { confusion, type Confusion } from './metrics.ts';
 import { findScorer, type Scorer } from './scorers.ts';
 import type { SandboxResult } from '../sandbox/sandbox.ts';
+import type { FootprintScan } from './footprint-scan.ts';
 
 /**
  * What every check's measure() receives: the sandbox steps' results, the hidden labels, and the
@@ -33,7 +34,9 @@ export interface MeasureInput {
   train: StepOutcome<TrainResult>;
   predict: StepOutcome<PredictResult> | null;
   seed: number;
-  limits: { memoryBytes: number; trainSeconds: number; predictSeconds: number; pids: number };
+  limits: { memoryBytes: number; trainSeconds: number; predictSeconds: number; pids: number; cpus?: number };
+  /** model.pkl as the host received it, and what footprint-scan.ts found in it; null without a model. */
+  model?: { bytes: number; trainBytes: number; scan: FootprintScan } | null;
   topLevelEntries: string[];
 }
 

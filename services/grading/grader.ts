@@ -10,7 +10,8 @@ import type { DatasetStore } from '../assessments/dataset-store.ts';
 import type { PrivateFile, Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import { HARNESS_VERSION, predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
-import { measure, type StepOutcome } from './measure.ts';
+import { measure, type MeasureInput, type StepOutcome } from './measure.ts';
+import { modelFootprint } from './model-footprint.ts';
 import { reportScores } from './scoring.ts';
 import { REPORT_SCHEMA_VERSION, reportDocumentSchema, type ReportDocument } from '../reports/report-schema.ts';
 import type { z } from 'zod';
@@ -115,6 +116,7 @@ export class Grader {
             '--primary', m.primaryVariant, '--proba-variants', [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
             '--id-column', m.idColumn, '--wait-for', `/in/${GO_AHEAD}`, '--wait-timeout-s', String(Math.ceil(trainLimits.wallMs / 1000)),
             '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds),
+            '--serving-calls', String(SERVING_CALLS), '--serving-budget-s', String(SERVING_BUDGET_S),
           ],
           mounts: [submission],
           supervisor: true,
@@ -125,7 +127,7 @@ export class Grader {
           },
           outputPath: '/out',
           collectTo: predictOut,
-          limits: limits(predictSeconds, 4, trainLimits.wallMs),
+          limits: limits(predictSeconds, 4, trainLimits.wallMs + SERVING_ROOM_MS),
           signal: req.signal,
         })
         .then(
@@ -148,6 +150,7 @@ export class Grader {
       let trainRun: SandboxResult;
       let train: StepOutcome<TrainResult>;
       let predict: StepOutcome<PredictResult> | null = null;
+      let model: MeasureInput['model'] = null;
       try {
         await req.onPhase?.('training');
         trainRun = await sandbox.run({
@@ -171,6 +174,7 @@ export class Grader {
 
         const models = (train.result?.models ?? []).filter((f) => (f === 'model.pkl' || f === 'model_repeat.pkl') && trainRun.outputs.some((o) => o.name === f));
         if (models.includes('model.pkl')) {
+          model = await modelFootprint(path.join(trainOut, 'model.pkl'), dataset.trainCsv, m.idColumn);
           await req.onPhase?.('predicting');
           await goAhead(models);
           const { run, error } = await predictRun;
@@ -195,7 +199,8 @@ export class Grader {
         train,
         predict,
         seed: m.seed,
-        limits: { memoryBytes, trainSeconds, predictSeconds, pids: config.SANDBOX_PIDS },
+        limits: { memoryBytes, trainSeconds, predictSeconds, pids: config.SANDBOX_PIDS, cpus: config.SANDBOX_CPUS },
+        model,
         topLevelEntries: topLevel,
       });
       const scored = reportScores(measured.measurements, req.rubric, [], { hadPredictions: !!predict?.result });
@@ -262,6 +267,13 @@ export class Grader {
     }
   }
 }
+
+/** The serving probe (harness serving.py): warm single-row calls, and the time they may take. */
+const SERVING_CALLS = 200;
+const SERVING_BUDGET_S = 20;
+/** Its room in the prediction container's wall-clock limit: the budget, the harness's grace for
+ * import, model load and batch (predict_mode.SERVING_GRACE_S), and slack. */
+const SERVING_ROOM_MS = (SERVING_BUDGET_S + 30 + 10) * 1000;
 
 /** The file in the prediction container's /models folder that tells its harness to go on. */
 const GO_AHEAD = 'go-ahead.json';

@@ -19,6 +19,7 @@ export interface ScoredCheck {
   explanation: string;
   values: Measurement['values'];
   evidence: Evidence[];
+  series?: Measurement['series'];
 }
 
 export interface CategoryScore {
@@ -51,6 +52,7 @@ const CATEGORY_WORDS: Record<Category, string> = {
   imbalance: 'whether the model actually finds the rare churners rather than ignoring them',
   robustness: 'whether the model keeps working on messy new data',
   engineering: 'whether the code runs as agreed, within limits, and reproducibly',
+  production: 'whether the model could ship: fast and lean enough to serve, deciding by what mistakes cost, with probabilities that mean what they say, and how much money it saves',
 };
 
 /**
@@ -63,11 +65,13 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
     const rule = rubric.checks[def.id];
     if (!rule) continue;
     const m = measurements[def.id] ?? { ran: false, reason: 'not measured in this grading', values: {}, evidence: [] };
-    let { status, summary } = judgeCheck(def.id, m, rule.thresholds);
+    const verdict = judgeCheck(def.id, m, rule.thresholds);
+    let { status, summary } = verdict;
     const missing = m.ran ? null : m.missing === undefined ? legacyMissingPart(def.id, m, measurements) : m.missing;
     if (status === 'skipped' && missing) {
-      if ((rule.whenMissing ?? 'fail') === 'fail') {
-        status = 'fail';
+      const counts = rule.whenMissing ?? ('whenMissingDefault' in def ? def.whenMissingDefault : 'fail');
+      if (counts === 'fail' || counts === 'warn') {
+        status = counts;
         summary = `not provided: ${summary}`;
       }
     } else if (status === 'skipped' && rule.whenNotRun === 'fail') {
@@ -80,7 +84,7 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
       category: def.category,
       basis: def.basis,
       status,
-      score: STATUS_SCORE[status],
+      score: verdict.status === status && verdict.score !== undefined ? verdict.score : STATUS_SCORE[status],
       weight: rule.weight,
       severity: rule.severity,
       visibility: rule.visibility,
@@ -88,6 +92,7 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
       explanation: def.explanation,
       values: m.values,
       evidence: m.evidence,
+      ...(m.series ? { series: m.series } : {}),
     });
   }
   const weighted = (list: ScoredCheck[]) => {

@@ -21,6 +21,8 @@ export const reportCheckSchema = z.object({
   explanation: z.string(),
   values,
   evidence: z.array(evidenceSchema),
+  /** The check's chart data (measurementSchema.series); absent for checks without a chart. */
+  series: measurementSchema.shape.series,
 });
 
 export const holdoutMetricsSchema = z.object({

@@ -14,10 +14,11 @@ const checkRuleSchema = z
     whenNotRun: z.enum(['skipped', 'fail']).default('skipped'),
     /**
      * When the check cannot run because the candidate did not provide the part it is fed by (no
-     * evaluate(), or one that failed): absent means 'fail'. No default is written into the parsed
+     * evaluate() or predict_proba(), or one that failed): absent means the check's own default
+     * ('fail'; 'warn' for the checks fed by predict_proba). No default is written into the parsed
      * rubric, so rubric content hashes stay what they were before this field existed.
      */
-    whenMissing: z.enum(['fail', 'skipped']).optional(),
+    whenMissing: z.enum(['fail', 'warn', 'skipped']).optional(),
   })
   .strict();
 
@@ -37,6 +38,9 @@ const ORDERED: [string, string, string][] = [
   ['reproducibility.deterministic', 'warnAbove', 'failAbove'],
   ['imbalance.minority_recall', 'warn', 'pass'],
   ['imbalance.beats_baseline', 'maxCostRatioVsReference', 'warnCostRatioVsReference'],
+  ['serving.latency', 'warnP99Ms', 'p99Ms'],
+  ['business.threshold', 'warnRegret', 'failRegret'],
+  ['calibration', 'warnEce', 'failEce'],
 ];
 
 export const rubricSchema = z

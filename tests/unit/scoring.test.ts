@@ -26,6 +26,11 @@ const passing: Record<CheckId, Measurement> = {
   'robustness.messy_input': ran({ variants: 5, failedVariants: 0 }),
   'reproducibility.deterministic': ran({ diffRate: 0 }),
   'sandbox.resources': ran({ killed: false, cause: null, peakMemoryMb: 300, totalSeconds: 40 }),
+  'serving.latency': ran({ p50Ms: 8, p99Ms: 15, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0 }),
+  'serving.footprint': ran({ modelMb: 0.2, trainMb: 1.1, servingPeakMb: 180, idsFoundShare: 0, numericRunsFoundShare: 0 }),
+  'business.threshold': ran({ ownCost: 1807, bestCost: 1750, bestThreshold: 0.1, effectiveThreshold: 0.09, regret: 0.02 }),
+  calibration: ran({ ece: 0.03, brier: 0.07, referenceEce: 0.04 }),
+  'quality.business_cost': ran({ cost: 1807, nobodyCost: 4410, referenceCost: 2322, savingsVsReference: 1.6 }),
 };
 
 describe('rubric validation', () => {
@@ -129,12 +134,12 @@ describe('a graded part the candidate did not provide', () => {
     for (const manual of [[], full]) {
       const s = scoreMeasurements(m, rubric, manual);
       expect(s.checks.filter((c) => c.status !== 'pass').map((c) => c.id).sort()).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
-      // 24 of 34 weight: above the pass mark of 70 on points alone; the critical check decides.
-      expect(s.automaticScore).toBeCloseTo((100 * 24) / 34, 8);
+      // 34 of 44 weight: above the pass mark of 70 on points alone; the critical check decides.
+      expect(s.automaticScore).toBeCloseTo((100 * 34) / 44, 8);
       expect(s.passed).toBe(false);
       expect(s.verdict).toMatch(/critical check\(s\) failed — own estimate matches hidden data/);
     }
-    expect(scoreMeasurements(m, rubric, full).score).toBeCloseTo(0.8 * ((100 * 24) / 34) + 20, 8);
+    expect(scoreMeasurements(m, rubric, full).score).toBeCloseTo(0.8 * ((100 * 34) / 44) + 20, 8);
   });
 });
 
@@ -199,8 +204,22 @@ describe('verdict basis', () => {
 
   it('host-measured checks are the ones on hidden predictions or the engine; evaluate() feeds only sandbox or mixed ones', () => {
     const by = (b: string) => CHECKS.filter((d) => d.basis === b).map((d) => d.id).sort();
-    expect(by('host')).toEqual(['imbalance.beats_baseline', 'imbalance.minority_recall', 'leakage.target', 'leakage.transductive', 'reproducibility.deterministic', 'robustness.messy_input', 'sandbox.resources']);
+    expect(by('host')).toEqual([
+      'business.threshold',
+      'calibration',
+      'imbalance.beats_baseline',
+      'imbalance.minority_recall',
+      'leakage.target',
+      'leakage.transductive',
+      'quality.business_cost',
+      'reproducibility.deterministic',
+      'robustness.messy_input',
+      'sandbox.resources',
+      'serving.footprint',
+      'serving.latency',
+    ]);
     expect(by('mixed')).toEqual(['contract.interface', 'cv.estimate_calibrated']);
     expect(CHECKS.filter((d) => d.fedBy === 'evaluate').map((d) => d.id).sort()).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
+    expect(CHECKS.filter((d) => d.fedBy === 'predict_proba').map((d) => d.id).sort()).toEqual(['business.threshold', 'calibration']);
   });
 });
