@@ -355,7 +355,7 @@ async function main() {
       await fn();
     } catch (err) {
       results.errors[name] = (err as Error).message.slice(0, 500);
-      log(`  ${name} failed: ${(err as Error).stack ?? err}`);
+      log(`  ${name} failed: ${(err as Error).stack ?? String(err)}`);
     }
   };
 

@@ -8,6 +8,7 @@ export DATABASE_URL=${TEST_DATABASE_URL:-${DATABASE_URL%/*}/grader_test}
 export NODE_ENV=test LOG_LEVEL=${LOG_LEVEL:-silent}
 npx tsc -p tsconfig.json
 npm run --silent lint:imports
+npm run --silent lint
 mkdir -p artifacts
 rm -f artifacts/security-cases.jsonl artifacts/vitest-engine.json artifacts/vitest-runsc.json artifacts/pytest.xml
 set +e

@@ -4,7 +4,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { GRADING_QUEUE } from '../../services/grading/grading-queue.ts';
 import { tarGzOfFolder } from '../../tests/support/archives.ts';
-import { BenchServices, uploadArchive } from './services.ts';
+import type { BenchServices } from './services.ts';
+import { uploadArchive } from './services.ts';
 import { LoadProbe, RssSampler, processMemory } from './machine.ts';
 import { summarize, type Summary } from './stats.ts';
 

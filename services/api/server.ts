@@ -18,5 +18,11 @@ const shutdown = async () => {
   await ctx.close();
   process.exit(0);
 };
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
+// A close that fails still ends the process, with its reason logged (not an unhandled rejection).
+const onSignal = () =>
+  void shutdown().catch((err: unknown) => {
+    ctx.logger.error({ err }, 'shutdown failed');
+    process.exit(1);
+  });
+process.on('SIGTERM', onSignal);
+process.on('SIGINT', onSignal);

@@ -63,6 +63,7 @@ export function checkEntryName(raw: string): string {
   };
   if (raw.length === 0) reject('empty name');
   if (raw.length > 500) reject('name longer than 500 characters');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused here
   if (/[\u0000-\u001f]/.test(raw)) reject('control character in name');
   if (raw.search(BIDI) !== -1) reject('bidirectional control character in name (it can make the name display as another)');
   if (raw.includes('\\')) reject('backslash in name (Windows path separators are not allowed)');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { Writable, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
 import type { Logger } from 'pino';
@@ -259,10 +259,12 @@ export class DockerSandbox implements Sandbox {
     const poll = setInterval(() => void readCgroupCounters(container.id).then((c) => c && (lastCounters = c)), 100);
     let countersAtKill: CgroupCounters | null = null;
     const kill = () => container.kill({ signal: 'SIGKILL' }).catch(() => {});
-    const timer = setTimeout(async () => {
+    const timer = setTimeout(() => {
       timedOut = true;
-      countersAtKill = await readCgroupCounters(container.id);
-      void kill();
+      // The counters are read before the kill resets them; the kill happens whatever the read does.
+      void readCgroupCounters(container.id)
+        .then((c) => (countersAtKill = c))
+        .finally(() => void kill());
     }, spec.limits.wallMs);
     const onAbort = () => void kill();
     spec.signal?.addEventListener('abort', onAbort, { once: true });

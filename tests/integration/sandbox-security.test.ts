@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { loadConfig } from '../../services/config.ts';
 import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
 import type { SandboxLimits, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
