@@ -12,6 +12,8 @@ const CORE = [
   '^services/rubrics/rubric-schema\\.ts$',
   '^services/reports/report-schema\\.ts$',
   '^services/assessments/assessment-schema\\.ts$',
+  // The closed lists of grading statuses and phases.
+  '^services/submissions/grading-states\\.ts$',
   // The sandbox port: the interface and its closed outcome list, which reports record.
   '^services/sandbox/sandbox\\.ts$',
 ];

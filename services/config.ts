@@ -47,6 +47,8 @@ export const configSchema = z
     QUEUE_PREFIX: z.string().default('grader'),
     QUEUE_MAX_DEPTH: z.coerce.number().int().positive().default(200),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().default(1),
+    /** How long a grading job's lock lasts without renewal; a dead worker's job is taken over after about this long. */
+    WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(10 * 60_000).default(30_000),
     JOB_ATTEMPTS: z.coerce.number().int().positive().default(6),
     UPLOAD_MAX_BYTES: bytes.default(20 * 1024 * 1024),
     UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(200 * 1024 * 1024),

@@ -1,11 +1,11 @@
-import { Worker } from 'bullmq';
 import { loadConfig } from '../services/config.ts';
 import { assertNoEviction, createContext, redisConnection, type Context } from '../services/context.ts';
 import { migrate } from '../services/db/migrate.ts';
-import { GRADING_QUEUE, type GradingJob } from '../services/grading/grading-queue.ts';
-import { createGradingProcessor } from '../services/grading/grading-processor.ts';
+import { gradingJob } from '../services/grading/grading-queue.ts';
+import { createGradingProcessor, gradingFailedEvent } from '../services/grading/grading-processor.ts';
 import { GradingRecovery, sweepWorkDirs } from '../services/grading/grading-recovery.ts';
-import { gradingHooks } from './grading-hooks.ts';
+import { startJobWorker } from '../services/jobs/job-queue.ts';
+import { gradingSubscribers } from './grading-subscribers.ts';
 import { startRegradeWorker } from './regrade-worker.ts';
 import { startWebhookWorker } from './webhook-worker.ts';
 
@@ -16,7 +16,8 @@ export interface GradingWorkerOptions {
 
 /**
  * Starts a grading worker: reaps what dead workers left behind, then consumes the queue.
- * Failed attempts are written to the grading row; the last one marks it failed for good.
+ * Failed attempts are written to the grading row; the last one marks it failed for good and
+ * publishes GradingFinished.
  */
 export async function startGradingWorker(ctx: Context, opts: GradingWorkerOptions = {}) {
   if (ctx.config.REQUIRE_NOEVICTION) await assertNoEviction(ctx.redis);
@@ -24,35 +25,28 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
   if (reaped) ctx.logger.warn({ reaped }, 'removed containers and volumes left by dead workers');
   await ctx.blobs.sweepTemp();
   await sweepWorkDirs(ctx.config.DATA_DIR);
-  const lockDuration = opts.lockDurationMs ?? Number(process.env.WORKER_LOCK_MS ?? 30_000);
-  const hooks = gradingHooks(ctx);
-  const worker = new Worker<GradingJob>(GRADING_QUEUE, createGradingProcessor(ctx, hooks), {
-    connection: redisConnection(ctx.config.REDIS_URL),
+  const lockDuration = opts.lockDurationMs ?? ctx.config.WORKER_LOCK_MS;
+  const events = gradingSubscribers(ctx);
+  const recovery = new GradingRecovery(ctx);
+  // Our own connection, closed with the worker (BullMQ leaves a connection it was given open).
+  const connection = redisConnection(ctx.config.REDIS_URL);
+  return startJobWorker({
+    kind: gradingJob,
+    connection,
     prefix: ctx.config.QUEUE_PREFIX,
+    logger: ctx.logger,
     concurrency: opts.concurrency ?? ctx.config.WORKER_CONCURRENCY,
     lockDuration,
     stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
     maxStalledCount: 3,
-  });
-  worker.on('failed', (job, err) => {
-    if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
-    ctx.logger.error({ gradingId: job.data.gradingId, attempt: job.attemptsMade, final, err: err.message }, 'grading attempt failed');
-    void ctx.submissions
-      .markAttemptFailed(job.data.gradingId, err.message, final)
-      .then(() => (final ? hooks.onFailed(job.data.gradingId) : undefined))
-      .catch(() => {});
-  });
-  worker.on('error', (err) => ctx.logger.error({ err: err.message }, 'worker error'));
-  const recovery = new GradingRecovery(ctx);
-  recovery.start();
-  return {
-    worker,
-    async close() {
-      recovery.stop();
-      await worker.close();
+    process: createGradingProcessor(ctx, (e) => events.publish(e)),
+    async onFailed({ gradingId }, err, { final }) {
+      const failed = await ctx.submissions.markAttemptFailed(gradingId, err.message, final);
+      if (final && failed) await events.publish(gradingFailedEvent(failed));
     },
-  };
+    sweeps: [{ name: 'grading recovery sweep', everyMs: 15_000, run: () => recovery.sweep() }],
+    disconnect: () => connection.disconnect(),
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

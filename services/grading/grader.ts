@@ -15,8 +15,7 @@ import { modelFootprint } from './model-footprint.ts';
 import { reportScores } from './scoring.ts';
 import { REPORT_SCHEMA_VERSION, reportDocumentSchema, type ReportDocument } from '../reports/report-schema.ts';
 import type { z } from 'zod';
-
-export type GradingPhase = 'preparing' | 'training' | 'predicting' | 'scoring';
+import type { GraderPhase } from '../submissions/grading-states.ts';
 
 export interface GradeRequest {
   gradingId: string;
@@ -27,7 +26,7 @@ export interface GradeRequest {
   rubric: Rubric;
   rubricVersion: number;
   signal?: AbortSignal;
-  onPhase?: (phase: GradingPhase) => void | Promise<void>;
+  onPhase?: (phase: GraderPhase) => void | Promise<void>;
 }
 
 export interface GraderDeps {

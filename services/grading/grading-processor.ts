@@ -4,10 +4,12 @@ import type { Logger } from 'pino';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { ReportRepository } from '../reports/report-repository.ts';
 import type { RubricRepository } from '../rubrics/rubric-repository.ts';
-import type { SubmissionRepository } from '../submissions/submission-repository.ts';
+import type { FailedGrading, SubmissionRepository } from '../submissions/submission-repository.ts';
 import type { Grader } from './grader.ts';
 import { withTransaction, type Db } from '../db/pool.ts';
-import { gradingJobSchema, type GradingJob } from './grading-queue.ts';
+import type { GradingJob } from './grading-queue.ts';
+import type { GradingFinished } from './grading-events.ts';
+import { GRADING_STATE } from '../submissions/grading-states.ts';
 
 export const WORKER_HOST = `${os.hostname()}/${process.pid}`;
 
@@ -22,41 +24,36 @@ export interface GradingProcessorDeps {
 }
 
 /**
- * The BullMQ processor for one grading job. Idempotent: a grading that already has its report is
- * not graded again, and the report insert is guarded by a unique index, so retries after a crash
- * yield exactly one report.
+ * The processor for one grading job. Idempotent: a grading that already has its report is not
+ * graded again, and the report insert is guarded by a unique index, so retries after a crash yield
+ * exactly one report, and GradingFinished is published once, by the attempt that wrote it.
  */
-export function createGradingProcessor(ctx: GradingProcessorDeps, hooks: { onReport?: (submissionId: string, reportId: string) => Promise<void> } = {}) {
-  return async (job: Job<GradingJob>, _token?: string, signal?: AbortSignal): Promise<{ reportId: string | null }> => {
-    const parsed = gradingJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`malformed grading job payload: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-    const { gradingId } = parsed.data;
+export function createGradingProcessor(ctx: GradingProcessorDeps, publish: (event: GradingFinished) => Promise<void>) {
+  return async ({ gradingId }: GradingJob, job: Pick<Job, 'id' | 'attemptsMade'>, signal?: AbortSignal): Promise<{ reportId: string | null }> => {
     const log = ctx.logger.child({ gradingId, jobId: job.id, attempt: job.attemptsMade + 1 });
 
-    const grading = await ctx.submissions.getGrading(gradingId);
-    if (!grading) throw new UnrecoverableError(`grading ${gradingId} does not exist`);
-    if (grading.status === 'completed' || (await ctx.reports.countForGrading(gradingId)) > 0) {
+    const run = await ctx.submissions.gradingToRun(gradingId);
+    if (!run) throw new UnrecoverableError(`grading ${gradingId} does not exist`);
+    const { grading, assessmentId, archiveSha256 } = run;
+    if (grading.status === GRADING_STATE.completed.status || (await ctx.reports.countForGrading(gradingId)) > 0) {
       await ctx.submissions.markCompleted(gradingId);
       log.info('grading already has its report; nothing to do');
       return { reportId: null };
     }
     const started = await ctx.submissions.markStarted(gradingId, WORKER_HOST);
     if (!started) return { reportId: null };
-    const submission = await ctx.submissions.getSubmission(grading.submissionId);
-    if (!submission) throw new UnrecoverableError(`submission ${grading.submissionId} does not exist`);
-    if (!(await ctx.blobs.exists(submission.archiveSha256)))
-      throw new UnrecoverableError(`the stored archive ${submission.archiveSha256} is missing from storage`);
+    if (!(await ctx.blobs.exists(archiveSha256))) throw new UnrecoverableError(`the stored archive ${archiveSha256} is missing from storage`);
 
     const beat = setInterval(() => void ctx.submissions.heartbeat(gradingId).catch(() => {}), 5_000);
     try {
-      log.info({ submissionId: submission.id }, 'grading started');
-      const rubric = await ctx.rubrics.forGrading(gradingId, submission.assessmentId);
+      log.info({ submissionId: grading.submissionId }, 'grading started');
+      const rubric = await ctx.rubrics.forGrading(assessmentId, run.rubricVersion);
       const doc = await ctx.grader.grade({
         gradingId,
-        submissionId: submission.id,
-        assessmentId: submission.assessmentId,
-        archivePath: ctx.blobs.pathOf(submission.archiveSha256),
-        archiveSha256: submission.archiveSha256,
+        submissionId: grading.submissionId,
+        assessmentId,
+        archivePath: ctx.blobs.pathOf(archiveSha256),
+        archiveSha256,
         rubric: rubric.rubric,
         rubricVersion: rubric.version,
         signal,
@@ -68,10 +65,38 @@ export function createGradingProcessor(ctx: GradingProcessorDeps, hooks: { onRep
         return r;
       });
       log.info({ score: doc.score, passed: doc.passed, inserted }, 'grading finished');
-      if (inserted) await hooks.onReport?.(submission.id, id).catch((err) => log.warn({ err }, 'report hook failed'));
+      if (inserted)
+        await publish({
+          status: 'completed',
+          gradingId,
+          submissionId: grading.submissionId,
+          assessmentId,
+          reason: grading.reason,
+          regradeId: run.regradeId,
+          finishedAt: new Date().toISOString(),
+          reportId: id,
+          score: doc.score,
+          passed: doc.passed,
+          rubricVersion: rubric.version,
+        });
       return { reportId: inserted ? id : null };
     } finally {
       clearInterval(beat);
     }
+  };
+}
+
+/** The event for a grading that failed for good, from the row its last failed attempt wrote. */
+export function gradingFailedEvent({ grading, assessmentId, regradeId }: FailedGrading): GradingFinished {
+  return {
+    status: 'failed',
+    gradingId: grading.id,
+    submissionId: grading.submissionId,
+    assessmentId,
+    reason: grading.reason,
+    regradeId,
+    finishedAt: grading.finishedAt ?? new Date().toISOString(),
+    attempts: grading.attempts,
+    error: grading.lastError,
   };
 }

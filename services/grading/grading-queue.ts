@@ -1,22 +1,34 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import type { ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { QueueFullError, SystemError } from '../errors.ts';
+import { QueueFullError } from '../errors.ts';
+import { defineJob, JobQueue, withTimeout } from '../jobs/job-queue.ts';
+
+export { withTimeout };
 
 export const GRADING_QUEUE = 'grading';
 
-/** The job catalog entry for gradings: payload schema and retry policy. */
+/** The job catalog entry for gradings: the grading id is the job id, so a second add is a no-op. */
 export const gradingJobSchema = z.object({ gradingId: z.string().uuid() }).strict();
 export type GradingJob = z.infer<typeof gradingJobSchema>;
+export const gradingJob = defineJob({ queue: GRADING_QUEUE, name: 'grade', label: 'grading', schema: gradingJobSchema, jobId: (j) => j.gradingId });
 
-export class GradingQueue {
-  readonly queue: Queue<GradingJob>;
-
+export class GradingQueue extends JobQueue<typeof gradingJobSchema> {
   constructor(
     connection: ConnectionOptions,
     private readonly config: Config,
   ) {
-    this.queue = new Queue<GradingJob>(GRADING_QUEUE, { connection, prefix: config.QUEUE_PREFIX });
+    super(gradingJob, connection, {
+      prefix: config.QUEUE_PREFIX,
+      addTimeoutMs: 5_000,
+      jobOptions: {
+        attempts: config.JOB_ATTEMPTS,
+        // 5, 10, 20, 40, 80 s: long enough to ride out an engine or database restart.
+        backoff: { type: 'exponential', delay: 5_000 },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
   }
 
   /** Jobs not yet finished: the number backpressure is measured on. */
@@ -36,24 +48,9 @@ export class GradingQueue {
     if (depth >= this.config.QUEUE_MAX_DEPTH) throw new QueueFullError(Math.min(300, 5 + Math.ceil(depth / 2)));
   }
 
-  /** Idempotent: the job id is the grading id, so a second add of the same grading is a no-op. */
-  async enqueue(gradingId: string): Promise<void> {
-    const data = gradingJobSchema.parse({ gradingId });
-    try {
-      await withTimeout(
-        this.queue.add('grade', data, {
-          jobId: gradingId,
-          attempts: this.config.JOB_ATTEMPTS,
-          // 5, 10, 20, 40, 80 s: long enough to ride out an engine or database restart.
-          backoff: { type: 'exponential', delay: 5_000 },
-          removeOnComplete: { age: 24 * 3600, count: 10_000 },
-          removeOnFail: { age: 7 * 24 * 3600 },
-        }),
-        5_000,
-      );
-    } catch (err) {
-      throw new SystemError(`could not enqueue grading ${gradingId}: ${(err as Error).message}`, { cause: err });
-    }
+  /** Idempotent: the job id is the grading id. */
+  enqueue(gradingId: string): Promise<void> {
+    return this.add({ gradingId });
   }
 
   /** 1-based position among waiting jobs, or null when not waiting. */
@@ -62,15 +59,4 @@ export class GradingQueue {
     const i = waiting.findIndex((j) => j.id === gradingId);
     return i < 0 ? null : waiting.length - i;
   }
-
-  close(): Promise<void> {
-    return this.queue.close();
-  }
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(t),
-  );
 }

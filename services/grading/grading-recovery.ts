@@ -2,7 +2,6 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/pool.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import type { SubmissionRepository } from '../submissions/submission-repository.ts';
 import type { GradingQueue } from './grading-queue.ts';
@@ -10,7 +9,6 @@ import type { GradingQueue } from './grading-queue.ts';
 export interface GradingRecoveryDeps {
   config: Pick<Config, 'DATA_DIR' | 'STALLED_GRADING_MS'>;
   logger: Logger;
-  db: Db;
   queue: GradingQueue;
   sandbox: Pick<Sandbox, 'reap'>;
   submissions: SubmissionRepository;
@@ -19,24 +17,11 @@ export interface GradingRecoveryDeps {
 /**
  * Finds gradings the queue lost track of — running with a silent worker, or queued without a job
  * (Redis was down when they were accepted) — and puts them back on the queue. BullMQ's own stalled
- * check handles the common case; this is the safety net that keeps the API truthful.
+ * check handles the common case; this is the safety net that keeps the API truthful (the grading
+ * worker runs it every 15 s).
  */
 export class GradingRecovery {
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly ctx: GradingRecoveryDeps,
-    private readonly everyMs = 15_000,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.sweep().catch((err) => this.ctx.logger.warn({ err: err.message }, 'recovery sweep failed')), this.everyMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
+  constructor(private readonly ctx: GradingRecoveryDeps) {}
 
   async sweep(): Promise<{ requeued: string[] }> {
     const { ctx } = this;
@@ -44,9 +29,7 @@ export class GradingRecovery {
     await ctx.sandbox.reap().catch((err) => ctx.logger.warn({ err: err.message }, 'reaping orphan containers failed'));
     await sweepWorkDirs(ctx.config.DATA_DIR);
     const stalled = await ctx.submissions.stalled(ctx.config.STALLED_GRADING_MS);
-    const { rows: orphans } = await ctx.db.query<{ id: string }>(
-      `SELECT id FROM gradings WHERE status = 'queued' AND queued_at < now() - interval '60 seconds'`,
-    );
+    const orphans = await ctx.submissions.queuedSince(60);
     for (const g of [...stalled, ...orphans]) {
       const job = await ctx.queue.queue.getJob(g.id);
       const state = job ? await job.getState() : 'missing';

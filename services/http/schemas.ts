@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { gradingPhaseSchema, gradingStatusSchema } from '../submissions/grading-states.ts';
 
 /** Shared API primitives and resource shapes (request and response). */
 export const uuid = z.string().uuid();
@@ -19,8 +20,8 @@ export const submissionStatusSchema = z.object({
   fileName: z.string(),
   archiveSha256: z.string(),
   createdAt: z.string(),
-  status: z.enum(['queued', 'running', 'completed', 'failed']),
-  phase: z.string(),
+  status: gradingStatusSchema,
+  phase: gradingPhaseSchema,
   queuePosition: z.number().int().nullable(),
   grading: z.object({
     id: uuid,

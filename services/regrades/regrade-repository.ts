@@ -333,12 +333,6 @@ export class RegradeRepository {
     await this.db.query('UPDATE regrades SET dispatched_at = COALESCE(dispatched_at, now()) WHERE id = $1', [regradeId]);
   }
 
-  /** Regrades waiting on this grading (a sandbox re-run). */
-  async regradesOfGrading(gradingId: string): Promise<string[]> {
-    const { rows } = await this.db.query(`SELECT regrade_id FROM regrade_items WHERE grading_id = $1`, [gradingId]);
-    return rows.map((r) => r.regrade_id);
-  }
-
   /**
    * Folds finished sandbox re-runs into their items, then completes the regrade when nothing is
    * pending. Returns the regrade if this call completed it (exactly one caller does).

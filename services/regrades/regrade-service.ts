@@ -223,8 +223,8 @@ export class RegradeService {
     return completed;
   }
 
-  /** Grading hook: a sandbox re-run finished (report written or failed for good). */
-  async onGradingFinished(gradingId: string): Promise<void> {
-    for (const regradeId of await this.ctx.regrades.regradesOfGrading(gradingId)) await this.refresh(regradeId);
+  /** Subscribed to GradingFinished: a sandbox re-run of a regrade finished (report written or failed for good). */
+  async onGradingFinished(event: { regradeId: string | null }): Promise<void> {
+    if (event.regradeId) await this.refresh(event.regradeId);
   }
 }

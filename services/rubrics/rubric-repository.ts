@@ -65,11 +65,9 @@ export class RubricRepository {
     return v;
   }
 
-  /** The version a grading is scored with: pinned for regrade re-runs, otherwise the latest. */
-  async forGrading(gradingId: string, assessmentId: string): Promise<RubricVersion> {
-    const { rows } = await this.db.query('SELECT rubric_version FROM gradings WHERE id = $1', [gradingId]);
-    const pinned = rows[0]?.rubric_version as number | null | undefined;
-    return pinned ? this.get(assessmentId, pinned) : this.latest(assessmentId);
+  /** The rubric a grading is scored with: the version it is pinned to (a regrade's re-run), else the latest. */
+  async forGrading(assessmentId: string, pinnedVersion: number | null): Promise<RubricVersion> {
+    return pinnedVersion ? this.get(assessmentId, pinnedVersion) : this.latest(assessmentId);
   }
 
   async get(assessmentId: string, version: number): Promise<RubricVersion> {

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { Db, Queryable } from '../db/pool.ts';
+import { GRADING_REASONS, GRADING_STATE, type GraderPhase, type GradingPhase, type GradingReason, type GradingStatus } from './grading-states.ts';
 
 export interface SubmissionRow {
   id: string;
@@ -13,15 +14,14 @@ export interface SubmissionRow {
   createdAt: string;
 }
 
-/** Why a grading exists: the upload, a regrade's sandbox re-run, or a reviewer's retry after a system failure. */
-export const GRADING_REASONS = ['initial', 'regrade', 'retry'] as const;
+export { GRADING_REASONS };
 
 export interface GradingRow {
   id: string;
   submissionId: string;
-  reason: (typeof GRADING_REASONS)[number];
-  status: 'queued' | 'running' | 'completed' | 'failed';
-  phase: string;
+  reason: GradingReason;
+  status: GradingStatus;
+  phase: GradingPhase;
   queuedAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -29,6 +29,21 @@ export interface GradingRow {
   workerHost: string | null;
   attempts: number;
   lastError: string | null;
+}
+
+export interface GradingToRun {
+  grading: GradingRow;
+  assessmentId: string;
+  archiveSha256: string;
+  /** Pinned by a regrade; null: the assessment's latest rubric. */
+  rubricVersion: number | null;
+  regradeId: string | null;
+}
+
+export interface FailedGrading {
+  grading: GradingRow;
+  assessmentId: string;
+  regradeId: string | null;
 }
 
 const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
@@ -52,7 +67,7 @@ const toGrading = (r: Record<string, unknown>): GradingRow => ({
   submissionId: r.submission_id as string,
   reason: r.reason as GradingRow['reason'],
   status: r.status as GradingRow['status'],
-  phase: r.phase as string,
+  phase: r.phase as GradingPhase,
   queuedAt: iso(r.queued_at)!,
   startedAt: iso(r.started_at),
   finishedAt: iso(r.finished_at),
@@ -94,9 +109,9 @@ export class SubmissionRepository {
   async createGrading(submissionId: string, idempotencyKey: string, reason: GradingRow['reason'], client: Queryable = this.db): Promise<{ grading: GradingRow; created: boolean }> {
     const { rows } = await client.query(
       `INSERT INTO gradings (id, submission_id, idempotency_key, reason, status, phase)
-       VALUES ($1, $2, $3, $4, 'queued', 'queued')
+       VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-      [crypto.randomUUID(), submissionId, idempotencyKey, reason],
+      [crypto.randomUUID(), submissionId, idempotencyKey, reason, GRADING_STATE.queued.status, GRADING_STATE.queued.phase],
     );
     if (rows[0]) return { grading: toGrading(rows[0]), created: true };
     const existing = await client.query('SELECT * FROM gradings WHERE idempotency_key = $1', [idempotencyKey]);
@@ -133,46 +148,80 @@ export class SubmissionRepository {
     return rows[0] ? toGrading(rows[0]) : null;
   }
 
+  /**
+   * What a worker needs to run a grading, in one read: the grading, its submission's assessment and
+   * archive, the rubric version it is pinned to (a regrade's re-run) and that regrade.
+   */
+  async gradingToRun(id: string): Promise<GradingToRun | null> {
+    const { rows } = await this.db.query(
+      `SELECT g.*, s.assessment_id, s.archive_sha256,
+              (SELECT regrade_id FROM regrade_items i WHERE i.grading_id = g.id LIMIT 1) AS regrade_id
+         FROM gradings g JOIN submissions s ON s.id = g.submission_id WHERE g.id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return { grading: toGrading(r), assessmentId: r.assessment_id, archiveSha256: r.archive_sha256, rubricVersion: r.rubric_version ?? null, regradeId: r.regrade_id ?? null };
+  }
+
   /** Marks a grading as started by this worker; returns null if it already finished. */
   async markStarted(id: string, workerHost: string): Promise<GradingRow | null> {
+    const { started } = GRADING_STATE;
     const { rows } = await this.db.query(
-      `UPDATE gradings SET status = 'running', phase = 'preparing', started_at = now(), heartbeat_at = now(),
+      `UPDATE gradings SET status = $3, phase = $4, started_at = now(), heartbeat_at = now(),
               worker_host = $2, attempts = attempts + 1
-       WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
-      [id, workerHost],
+       WHERE id = $1 AND status IN ($5, $3) RETURNING *`,
+      [id, workerHost, started.status, started.phase, GRADING_STATE.queued.status],
     );
     return rows[0] ? toGrading(rows[0]) : null;
   }
 
-  async setPhase(id: string, phase: string): Promise<void> {
-    await this.db.query(`UPDATE gradings SET phase = $2, heartbeat_at = now() WHERE id = $1 AND status = 'running'`, [id, phase]);
+  async setPhase(id: string, phase: GraderPhase): Promise<void> {
+    await this.db.query(`UPDATE gradings SET phase = $2, heartbeat_at = now() WHERE id = $1 AND status = $3`, [id, phase, GRADING_STATE.started.status]);
   }
 
   async heartbeat(id: string): Promise<void> {
-    await this.db.query(`UPDATE gradings SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, [id]);
+    await this.db.query(`UPDATE gradings SET heartbeat_at = now() WHERE id = $1 AND status = $2`, [id, GRADING_STATE.started.status]);
   }
 
   async markCompleted(id: string, client: Queryable = this.db): Promise<void> {
-    await client.query(`UPDATE gradings SET status = 'completed', phase = 'done', finished_at = now(), last_error = NULL WHERE id = $1`, [id]);
+    const { completed } = GRADING_STATE;
+    await client.query(`UPDATE gradings SET status = $2, phase = $3, finished_at = now(), last_error = NULL WHERE id = $1`, [id, completed.status, completed.phase]);
   }
 
-  /** Records a failed attempt; `final` when no retry is left. */
-  async markAttemptFailed(id: string, error: string, final: boolean): Promise<void> {
-    await this.db.query(
-      final
-        ? `UPDATE gradings SET status = 'failed', phase = 'failed', finished_at = now(), last_error = $2 WHERE id = $1 AND status <> 'completed'`
-        : `UPDATE gradings SET status = 'queued', phase = 'retrying', last_error = $2 WHERE id = $1 AND status <> 'completed'`,
-      [id, error.slice(0, 4000)],
+  /**
+   * Records a failed attempt; `final` when no retry is left. Returns the grading as written, with
+   * what a grading-finished event needs, or null when it had completed meanwhile.
+   */
+  async markAttemptFailed(id: string, error: string, final: boolean): Promise<FailedGrading | null> {
+    const to = final ? GRADING_STATE.failed : GRADING_STATE.retrying;
+    const { rows } = await this.db.query(
+      `UPDATE gradings g SET status = $3, phase = $4, last_error = $2${final ? ', finished_at = now()' : ''}
+        WHERE g.id = $1 AND g.status <> $5
+        RETURNING g.*, (SELECT assessment_id FROM submissions s WHERE s.id = g.submission_id) AS assessment_id,
+                  (SELECT regrade_id FROM regrade_items i WHERE i.grading_id = g.id LIMIT 1) AS regrade_id`,
+      [id, error.slice(0, 4000), to.status, to.phase, GRADING_STATE.completed.status],
     );
+    const r = rows[0];
+    return r ? { grading: toGrading(r), assessmentId: r.assessment_id, regradeId: r.regrade_id ?? null } : null;
   }
 
   /** Running gradings whose worker stopped sending heartbeats. */
   async stalled(olderThanMs: number): Promise<GradingRow[]> {
-    const { rows } = await this.db.query(
-      `SELECT * FROM gradings WHERE status = 'running' AND heartbeat_at < now() - ($1 || ' milliseconds')::interval`,
-      [String(olderThanMs)],
-    );
+    const { rows } = await this.db.query(`SELECT * FROM gradings WHERE status = $2 AND heartbeat_at < now() - ($1 || ' milliseconds')::interval`, [
+      String(olderThanMs),
+      GRADING_STATE.started.status,
+    ]);
     return rows.map(toGrading);
+  }
+
+  /** Gradings accepted but, after `olderThanS` seconds, still not on the queue as far as Postgres knows. */
+  async queuedSince(olderThanS: number): Promise<{ id: string }[]> {
+    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM gradings WHERE status = $1 AND queued_at < now() - ($2 || ' seconds')::interval`, [
+      GRADING_STATE.queued.status,
+      String(olderThanS),
+    ]);
+    return rows;
   }
 
   async listByAssessment(assessmentId: string, limit = 500): Promise<(SubmissionRow & { grading: GradingRow | null })[]> {

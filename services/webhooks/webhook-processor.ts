@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { WebhookRepository } from './webhook-repository.ts';
 import { signPayload } from './webhook-signature.ts';
-import { deliveryJobSchema, type DeliveryJob } from './webhook-schema.ts';
+import type { DeliveryJob } from './webhook-schema.ts';
 import { resolveWebhookTarget, type LookupAll } from './webhook-address.ts';
 import { postPinned, type PostResult } from './webhook-request.ts';
 
@@ -25,10 +25,7 @@ export interface WebhookProcessorDeps {
 
 export function createWebhookProcessor(ctx: WebhookProcessorDeps, opts: { lookup?: LookupAll } = {}) {
   const { config } = ctx;
-  return async (job: Job<DeliveryJob>, _token?: string, signal?: AbortSignal): Promise<{ status: string }> => {
-    const parsed = deliveryJobSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('malformed delivery job payload');
-    const { deliveryId } = parsed.data;
+  return async ({ deliveryId }: DeliveryJob, job: Pick<Job, 'attemptsMade' | 'opts'>, signal?: AbortSignal): Promise<{ status: string }> => {
     const d = await ctx.webhooks.deliveryToSend(deliveryId);
     if (!d) return { status: 'endpoint deleted' };
     if (d.status !== 'pending') return { status: `already ${d.status}` };
@@ -71,4 +68,13 @@ export function createWebhookProcessor(ctx: WebhookProcessorDeps, opts: { lookup
     log.info({ err: result.error }, 'webhook attempt failed; retrying');
     throw new Error(result.error);
   };
+}
+
+/**
+ * Closes a delivery whose job ended without the row saying so (a final failure outside the HTTP
+ * attempt, or a job that vanished): failed, counted against its endpoint when `counts`.
+ */
+export async function closePendingDelivery(ctx: Pick<WebhookProcessorDeps, 'config' | 'webhooks'>, deliveryId: string, reason: string, counts: boolean): Promise<void> {
+  const d = await ctx.webhooks.deliveryToSend(deliveryId);
+  if (d?.status === 'pending') await ctx.webhooks.markFailed(deliveryId, reason, counts, d.endpoint.id, ctx.config.WEBHOOK_DISABLE_AFTER);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GRADING_REASONS } from '../submissions/submission-repository.ts';
+import { GRADING_REASONS } from '../submissions/grading-states.ts';
 
 export const WEBHOOK_EVENTS = ['report.created', 'regrade.completed', 'grading.failed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

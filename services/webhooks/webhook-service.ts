@@ -1,6 +1,5 @@
 import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import type { Config } from '../config.ts';
-import type { Db } from '../db/pool.ts';
 import type { RegradeRepository } from '../regrades/regrade-repository.ts';
 import { canSeeAssessment, withinScope, type Principal } from '../auth/api-keys.ts';
 import { DomainError, NotFoundError } from '../errors.ts';
@@ -9,11 +8,11 @@ import type { EndpointRow, WebhookRepository } from './webhook-repository.ts';
 import type { WebhookQueue } from './webhook-queue.ts';
 import { newWebhookSecret } from './webhook-signature.ts';
 import { resolveWebhookTarget, type LookupAll } from './webhook-address.ts';
+import type { GradingFinished } from '../grading/grading-events.ts';
 import type { CreateWebhook, GradingFailedEvent, RegradeEvent, ReportEvent, WebhookEndpointView, WebhookEvent } from './webhook-schema.ts';
 
 export interface WebhookServiceDeps {
   config: Pick<Config, 'PUBLIC_URL' | 'WEBHOOK_ALLOWED_HOSTS'>;
-  db: Db;
   assessments: Pick<AssessmentRegistry, 'has'>;
   regrades: Pick<RegradeRepository, 'publishedReports'>;
   webhooks: WebhookRepository;
@@ -74,33 +73,43 @@ export class WebhookService {
     return e;
   }
 
-  /** report.created for one report (a sandbox grading, initial or regrade). */
-  async publishReport(reportId: string): Promise<number> {
-    const { rows } = await this.ctx.db.query(
-      `SELECT r.id, r.submission_id, r.grading_id, r.regrade_id, r.score, r.passed, r.rubric_version, r.created_at, s.assessment_id
-       FROM reports r JOIN submissions s ON s.id = r.submission_id WHERE r.id = $1`,
-      [reportId],
-    );
-    const r = rows[0];
-    if (!r) return 0;
-    const regradeId =
-      r.regrade_id ?? (r.grading_id ? ((await this.ctx.db.query('SELECT regrade_id FROM regrade_items WHERE grading_id = $1 LIMIT 1', [r.grading_id])).rows[0]?.regrade_id ?? null) : null);
-    const body: ReportEvent = {
-      event: 'report.created',
-      eventId: `report:${r.id}`,
-      occurredAt: r.created_at.toISOString(),
-      source: r.grading_id ? 'grading' : 'rescore',
-      submissionId: r.submission_id,
-      assessmentId: r.assessment_id,
-      reportId: r.id,
-      gradingId: r.grading_id,
-      regradeId,
-      score: r.score,
-      passed: r.passed,
-      rubricVersion: r.rubric_version,
-      reportUrl: this.url(`/v1/submissions/${r.submission_id}/report?reportId=${r.id}`),
+  /**
+   * A sandbox grading finished (subscribed to GradingFinished): report.created for its report, or
+   * grading.failed when it failed for good. Everything the body says comes with the event.
+   */
+  async publishGradingFinished(e: GradingFinished): Promise<number> {
+    if (e.status === 'completed') {
+      const body: ReportEvent = {
+        event: 'report.created',
+        eventId: `report:${e.reportId}`,
+        occurredAt: e.finishedAt,
+        source: 'grading',
+        submissionId: e.submissionId,
+        assessmentId: e.assessmentId,
+        reportId: e.reportId,
+        gradingId: e.gradingId,
+        regradeId: e.regradeId,
+        score: e.score,
+        passed: e.passed,
+        rubricVersion: e.rubricVersion,
+        reportUrl: this.url(`/v1/submissions/${e.submissionId}/report?reportId=${e.reportId}`),
+      };
+      return this.publish('report.created', e.assessmentId, [body]);
+    }
+    const body: GradingFailedEvent = {
+      event: 'grading.failed',
+      eventId: `grading-failed:${e.gradingId}`,
+      occurredAt: e.finishedAt,
+      submissionId: e.submissionId,
+      assessmentId: e.assessmentId,
+      gradingId: e.gradingId,
+      reason: e.reason,
+      attempts: e.attempts,
+      error: e.error,
+      statusUrl: this.url(`/v1/submissions/${e.submissionId}`),
+      retryUrl: this.url(`/v1/submissions/${e.submissionId}/gradings`),
     };
-    return this.publish('report.created', r.assessment_id, [body]);
+    return this.publish('grading.failed', e.assessmentId, [body]);
   }
 
   /** A finished (published, not dry-run) regrade: report.created per rescored report, then regrade.completed. */
@@ -138,31 +147,6 @@ export class WebhookService {
       regradeUrl: this.url(`/v1/regrades/${regrade.id}`),
     };
     return n + (await this.publish('regrade.completed', regrade.assessmentId, [done]));
-  }
-
-  /** grading.failed: a grading failed for good (system failure, retries spent). Once per grading. */
-  async publishGradingFailed(gradingId: string): Promise<number> {
-    const { rows } = await this.ctx.db.query(
-      `SELECT g.id, g.submission_id, g.reason, g.attempts, g.last_error, g.finished_at, g.status, s.assessment_id
-       FROM gradings g JOIN submissions s ON s.id = g.submission_id WHERE g.id = $1`,
-      [gradingId],
-    );
-    const g = rows[0];
-    if (!g || g.status !== 'failed') return 0;
-    const body: GradingFailedEvent = {
-      event: 'grading.failed',
-      eventId: `grading-failed:${g.id}`,
-      occurredAt: (g.finished_at ?? new Date()).toISOString(),
-      submissionId: g.submission_id,
-      assessmentId: g.assessment_id,
-      gradingId: g.id,
-      reason: g.reason,
-      attempts: g.attempts,
-      error: g.last_error,
-      statusUrl: this.url(`/v1/submissions/${g.submission_id}`),
-      retryUrl: this.url(`/v1/submissions/${g.submission_id}/gradings`),
-    };
-    return this.publish('grading.failed', g.assessment_id, [body]);
   }
 
   private async publish(event: WebhookEvent, assessmentId: string, bodies: (ReportEvent | RegradeEvent | GradingFailedEvent)[]): Promise<number> {
