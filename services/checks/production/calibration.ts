@@ -15,7 +15,7 @@ export const calibration = defineCheck({
   thresholds: z
     .object({
       warnEce: z.number().min(0).max(1).default(0.08),
-      failEce: z.number().min(0).max(1).default(0.25),
+      failEce: z.number().min(0).max(1).default(0.3),
     })
     .strict(),
   whenMissingDefault: 'warn',

@@ -21,7 +21,7 @@ export const servingFootprint = defineCheck({
   measure,
   judge: (v, t) => {
     const carries = num(v, 'idsFoundShare') >= t.trainingDataShare || num(v, 'numericRunsFoundShare') >= t.trainingDataShare;
-    const size = `model.pkl ${fmt(num(v, 'modelMb'), 1)} MB (training file ${fmt(num(v, 'trainMb'), 1)} MB), ${fmt(num(v, 'servingPeakMb'), 0)} MB of memory to answer`;
+    const size = `model.pkl ${fmt(num(v, 'modelMb'), 2)} MB (training file ${fmt(num(v, 'trainMb'), 2)} MB), ${fmt(num(v, 'servingPeakMb'), 0)} MB of memory to answer`;
     if (carries)
       return {
         status: t.failOnTrainingData ? 'fail' : 'warn',

@@ -13,7 +13,7 @@ export const servingLatency = defineCheck({
   thresholds: z
     .object({
       p99Ms: z.number().positive().max(60_000).default(80),
-      warnP99Ms: z.number().positive().max(60_000).default(40),
+      warnP99Ms: z.number().positive().max(60_000).default(65),
       /** Share of single-row answers that may differ from the same rows' whole-file answers. */
       maxMismatchRate: rate.default(0.05),
     })
