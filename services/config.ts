@@ -87,6 +87,12 @@ export const configSchema = z
       .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
     /** Lowers every assessment's per-phase time limit to at most this many seconds (operators, tests). */
     PHASE_TIMEOUT_CAP_S: z.coerce.number().positive().optional(),
+    /**
+     * The serving probe (serving.latency): warm single-customer predict() calls, and the seconds
+     * they may take in all (a slow model answers fewer). 0 calls: no probe (the check is skipped).
+     */
+    SERVING_CALLS: z.coerce.number().int().min(0).max(2000).default(200),
+    SERVING_BUDGET_S: z.coerce.number().positive().max(600).default(20),
     SANDBOX_LOG_BYTES: bytes.default(64 * 1024),
     SANDBOX_OUTPUT_BYTES: bytes.default(256 * 1024 * 1024),
     STALLED_GRADING_MS: bytes.default(30 * 60_000),

@@ -21,7 +21,7 @@ const ASSESSMENT = 'churn-messy-csv';
 const PYTHON = '/usr/bin/python3';
 
 export interface GradingSample {
-  kind: 'sandbox' | 'host';
+  kind: 'sandbox' | 'host' | 'noServing';
   wallMs: number;
   /** Host-side time before the first container was asked for, and after the last one ended. */
   beforeMs: number;
@@ -38,6 +38,8 @@ export interface BareSample {
 export interface Round {
   sandbox: GradingSample;
   host: GradingSample;
+  /** The sandbox grading without the serving probe (SERVING_CALLS=0): what the issue-13 checks add. */
+  noServing: GradingSample;
   bare: BareSample;
 }
 
@@ -48,6 +50,9 @@ export interface GradingBenchResult {
   sandboxOverRatio: Summary;
   sandboxOverBare: Summary;
   hostOverBare: Summary;
+  /** Sandbox grading ÷ the same without the serving probe: the share the production checks add. */
+  servingOverNone: Summary;
+  noServingWall: Summary;
   sandboxWall: Summary;
   hostWall: Summary;
   bareWall: Summary;
@@ -82,13 +87,14 @@ export async function gradingBench(opts: { rounds: number; runscRounds: number; 
   const graders = {
     sandbox: new Grader({ config, sandbox: inDocker, assessments, datasets, logger }),
     host: new Grader({ config, sandbox: onHost, assessments, datasets, logger }),
+    noServing: new Grader({ config: { ...config, SERVING_CALLS: 0 }, sandbox: inDocker, assessments, datasets, logger }),
   };
   const archive = path.join(dataDir, 'submission.tar.gz');
   fs.writeFileSync(archive, await tarGzOfFolder(fixture));
   const sha = crypto.createHash('sha256').update(fs.readFileSync(archive)).digest('hex');
 
-  const grade = async (kind: 'sandbox' | 'host'): Promise<GradingSample> => {
-    const recorder = kind === 'sandbox' ? inDocker : onHost;
+  const grade = async (kind: GradingSample['kind']): Promise<GradingSample> => {
+    const recorder = kind === 'host' ? onHost : inDocker;
     recorder.take();
     const t = performance.now();
     const report = await graders[kind].grade({
@@ -117,21 +123,22 @@ export async function gradingBench(opts: { rounds: number; runscRounds: number; 
     const rounds: Round[] = [];
     const probe = new LoadProbe().start();
     for (let i = 0; i < opts.rounds; i++) {
-      const order = (['sandbox', 'host', 'bare'] as const).map((_, k, a) => a[(k + i) % 3]!);
+      const order = (['sandbox', 'host', 'noServing', 'bare'] as const).map((_, k, a) => a[(k + i) % a.length]!);
       const r: Partial<Round> = {};
       for (const kind of order) {
         if (kind === 'bare') r.bare = await bare();
         else r[kind] = await grade(kind);
       }
       const round = r as Round;
-      for (const g of [round.sandbox, round.host]) {
-        const failing = g.report.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}=${c.status}`);
+      for (const g of [round.sandbox, round.host, round.noServing]) {
+        // Without the probe serving.latency cannot run; everything else must pass.
+        const failing = g.report.checks.filter((c) => c.status !== 'pass' && !(g.kind === 'noServing' && c.id === 'serving.latency')).map((c) => `${c.id}=${c.status}`);
         if (failing.length) throw new Error(`the ${g.kind} grading of the exemplary submission did not pass every check: ${failing.join(', ')}`);
       }
       rounds.push(round);
       opts.log(
         `  round ${i + 1}/${opts.rounds} (${order.join(' → ')}): sandbox ${(round.sandbox.wallMs / 1000).toFixed(2)} s, ` +
-          `host ${(round.host.wallMs / 1000).toFixed(2)} s, bare ${(round.bare.wallMs / 1000).toFixed(2)} s`,
+          `host ${(round.host.wallMs / 1000).toFixed(2)} s, without the serving probe ${(round.noServing.wallMs / 1000).toFixed(2)} s, bare ${(round.bare.wallMs / 1000).toFixed(2)} s`,
       );
     }
     const load = probe.stop();
@@ -148,6 +155,8 @@ export async function gradingBench(opts: { rounds: number; runscRounds: number; 
       sandboxOverRatio: summarize(rounds.map((r) => r.sandbox.wallMs / r.host.wallMs)),
       sandboxOverBare: summarize(rounds.map((r) => r.sandbox.wallMs / r.bare.wallMs)),
       hostOverBare: summarize(rounds.map((r) => r.host.wallMs / r.bare.wallMs)),
+      servingOverNone: summarize(rounds.map((r) => r.sandbox.wallMs / r.noServing.wallMs)),
+      noServingWall: summarize(rounds.map((r) => r.noServing.wallMs)),
       sandboxWall: summarize(rounds.map((r) => r.sandbox.wallMs)),
       hostWall: summarize(rounds.map((r) => r.host.wallMs)),
       bareWall: summarize(rounds.map((r) => r.bare.wallMs)),

@@ -115,7 +115,7 @@ export class Grader {
             '--primary', m.primaryVariant, '--proba-variants', [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
             '--id-column', m.idColumn, '--wait-for', `/in/${GO_AHEAD}`, '--wait-timeout-s', String(Math.ceil(trainLimits.wallMs / 1000)),
             '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds),
-            '--serving-calls', String(SERVING_CALLS), '--serving-budget-s', String(SERVING_BUDGET_S),
+            '--serving-calls', String(config.SERVING_CALLS), '--serving-budget-s', String(config.SERVING_BUDGET_S),
           ],
           mounts: [submission],
           supervisor: true,
@@ -126,7 +126,7 @@ export class Grader {
           },
           outputPath: '/out',
           collectTo: predictOut,
-          limits: limits(predictSeconds, 4, trainLimits.wallMs + SERVING_ROOM_MS),
+          limits: limits(predictSeconds, 4, trainLimits.wallMs + (config.SERVING_BUDGET_S + SERVING_GRACE_S) * 1000),
           signal: req.signal,
         })
         .then(
@@ -267,12 +267,9 @@ export class Grader {
   }
 }
 
-/** The serving probe (harness serving.py): warm single-row calls, and the time they may take. */
-const SERVING_CALLS = 200;
-const SERVING_BUDGET_S = 20;
-/** Its room in the prediction container's wall-clock limit: the budget, the harness's grace for
- * import, model load and batch (predict_mode.SERVING_GRACE_S), and slack. */
-const SERVING_ROOM_MS = (SERVING_BUDGET_S + 30 + 10) * 1000;
+/** The serving probe's room in the prediction container's wall-clock limit beyond its budget: the
+ * harness's grace for import, model load and batch (predict_mode.SERVING_GRACE_S), and slack. */
+const SERVING_GRACE_S = 30 + 10;
 
 /** The file in the prediction container's /models folder that tells its harness to go on. */
 const GO_AHEAD = 'go-ahead.json';
