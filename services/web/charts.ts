@@ -7,15 +7,15 @@ import { html, type SafeHtml } from './html.ts';
  * and a text description for screen readers.
  */
 
-const f = (x: number, d = 1) => Number(x.toFixed(d));
-const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-const INK = '#172033';
-const MUTED = '#4f5a6e';
-const GRID = '#e3e7ee';
-const ACCENT = '#1f46c4';
+export const f = (x: number, d = 1) => Number(x.toFixed(d));
+export const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+export const INK = '#172033';
+export const MUTED = '#4f5a6e';
+export const GRID = '#e3e7ee';
+export const ACCENT = '#1f46c4';
 
 let chartSeq = 0;
-const chartId = (kind: string) => `chart-${kind}-${++chartSeq}`;
+export const chartId = (kind: string) => `chart-${kind}-${++chartSeq}`;
 
 function mix(a: [number, number, number], b: [number, number, number], t: number): string {
   const c = a.map((v, i) => Math.round(v + (b[i]! - v) * t));
@@ -171,7 +171,7 @@ export function foldScoresChart(e: { metric: string; foldScores: number[]; holdo
 </svg>`;
 }
 
-function niceStep(raw: number): number {
+export function niceStep(raw: number): number {
   const p = 10 ** Math.floor(Math.log10(raw));
   const m = raw / p;
   return (m >= 5 ? 5 : m >= 2 ? 2 : 1) * p;

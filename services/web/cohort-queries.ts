@@ -49,7 +49,7 @@ export interface CohortRow extends AttemptSummary {
  * passed = pass mark reached with no critical check failed. Attempts of one candidate share a key:
  * the invite's e-mail, else the name given at upload, else the submission itself.
  */
-const ATTEMPTS = `
+export const ATTEMPTS = `
   attempts AS (
     SELECT s.id, s.candidate, s.file_name, s.created_at, i.candidate_email,
            COALESCE('mail:' || lower(i.candidate_email), 'name:' || lower(s.candidate), 'sub:' || s.id::text) AS candidate_key,

@@ -2,6 +2,7 @@ import type { InviteRow } from '../../invites/invite-repository.ts';
 import type { InviteProblem } from '../../invites/invite-service.ts';
 import type { GradingRow, SubmissionRow } from '../../submissions/submission-repository.ts';
 import type { CandidateCheck } from '../candidate-view.ts';
+import { checkChartFigure } from '../check-charts.ts';
 import type { DidNotRun } from '../run-outcome.ts';
 import { html, trusted, type SafeHtml } from '../html.ts';
 import { badge, formatBytes, page, timeTag } from '../layout.ts';
@@ -184,6 +185,7 @@ export function statusPage(d: StatusPageData): string {
               (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${e.file}${e.line ? `:${e.line}` : ''}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
             )}</ul>`
           : ''}
+        ${c.chart ? checkChartFigure(c.chart) : ''}
       </div>`,
       )}`
         : html`<p>This assessment does not share check results with candidates. The reviewers will be in touch.</p>`}

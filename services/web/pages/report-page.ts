@@ -6,6 +6,8 @@ import type { ReportDocument } from '../../reports/report-schema.ts';
 import type { Rubric } from '../../rubrics/rubric-schema.ts';
 import type { GradingRow, SubmissionRow } from '../../submissions/submission-repository.ts';
 import { confusionMatrixChart, foldScoresChart, prCurveChart, scoreBar } from '../charts.ts';
+import { checkChartFigure, checkChartOf } from '../check-charts.ts';
+import type { CohortPosition, Standing } from '../cohort-position.ts';
 import type { FinalScore } from '../final-score.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { badge, formatBytes, formatMs, num, page, timeTag, type ReviewerNav } from '../layout.ts';
@@ -27,6 +29,8 @@ export interface ReportPageData {
   rubricVersion: number;
   final: FinalScore;
   manualHistory: ManualScoreRow[];
+  /** Reviewer-only percentiles among the assessment's graded submissions; never on candidate or shared pages. */
+  cohort?: CohortPosition;
   /** Reviewer panels shown after the score (decision, share links). */
   panels?: SafeHtml;
   notice?: { kind: 'ok' | 'error'; text: string };
@@ -56,8 +60,25 @@ function sandboxOnlyPass(c: ScoredCheck): SafeHtml | '' {
   return html`<p class="small" data-sandbox-only>${badge('warn', 'In-sandbox evidence only')} This pass ${BASIS_TEXT.sandbox.detail}; nothing measured on the host confirms it.</p>`;
 }
 
+/** A check's chart (checks with `series`), its marks from the rubric's thresholds for that check. */
+function checkChart(c: ScoredCheck, rubric?: Pick<Rubric, 'checks'>): SafeHtml | '' {
+  const chart = checkChartOf(c, rubric?.checks[c.id]?.thresholds);
+  return chart ? checkChartFigure(chart) : '';
+}
+
+function standingText(s: Standing | null, what: string): string {
+  if (!s) return `no ${what} to compare`;
+  if (s.of < 2) return `the only graded submission with ${what} so far`;
+  return `better than ${Math.round(s.betterThan * 100)}% of the ${s.of - 1} other graded submission${s.of === 2 ? '' : 's'} on ${what}`;
+}
+
+/** Where this submission stands in its assessment (latest report of each graded submission). */
+function cohortLine(c: CohortPosition): SafeHtml {
+  return html`<p class="small" data-cohort-position>${badge('info', 'Reviewers only')} <span data-cohort-quality>${standingText(c.quality, 'money saved')}</span>; <span data-cohort-score>${standingText(c.score, 'final score')}</span>.</p>`;
+}
+
 /** `codeFor`: the submission whose code viewer evidence links to (reviewers' pages only). */
-export function checksSection(checks: ScoredCheck[], codeFor?: string): SafeHtml {
+export function checksSection(checks: ScoredCheck[], codeFor?: string, rubric?: Pick<Rubric, 'checks'>): SafeHtml {
   const order: Record<string, number> = { fail: 0, error: 1, warn: 2, skipped: 3, pass: 4 };
   return html`${CATEGORIES.filter((cat) => checks.some((c) => c.category === cat)).map(
     (cat) => html`<h3 class="eyebrow">${cat}</h3>
@@ -75,6 +96,7 @@ export function checksSection(checks: ScoredCheck[], codeFor?: string): SafeHtml
             (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` ${codeWhere(e.file, e.line, codeFor)}` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
           )}</ul>`
         : ''}
+      ${checkChart(c, rubric)}
       ${Object.keys(c.values).length
         ? html`<details class="values"><summary>Numbers behind this check</summary><dl>${Object.entries(c.values).map(
             ([k, v]) => html`<dt title="${k}">${valueLabel(k)}</dt><dd>${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v)}</dd>`,
@@ -181,6 +203,7 @@ export function reportPage(d: ReportPageData): string {
           ${stop ? html`${badge('invalid')} <span class="small" data-invalid>the pipeline did not run: ${stop.reason}</span>` : badge(f.passed ? 'passed' : 'not-passed')} ${f.provisional ? badge('warn', 'Provisional') : ''} ${doc.status === 'partial' ? badge('warn', 'Partial grading') : ''}
           <p class="verdict">${f.verdict}</p>
           ${f.provisional ? html`<p class="small" data-provisional>Provisional until every manual item is scored: ${f.manualScored} of ${f.manualTotal} scored.</p>` : ''}
+          ${d.cohort ? cohortLine(d.cohort) : ''}
           <div class="score-parts">
             <span>Automatic <strong data-automatic-score>${f.automaticScore.toFixed(1)}</strong>${f.manualWeight > 0 ? ` (weight ${Math.round((1 - f.manualWeight) * 100)}%)` : ''}</span>
             <span>Manual <strong data-manual-score>${f.manualScore === null ? (d.rubric.manual.items.length ? 'not scored' : 'none') : f.manualScore.toFixed(1)}</strong>${f.manualTotal ? html` <span data-manual-count>(${f.manualScored} of ${f.manualTotal} scored)</span>` : ''}${f.manualWeight > 0 ? ` (weight ${Math.round(f.manualWeight * 100)}%)` : ''}</span>
@@ -206,7 +229,7 @@ export function reportPage(d: ReportPageData): string {
     <section class="card" aria-labelledby="checks-h" id="checks">
       <div class="card-head"><h2 id="checks-h">Checks</h2><span class="small muted">${f.checks.filter((c) => c.status === 'pass').length} of ${f.checks.length} passed</span></div>
       <p class="small muted">Each check says what its status stands on: measured on the host (predictions on hidden data or the container engine, which the graded code cannot fake), evidence produced inside the sandbox (trace, lint, the candidate's own evaluate() output), or both. Checks are scored with the rules in force today, under the rubric version this report was graded with.</p>
-      ${checksSection(f.checks, sub.id)}
+      ${checksSection(f.checks, sub.id, d.rubric)}
     </section>
     <section class="card" aria-labelledby="holdout-h" id="holdout">
       <h2 id="holdout-h">Hidden holdout performance</h2>

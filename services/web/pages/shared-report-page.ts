@@ -56,7 +56,7 @@ export function sharedReportPage(d: SharedReportData): string {
           (i) => html`<li>${i.title}: ${points.has(i.id) ? html`<strong>${num(points.get(i.id)!, 1)}</strong> / ${i.maxPoints}` : html`<span class="muted">not scored yet</span>`}</li>`,
         )}</ul></section>`
       : ''}
-    <section class="card" aria-labelledby="checks-h"><h2 id="checks-h">Checks</h2>${checksSection(d.final.checks)}</section>
+    <section class="card" aria-labelledby="checks-h"><h2 id="checks-h">Checks</h2>${checksSection(d.final.checks, undefined, d.rubric)}</section>
     <section class="card" aria-labelledby="holdout-h"><h2 id="holdout-h">Hidden holdout performance</h2>${holdoutSection(doc, d.manifest)}</section>
     <section class="card" aria-labelledby="notes-h"><h2 id="notes-h">Candidate's NOTES.md</h2>${doc.notes ? html`<div class="prose">${renderMarkdown(doc.notes)}</div>` : html`<p class="muted">The submission has no NOTES.md.</p>`}</section>`,
   });

@@ -8,6 +8,7 @@ import type { DatasetStore } from '../../assessments/dataset-store.ts';
 import type { Config } from '../../config.ts';
 import type { GradingQueue } from '../../grading/grading-queue.ts';
 import type { ReportRepository } from '../../reports/report-repository.ts';
+import type { RubricRepository } from '../../rubrics/rubric-repository.ts';
 import type { SubmissionRepository } from '../../submissions/submission-repository.ts';
 import { ArchiveRejectedError, PayloadTooLargeError, QueueFullError } from '../../errors.ts';
 import { InviteError, type InviteService } from '../../invites/invite-service.ts';
@@ -36,6 +37,8 @@ export interface CandidateRoutesDeps {
   datasets: DatasetStore;
   queue: Pick<GradingQueue, 'position'>;
   reports: ReportRepository;
+  /** The report's rubric version: its thresholds mark the charts of checks shown in full. */
+  rubrics: Pick<RubricRepository, 'get'>;
   submissions: SubmissionRepository;
 }
 
@@ -217,7 +220,7 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
     let checks = null;
     if (g?.status === 'completed') {
       const report = await ctx.reports.latest(sub.id);
-      if (report) checks = candidateView(report.document).checks;
+      if (report) checks = candidateView(report.document, (await ctx.rubrics.get(sub.assessmentId, report.rubricVersion)).rubric).checks;
       const stop = report && didNotRun(report.document);
       if (stop) info = didNotRunInfo(info, stop);
     }

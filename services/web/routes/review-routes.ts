@@ -34,6 +34,7 @@ import type { LoadedReport, ReviewScope } from './review-scope.ts';
 import { shareRoutes, type ShareRoutesDeps } from './share-routes.ts';
 import { SessionRepository, type WebSession } from '../session-repository.ts';
 import { codeRoutes, type CodeRoutesDeps } from './code-routes.ts';
+import { cohortPosition } from '../cohort-position.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -252,6 +253,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
         final,
         manualHistory: history,
         panels: await reviewPanels(ctx.db, nav(req), sub.id, report.id),
+        cohort: await cohortPosition(ctx.db, sub.assessmentId, sub.id),
         notice,
       }),
     );
