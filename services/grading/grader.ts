@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -9,11 +8,12 @@ import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import type { DatasetStore } from '../assessments/dataset-store.ts';
 import type { PrivateFile, Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
-import { HARNESS_VERSION, predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
+import { predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
 import { measure, type MeasureInput, type StepOutcome } from './measure.ts';
 import { modelFootprint } from './model-footprint.ts';
 import { reportScores } from './scoring.ts';
-import { REPORT_SCHEMA_VERSION, reportDocumentSchema, type ReportDocument } from '../reports/report-schema.ts';
+import { assembleReport } from './report-assembly.ts';
+import type { ReportDocument } from '../reports/report-schema.ts';
 import type { z } from 'zod';
 import type { GraderPhase } from '../submissions/grading-states.ts';
 
@@ -203,64 +203,19 @@ export class Grader {
         topLevelEntries: topLevel,
       });
       const scored = reportScores(measured.measurements, req.rubric, [], { hadPredictions: !!predict?.result });
-      const steps = [trainRun, predict?.sandbox].filter((s): s is SandboxResult => !!s);
-      const phases = [...(train.result?.phases ?? []).map((p) => ({ step: 'train', p })), ...(predict?.result?.phases ?? []).map((p) => ({ step: 'predict', p }))];
-      const doc: ReportDocument = {
-        schemaVersion: REPORT_SCHEMA_VERSION,
-        submissionId: req.submissionId,
-        gradingId: req.gradingId,
-        assessmentId: m.id,
-        ...scored.fields,
-        checks: scored.checks,
-        metrics: { holdout: measured.holdout, evaluate: measured.evaluate },
-        sandbox: steps.map((s, i) => ({
-          step: i === 0 ? 'train' : 'predict',
-          outcome: s.outcome,
-          exitCode: s.exitCode,
-          durationMs: Math.round(s.timings.totalMs),
-          overheadMs: Math.round(s.timings.totalMs - s.timings.runMs),
-          peakMemoryBytes: s.peakMemoryBytes,
-        })),
-        resources: phases.map(({ step, p }) => ({ step, phase: p.name, status: p.status, durationMs: p.durationMs, cpuMs: p.cpuMs, peakMemoryBytes: p.maxRssBytes })),
-        logs: [
-          ...phases.map(({ step, p }) => ({
-            step,
-            phase: p.name,
-            stdout: p.stdout,
-            stderr: p.stderr,
-            stdoutBytes: p.stdoutBytes,
-            stderrBytes: p.stderrBytes,
-            truncated: p.stdoutBytes > Buffer.byteLength(p.stdout) || p.stderrBytes > Buffer.byteLength(p.stderr),
-          })),
-          ...steps.map((s, i) => ({
-            step: i === 0 ? 'train' : 'predict',
-            phase: 'harness',
-            stdout: s.stdout.text,
-            stderr: s.stderr.text,
-            stdoutBytes: s.stdout.totalBytes,
-            stderrBytes: s.stderr.totalBytes,
-            truncated: s.stdout.truncated || s.stderr.truncated,
-          })),
-        ],
-        lint: (train.result?.lint ?? []).map((f) => ({ rule: f.rule, file: f.file, line: f.line, message: f.message, code: f.code })),
+      return assembleReport({
+        req,
+        manifest: m,
+        scored,
+        measured,
+        steps: [trainRun, predict?.sandbox].filter((s): s is SandboxResult => !!s),
+        train: train.result,
+        predict: predict?.result ?? null,
         notes,
-        measurements: measured.measurements,
-        provenance: {
-          submissionSha256: req.archiveSha256,
-          assessmentId: m.id,
-          datasetVersion: m.datasetVersion,
-          datasetSha256: dataset.sha256,
-          rubricId: req.rubric.id,
-          rubricVersion: req.rubricVersion,
-          runnerImage: config.RUNNER_IMAGE,
-          runnerImageDigest: imageDigest,
-          harnessVersion: train.result?.harnessVersion ?? HARNESS_VERSION,
-          seed: m.seed,
-          gradedAt: new Date().toISOString(),
-          workerHost: os.hostname(),
-        },
-      };
-      return reportDocumentSchema.parse(doc);
+        datasetSha256: dataset.sha256,
+        runnerImage: config.RUNNER_IMAGE,
+        runnerImageDigest: imageDigest,
+      });
     } finally {
       await fsp.rm(work, { recursive: true, force: true });
     }
