@@ -1,5 +1,6 @@
 import { BASIS_TEXT, checkDefinition } from '../checks/check-catalog.ts';
 import type { ReportDocument } from './report-schema.ts';
+import { productionSection } from './render-production.ts';
 
 const ICON: Record<string, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', error: 'ERROR', skipped: 'SKIP' };
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -38,6 +39,7 @@ export function renderMarkdown(r: ReportDocument): string {
     if (h.rocAuc !== null) out.push(`- ROC-AUC ${h.rocAuc.toFixed(3)}, PR-AUC ${h.prAuc?.toFixed(3)}`);
     out.push(`- confusion: TP ${h.confusion.tp}, FN ${h.confusion.fn}, FP ${h.confusion.fp}, TN ${h.confusion.tn}`);
   }
+  out.push(...productionSection(r));
   const p = r.provenance;
   out.push('', '## Provenance', '', `submission sha256 \`${p.submissionSha256}\`; dataset ${p.datasetVersion} (\`${p.datasetSha256.slice(0, 12)}\`); rubric ${p.rubricId} v${p.rubricVersion}; runner \`${p.runnerImageDigest.slice(0, 19)}\`; harness ${p.harnessVersion}; seed ${p.seed}; graded ${p.gradedAt}.`, '');
   return out.join('\n');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { candidateView } from '../../services/web/candidate-view.ts';
 import { checkChartFigure, checkChartOf, costThresholdChart, latencyChart, reliabilityChart } from '../../services/web/check-charts.ts';
 import type { ReportDocument } from '../../services/reports/report-schema.ts';
+import { valueLabel } from '../../services/web/value-label.ts';
 
 const EDGES = [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 5120, 10240];
 const latency = EDGES.map((x, i) => ({ x, y: [0, 3, 120, 60, 10, 4, 1, 2, 0, 0, 0, 0, 0, 1][i]! }));
@@ -112,5 +113,11 @@ describe('which check gets which chart', () => {
     expect(v.checks[0]!.chart).toEqual({ kind: 'reliability', points: reliability });
     expect(v.checks.slice(1).map((k) => k.chart)).toEqual([undefined, undefined]);
     expect(JSON.stringify(v.checks.slice(1))).not.toMatch(/p99|series|points|0\.5/);
+  });
+});
+
+describe('value labels of the production checks', () => {
+  it('reads units and abbreviations as people write them', () => {
+    expect(['referenceEce', 'p99Ms', 'servingPeakMb', 'coldStartMs'].map(valueLabel)).toEqual(['Reference ECE', 'P99 ms', 'Serving peak MB', 'Cold start ms']);
   });
 });
