@@ -134,12 +134,12 @@ describe('a graded part the candidate did not provide', () => {
     for (const manual of [[], full]) {
       const s = scoreMeasurements(m, rubric, manual);
       expect(s.checks.filter((c) => c.status !== 'pass').map((c) => c.id).sort()).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
-      // 34 of 44 weight: above the pass mark of 70 on points alone; the critical check decides.
-      expect(s.automaticScore).toBeCloseTo((100 * 34) / 44, 8);
+      // 38 of 48 weight: above the pass mark of 70 on points alone; the critical check decides.
+      expect(s.automaticScore).toBeCloseTo((100 * 38) / 48, 8);
       expect(s.passed).toBe(false);
       expect(s.verdict).toMatch(/critical check\(s\) failed — own estimate matches hidden data/);
     }
-    expect(scoreMeasurements(m, rubric, full).score).toBeCloseTo(0.8 * ((100 * 34) / 44) + 20, 8);
+    expect(scoreMeasurements(m, rubric, full).score).toBeCloseTo(0.8 * ((100 * 38) / 48) + 20, 8);
   });
 });
 

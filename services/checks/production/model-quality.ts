@@ -24,8 +24,8 @@ export const modelQuality = defineCheck({
     'Every competent model passes the checks; this part ranks them. On hidden customers we add up what the model\'s decisions cost (missed churners and unneeded calls) and place it between calling nobody and a simple reference model, and beyond: a model that saves more scores higher.',
   thresholds: z
     .object({
-      atReference: z.number().min(0).max(1).default(0.7),
-      fullAt: z.number().gt(1).max(10).default(1.5),
+      atReference: z.number().min(0).max(1).default(0.5),
+      fullAt: z.number().gt(1).max(10).default(1.3),
     })
     .strict(),
   measure,

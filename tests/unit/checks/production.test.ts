@@ -124,8 +124,9 @@ describe('quality.business_cost', () => {
     const at = (x: number) => scoreMeasurements({ 'quality.business_cost': { ran: true, values: { cost: 0, nobodyCost: 0, referenceCost: 0, savingsVsReference: x }, evidence: [] } }, rubric);
     expect(at(1.25).checks[0]).toMatchObject({ status: 'pass' });
     expect(at(1.03).checks[0]).toMatchObject({ status: 'pass' });
-    expect(at(1.25).automaticScore - at(1.03).automaticScore).toBeCloseTo(100 * 0.3 * 0.44, 6);
-    expect(at(0.5).checks[0]).toMatchObject({ status: 'warn', score: 0.35 });
+    // Defaults: half the points at the reference, all of them at 30% more savings than it.
+    expect(at(1.25).automaticScore - at(1.03).automaticScore).toBeCloseTo(100 * 0.5 * (0.25 - 0.03) / 0.3, 6);
+    expect(at(0.5).checks[0]).toMatchObject({ status: 'warn', score: 0.25 });
     expect(judgeCheck('quality.business_cost', { ran: true, values: { savingsVsReference: -0.2 }, evidence: [] }, {})).toMatchObject({ status: 'fail', score: 0 });
   });
 });
