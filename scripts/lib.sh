@@ -20,6 +20,7 @@ need_pkgs() {
   command -v chromium >/dev/null || missing+=(chromium)
   /usr/bin/python3 -c 'import sklearn, pandas, imblearn, xgboost' 2>/dev/null || missing+=(python3-sklearn python3-pandas python3-imblearn python3-xgboost)
   /usr/bin/python3 -c 'import pytest' 2>/dev/null || missing+=(python3-pytest)
+  /usr/bin/python3 -c 'import nbformat' 2>/dev/null || missing+=(python3-nbformat)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

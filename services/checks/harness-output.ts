@@ -6,7 +6,7 @@ import { z } from 'zod';
  * a malformed document is a finding against the submission, never a worker crash.
  */
 
-export const HARNESS_VERSION = '2.1.0';
+export const HARNESS_VERSION = '2.2.0';
 
 const text = z.string().max(200_000);
 
@@ -38,13 +38,21 @@ export const lintFindingSchema = z.object({
     'accuracy-only-metric',
     'no-random-state',
     'syntax-error',
+    'stat-before-split',
+    'fit-on-test-rows',
   ]),
+  /**
+   * Path relative to the submission root. In a notebook: `<path>.ipynb#cell-N` (N counts every cell from 1,
+   * markdown included) and `line` is the line within that cell; the same form is used by trace records.
+   */
   file: z.string().max(500),
   line: z.number().int().nonnegative(),
   col: z.number().int().nonnegative(),
   message: z.string().max(2000),
   /** The candidate's source line, quoted. */
   code: z.string().max(2000),
+  /** A file outside the graded solution (exploration, EDA): shown to reviewers, not failing checks by default. */
+  exploratory: z.boolean().default(false),
 });
 
 export const evaluateResultSchema = z.object({

@@ -10,6 +10,8 @@ import sys
 import traceback
 from collections.abc import Mapping
 
+from . import notebook
+
 SKIP_DIRS = {"__pycache__", "__MACOSX", ".git", ".ipynb_checkpoints", "venv", ".venv", "env", "node_modules",
              "site-packages"}
 FUNCTIONS = ("train", "predict", "predict_proba", "evaluate")
@@ -19,33 +21,43 @@ FUNCTIONS = ("train", "predict", "predict_proba", "evaluate")
 # Locating and importing
 # ----------------------------------------------------------------------------------------------
 
+SOLUTION_NAMES = ("solution.py", "solution.ipynb")
+
+
 def locate_solution(sub_root):
-    """-> (import_root, path relative to sub_root, problem)."""
-    if os.path.isfile(os.path.join(sub_root, "solution.py")):
-        return sub_root, "solution.py", None
+    """-> (import_root, path relative to sub_root, problem). solution.ipynb may stand in for solution.py
+    (notebook.py builds the module from its code cells); with both in one folder, solution.py wins."""
+    for name in SOLUTION_NAMES:
+        if os.path.isfile(os.path.join(sub_root, name)):
+            return sub_root, name, None
     try:
         entries = sorted(os.listdir(sub_root))
     except OSError as exc:
         return None, None, f"cannot read the submission: {exc}"
     folders = [e for e in entries if os.path.isdir(os.path.join(sub_root, e))
                and not e.startswith(".") and e not in SKIP_DIRS]
-    hits = [f for f in folders if os.path.isfile(os.path.join(sub_root, f, "solution.py"))]
+    hits = []
+    for f in folders:
+        name = next((n for n in SOLUTION_NAMES if os.path.isfile(os.path.join(sub_root, f, n))), None)
+        if name:
+            hits.append((f, name))
     if len(hits) == 1:
-        return os.path.join(sub_root, hits[0]), f"{hits[0]}/solution.py", None
+        return os.path.join(sub_root, hits[0][0]), f"{hits[0][0]}/{hits[0][1]}", None
     if len(hits) > 1:
-        return None, None, ("solution.py found in several top-level folders (" + ", ".join(h + "/" for h in hits)
+        return None, None, ("a solution was found in several top-level folders (" + ", ".join(h[0] + "/" for h in hits)
                             + "): keep exactly one")
     nested = []
     for dirpath, dirnames, filenames in os.walk(sub_root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS]
-        if "solution.py" in filenames:
-            nested.append(os.path.relpath(os.path.join(dirpath, "solution.py"), sub_root))
+        for name in SOLUTION_NAMES:
+            if name in filenames:
+                nested.append(os.path.relpath(os.path.join(dirpath, name), sub_root))
         if len(nested) > 3:
             break
     if nested:
-        return None, None, ("solution.py must be at the submission root or directly inside one top-level folder; "
-                            "found " + ", ".join(nested[:3]))
-    return None, None, "no solution.py at the submission root or in a single top-level folder"
+        return None, None, ("solution.py (or solution.ipynb) must be at the submission root or directly inside one "
+                            "top-level folder; found " + ", ".join(nested[:3]))
+    return None, None, "no solution.py or solution.ipynb at the submission root or in a single top-level folder"
 
 
 class SubmissionPaths:
@@ -86,18 +98,25 @@ def format_exception(exc, paths, context=None, limit=6000):
     lines = [f"{context}: {head}" if context else head]
     if isinstance(exc, SyntaxError) and exc.filename:
         rel = paths.rel(exc.filename) or os.path.basename(exc.filename)
-        lines.append(f'  File "{rel}", line {exc.lineno}')
-        if exc.text:
-            lines.append("    " + exc.text.strip()[:500])
+        cell = notebook.syntax_location(exc, rel)
+        if cell is not None:
+            lines.append(f'  File "{cell[0]}", line {cell[1]}')
+            if cell[2]:
+                lines.append("    " + cell[2][:500])
+        else:
+            lines.append(f'  File "{rel}", line {exc.lineno}')
+            if exc.text:
+                lines.append("    " + exc.text.strip()[:500])
     tb = traceback.extract_tb(exc.__traceback__)
     mine = [(fr, paths.rel(fr.filename)) for fr in tb]
     cand = [(fr, rel) for fr, rel in mine if rel]
     if cand:
         lines.append("Traceback (the submission's frames, most recent call last):")
         for fr, rel in cand[-12:]:
-            lines.append(f'  File "{rel}", line {fr.lineno}, in {fr.name}')
-            if fr.line:
-                lines.append("    " + fr.line.strip()[:500])
+            file, line, code = notebook.where(fr.filename, rel, fr.lineno)
+            lines.append(f'  File "{file}", line {line}, in {fr.name}')
+            if code:
+                lines.append("    " + code[:500])
     if mine and not mine[-1][1]:
         last = mine[-1][0]
         if "/harness/" not in last.filename:
@@ -107,10 +126,15 @@ def format_exception(exc, paths, context=None, limit=6000):
 
 
 def import_solution(import_root, rel_path):
-    """Import solution.py as the module `solution` with its folder on sys.path."""
+    """Import solution.py (or the module built from solution.ipynb) as the module `solution` with its
+    folder on sys.path. A malformed notebook raises notebook.NotebookError (a readable import error)."""
     sys.modules.pop("solution", None)
     if import_root not in sys.path:
         sys.path.insert(0, import_root)
+    if rel_path.endswith(".ipynb"):
+        path = os.path.join(import_root, "solution.ipynb")
+        sys.argv = [path]
+        return notebook.import_notebook(path, rel_path)
     sys.argv = [os.path.join(import_root, "solution.py")]
     return importlib.import_module("solution")
 

@@ -14,6 +14,12 @@ decided from the `ast` of one file at a time:
   accuracy-only-metric   accuracy is the only metric the file uses
   no-random-state        a randomised estimator / splitter / sampler / train_test_split without random_state
   syntax-error           the file does not parse
+  stat-before-split      a statistic of the data (fillna(df.mean()), (x - x.mean()) / x.std(), qcut bins,
+                         preprocessing.scale, target / frequency encoding, correlation-based selection),
+                         directly, through the file's own helpers or callbacks, on rows a later split
+                         puts into validation (lint_dataflow.py; it also extends the three *-before-split
+                         rules to later splits and more split forms)
+  fit-on-test-rows       a fit or statistic on test / validation rows (train and test concatenated...)
 
 "Scope" is a module body or one function body; calls to functions defined in the same file are expanded
 at the call site, so a helper that fits a scaler and is called before train_test_split counts.
@@ -36,6 +42,8 @@ RULES = (
     "accuracy-only-metric",
     "no-random-state",
     "syntax-error",
+    "stat-before-split",
+    "fit-on-test-rows",
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -419,6 +427,8 @@ class FileLinter:
 
         self.check_metrics(tree)
         self.check_random_state(tree)
+        self.dataflow_kinds = {}
+        _dataflow_module().DataFlow(self).run(tree)
 
     def check_metrics(self, tree):
         acc_uses = []
@@ -593,6 +603,8 @@ class _ScopeWalker:
             method = f.attr
             recv = l.kind_of(f.value, self.env)
             if method in ("fit", "fit_transform"):
+                if node.args and _literal_data(node.args[0]):
+                    return  # a toy list or constant array: no rows of the data
                 if recv is None:
                     hint = (_dotted(f.value) or "").split(".")[-1]
                     if LABEL_NAME_HINT.search(hint):
@@ -615,7 +627,7 @@ class _ScopeWalker:
                         line, col = ctor.lineno, ctor.col_offset
                     self.emit("search_fit", node, recv.cls, (est, line, col))
                 return
-            if method == "fit_resample":
+            if method in ("fit_resample", "fit_sample"):  # fit_sample: imbalanced-learn before 0.4
                 self.emit("resample", node, recv.cls if recv else (_dotted(f.value) or None))
                 return
             if method == "split":
@@ -676,36 +688,146 @@ def lint_source(source, filename):
 
 
 def lint_file(path, display_name=None, max_bytes=2_000_000):
+    name = display_name or path
+    if path.endswith(".ipynb"):
+        return lint_notebook(path, name)
     with open(path, "rb") as fh:
         raw = fh.read(max_bytes + 1)
     if len(raw) > max_bytes:
         return []
     source = raw.decode("utf-8", errors="replace")
-    return lint_source(source, display_name or path)
+    return lint_source(source, name)
 
 
-_SKIP_DIRS = {"__pycache__", "__MACOSX", "venv", "env", "site-packages", "dist-packages", "node_modules"}
+def _sibling(name):
+    """A harness module next to this file, whether lint.py runs in the package or as a script
+    (python3 -I lint.py FILE...: no package, and -I keeps this folder off sys.path)."""
+    if __package__:
+        import importlib
+        return importlib.import_module(f"{__package__}.{name}")
+    import importlib.util
+    mod = sys.modules.get(f"_lint_{name}")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location(
+            f"_lint_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[f"_lint_{name}"] = mod
+        spec.loader.exec_module(mod)
+    return mod
 
 
-def lint_paths(paths, root=None, max_files=200, max_findings=500):
-    """Lint files (or every .py under directories). With root, `file` is relative to it."""
+def _notebook_module():
+    return _sibling("notebook")
+
+
+def _dataflow_module():
+    return _sibling("lint_dataflow")
+
+
+def _literal_data(node):
+    return _dataflow_module()._is_literal(node)
+
+
+_LINE_REF = re.compile(r"\bline (\d+)\b")
+
+
+def _cell_ref(nbs, line):
+    file, m, _ = nbs.locate(line)
+    cell = file.rsplit("#cell-", 1)
+    return f"cell {cell[1]}, line {m}" if len(cell) == 2 else f"line {line}"
+
+
+def lint_notebook(path, name):
+    """Lint the code cells of a notebook; every finding is moved to `<name>#cell-N`, line in the cell.
+    A notebook that cannot be read is one syntax-error finding (the lint is total)."""
+    notebook = _notebook_module()
+    try:
+        nbs = notebook.read_notebook(path, name)
+    except notebook.NotebookError as exc:
+        return [{"rule": "syntax-error", "file": name, "line": 0, "col": 0, "message": str(exc)[:2000], "code": ""}]
+    out = []
+    for f in lint_source(nbs.source, name):
+        file, line, code = nbs.locate(f["line"])
+        msg = _LINE_REF.sub(lambda m: _cell_ref(nbs, int(m.group(1))), f["message"])
+        out.append({**f, "file": file, "line": int(line or 0), "code": code or f["code"], "message": msg})
+    return out
+
+
+_SKIP_DIRS = {"__pycache__", "__MACOSX", "venv", "env", "site-packages", "dist-packages", "node_modules",
+              ".ipynb_checkpoints"}
+
+
+def _imported_modules(path):
+    """Top-level names a Python file or notebook imports (read as text, never run)."""
+    try:
+        if path.endswith(".ipynb"):
+            notebook = _notebook_module()
+            source = notebook.read_notebook(path).source
+        else:
+            with open(path, "rb") as fh:
+                source = fh.read(2_000_001).decode("utf-8", errors="replace")
+        tree = ast.parse(source)
+    except Exception:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module:
+                names.add(node.module.split(".")[0])
+            if node.level:
+                names.update(a.name for a in node.names)
+    return names
+
+
+def _solution_files(files, root, solution):
+    """The solution file and the .py files it imports (transitively, by module name, from its folder
+    or from a package folder there). Everything else is exploratory work."""
+    sol = os.path.join(root, solution)
+    base = os.path.dirname(sol)
+    by_module = {}
+    for p in files:
+        if p.endswith(".py") and os.path.dirname(p) == base:
+            by_module.setdefault(os.path.basename(p)[:-3], []).append(p)
+        elif p.endswith(".py") and os.path.dirname(os.path.dirname(p)) == base:
+            by_module.setdefault(os.path.basename(os.path.dirname(p)), []).append(p)
+    keep, todo = set(), [sol]
+    while todo:
+        p = todo.pop()
+        if p in keep:
+            continue
+        keep.add(p)
+        for mod in _imported_modules(p):
+            todo.extend(q for q in by_module.get(mod, []) if q not in keep)
+    return keep
+
+
+def lint_paths(paths, root=None, max_files=200, max_findings=500, solution=None):
+    """Lint files (or every .py / .ipynb under directories). With root, `file` is relative to it.
+    With `solution` (its path relative to root), findings outside the solution and the modules it
+    imports carry exploratory=True: exploration and EDA, shown to reviewers but not the graded code."""
     files = []
     for p in paths:
         if os.path.isdir(p):
             for dirpath, dirnames, filenames in os.walk(p):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
                 for fn in sorted(filenames):
-                    if fn.endswith(".py") and not fn.startswith("._"):
+                    if fn.endswith((".py", ".ipynb")) and not fn.startswith("._"):
                         files.append(os.path.join(dirpath, fn))
         else:
             files.append(p)
+    graded = _solution_files(files, root, solution) if solution and root else None
     out = []
     for path in files[:max_files]:
         name = os.path.relpath(path, root) if root else path
         try:
-            out.extend(lint_file(path, name))
+            found = lint_file(path, name)
         except OSError:
             continue
+        if graded is not None:
+            found = [{**f, "exploratory": path not in graded} for f in found]
+        out.extend(found)
         if len(out) >= max_findings:
             break
     return out[:max_findings]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import linecache
 import os
 import sys
 import threading
@@ -27,6 +26,8 @@ import threading
 import numpy as np
 import pandas as pd
 from pandas.util import hash_array
+
+from . import notebook
 
 _state = None  # the active _State of this process, or None
 _tl = threading.local()  # .depth: >0 while inside a recorded call (nested calls are not recorded)
@@ -295,8 +296,8 @@ class _State:
                     rel = ""
                 self.files[fn] = rel
             if rel:
-                line = f.f_lineno
-                return rel[:500], line, linecache.getline(fn, line).strip()[:2000]
+                file, line, code = notebook.where(fn, rel, f.f_lineno)
+                return file[:500], line, code
             f = f.f_back
         return None, None, None
 

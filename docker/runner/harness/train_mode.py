@@ -135,7 +135,7 @@ def run(args):
     result["solution"]["path"] = sol_path
 
     try:
-        result["lint"] = lint.lint_paths([sub], root=sub)[:500]
+        result["lint"] = lint.lint_paths([sub], root=sub, solution=sol_path)[:500]
     except Exception as exc:  # the lint must never cost the candidate a grade
         print(f"harness: lint failed: {exc!r}", file=sys.stderr)
 

@@ -46,6 +46,8 @@ describe('leakage.preprocessing', () => {
     { name: 'a lint finding under a lenient rubric', values: { tracedLeaks: 0, lintFindings: 2, lintWarnings: 0 }, thresholds: { failOnLintOnly: false }, status: 'warn', summary: '2 place(s)' },
     { name: 'cross-validation without a Pipeline', values: { tracedLeaks: 0, lintFindings: 0, lintWarnings: 1 }, status: 'warn', summary: 'without a Pipeline' },
     { name: 'clean', values: { tracedLeaks: 0, lintFindings: 0, lintWarnings: 0 }, status: 'pass', summary: 'fitted inside the training folds' },
+    { name: 'findings in exploratory work only', values: { tracedLeaks: 0, lintFindings: 0, lintWarnings: 0, exploratoryFindings: 2 }, status: 'pass', summary: 'fitted inside the training folds' },
+    { name: 'exploratory work counted by the rubric', values: { tracedLeaks: 0, lintFindings: 0, lintWarnings: 0, exploratoryFindings: 2 }, thresholds: { failOnExploratory: true }, status: 'fail', summary: '2 place(s) in exploratory work' },
   ])('judge: $name', (c) => expectJudged('leakage.preprocessing', c));
 
   it.each<MeasureCase>([
@@ -57,11 +59,23 @@ describe('leakage.preprocessing', () => {
       evidence: 'fitted on 100 rows, including 20 of the 20 rows later used for validation by KFold',
     },
     { name: 'lint findings, hard and soft', change: { train: { lint: [lint('fit-before-split'), lint('select-before-split'), lint('no-pipeline-in-cv'), lint('resample-before-split')] } }, values: { tracedLeaks: 0, lintFindings: 2, lintWarnings: 1 }, evidence: 'no-pipeline-in-cv here' },
+    {
+      name: 'statistics before the split, in the solution and in exploratory work',
+      change: { train: { lint: [lint('stat-before-split'), lint('fit-on-test-rows'), { ...lint('stat-before-split'), file: 'eda.ipynb#cell-4', exploratory: true }] } },
+      values: { lintFindings: 2, exploratoryFindings: 1 },
+      evidence: 'stat-before-split here',
+    },
     { name: 'no training result', change: { train: null }, reason: 'the training container produced no result' },
     { name: 'neither train() nor evaluate() finished', change: { train: { phases: [phase('train', 'error'), phase('evaluate', 'timeout')] } }, reason: 'neither train() nor evaluate() finished, so there is no complete trace' },
     { name: 'no code ran', change: { train: { phases: [], solution: { ...trainResult().solution, found: false } } }, reason: "none of the submission's code ran" },
     { name: 'the lint stands without a complete trace', change: { train: { phases: [phase('train', 'error')], lint: [lint('resample-before-split')] } }, values: { tracedLeaks: 0, lintFindings: 0 } },
   ])('measure: $name', (c) => expectMeasured(leakagePreprocessing.measure, c));
+
+  it('labels a finding in exploratory work as such and keeps its notebook cell', () => {
+    const eda = { ...lint('stat-before-split'), file: 'eda.ipynb#cell-4', exploratory: true };
+    const m = leakagePreprocessing.measure(context({ train: { lint: [eda] } }));
+    expect(m.evidence).toEqual([{ label: 'lint: stat-before-split (in exploratory work)', detail: 'stat-before-split here', file: 'eda.ipynb#cell-4', line: 3, code: 'x' }]);
+  });
 
   it('keeps where the leak is in the code', () => {
     const m = leakagePreprocessing.measure(context({ train: trace({ preprocessingLeaks: [leak({ splitter: null, file: null })] }) }));

@@ -1,0 +1,540 @@
+"""The data-following part of the static lint (used by lint.py; standard library only).
+
+Per scope (the module body, each function body), statements are read in order and every variable is
+given the set of data *origins* it derives from: a file read (`pd.read_csv`, `np.load`, a dataset
+loader), a function parameter, or one part of a split. A split (train_test_split, a splitter's
+`.split`, cross-validation, `random_split`, complementary index slices or masks, a `sample`/`drop`
+pair) turns the origins it consumes into new train / test origins. A statistic, fit or selection
+computed on some origins waits; when a later split consumes those origins, the statistic had seen
+rows that end up in validation or test: a finding. Because only origins count, a fit on a toy list,
+a fit on `X_train`, a fit inside a fold loop or `fillna(0)` never match.
+
+Calls into the file's own functions are followed one level through a summary per function (which
+parameters reach a statistic or fit), as are callbacks given to `apply`, `pipe`, `transform`, `agg`.
+"""
+from __future__ import annotations
+
+import ast
+import re
+
+STAT_METHODS = {"mean", "median", "std", "var", "quantile", "mode", "corr", "corrwith", "value_counts", "sem"}
+MINMAX = {"min", "max"}
+GROUP_AGG = {"mean", "median", "std", "var", "agg", "aggregate", "transform", "sum", "count", "size", "nunique"}
+SCALE_FUNCTIONS = {"scale", "minmax_scale", "robust_scale", "maxabs_scale", "quantile_transform", "power_transform"}
+LOADERS = re.compile(r"^(read_(csv|parquet|excel|json|table|feather|pickle|sql)|load|loadtxt|genfromtxt|"
+                     r"load_[a-z_]+|fetch_[a-z_]+|make_(classification|regression|blobs|moons|circles))$")
+SPLIT_CALLS = {"train_test_split", "random_split"}
+CV_CALLS = {"cross_val_score", "cross_validate", "cross_val_predict", "learning_curve", "validation_curve",
+            "permutation_test_score"}
+CALLBACK_METHODS = {"apply", "pipe", "transform", "agg", "aggregate"}
+TEST_NAME = re.compile(r"(?i)(^|_)(test|tst|val|valid|validation|holdout|hold_out|oot)(_|$|\d)")
+COMPLEMENT = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt, ast.Gt: ast.LtE, ast.Eq: ast.NotEq,
+              ast.NotEq: ast.Eq}
+
+
+class Origin:
+    __slots__ = ("name", "line", "part")
+
+    def __init__(self, name, line, part=None):
+        self.name = name  # the variable that first held it
+        self.line = line
+        self.part = part  # None | "train" | "test"
+
+
+class Pending:
+    """A statistic / fit on some origins, waiting for a split of those origins."""
+    __slots__ = ("rule", "line", "col", "origins", "what", "var")
+
+    def __init__(self, rule, line, col, origins, what, var):
+        self.rule, self.line, self.col, self.origins, self.what, self.var = rule, line, col, origins, what, var
+
+
+def _is_literal(node):
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return all(_is_literal(e) for e in node.elts)
+    if isinstance(node, ast.UnaryOp):
+        return _is_literal(node.operand)
+    if isinstance(node, ast.Call) and node.args and isinstance(node.func, ast.Attribute) \
+            and node.func.attr in ("array", "asarray", "DataFrame", "Series"):
+        return _is_literal(node.args[0])
+    return False
+
+
+def _key(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _base(node):
+    """The variable an expression of the form df[...].attr(...)... is built on."""
+    while True:
+        if isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node, ast.Attribute):
+            k = _key(node)
+            if k is not None:
+                return k
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        else:
+            return _key(node)
+
+
+def _walk_expr(node):
+    """ast.walk that does not enter lambdas or comprehensions' own scopes (they are callbacks)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if isinstance(n, ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(n))
+
+
+class DataFlow:
+    def __init__(self, linter):
+        self.l = linter  # lint.FileLinter: aliases, functions, kind_of, add
+        self.summaries = {}  # function name -> list of (param index, line, what) reaching a statistic / fit
+
+    # -- summaries of the file's own functions ----------------------------------------------------
+    def summary(self, fname):
+        if fname in self.summaries:
+            return self.summaries[fname]
+        self.summaries[fname] = []  # recursion guard
+        fn = self.l.functions[fname]
+        scope = _Scope(self, fn.name)
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        marks = {}
+        for i, p in enumerate(params):
+            o = Origin(p, fn.lineno)
+            marks[id(o)] = i
+            scope.roots[p] = frozenset([o])
+        scope.run(fn.body)
+        out = []
+        for pend in scope.pending:
+            for o in pend.origins:
+                if id(o) in marks:
+                    out.append((marks[id(o)], pend.line, pend.what, pend.rule))
+        self.summaries[fname] = out
+        return out
+
+    def lambda_stat(self, lam):
+        """A lambda that computes a statistic of its (first) argument, e.g. lambda c: (c - c.mean()) / c.std()."""
+        if not lam.args.args:
+            return False
+        p = lam.args.args[0].arg
+        for n in ast.walk(lam.body):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STAT_METHODS | MINMAX \
+                    and _base(n.func.value) == p:
+                return True
+        return False
+
+    def run(self, tree):
+        scope = _Scope(self, None)
+        scope.run(tree.body)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                s = _Scope(self, node.name)
+                s.run(node.body)
+
+
+class _Scope:
+    def __init__(self, flow, fname):
+        self.f = flow
+        self.l = flow.l
+        self.fname = fname
+        self.roots = {}  # variable -> frozenset of Origin
+        self.stats = {}  # variable -> (frozenset of Origin, line, what) : a statistic of the data
+        self.pending = []
+        self.slices = {}  # source variable -> {"lower"|"upper": line}
+        self.masks = {}  # (source variable, column dump) -> list of (op type, line)
+        self.samples = {}  # variable -> (source origins, line) of X.sample(...)
+
+    # -- expressions ------------------------------------------------------------------------------
+    def origins_of(self, node):
+        out = set()
+        for n in _walk_expr(node):
+            if isinstance(n, (ast.Name, ast.Attribute)):
+                k = _key(n)
+                if k is not None and k in self.roots:
+                    out |= self.roots[k]
+            elif isinstance(n, ast.Call):
+                name = self.l.callee(n.func)
+                if name and LOADERS.match(name) and (n.args or n.keywords):
+                    out.add(Origin(name, n.lineno))
+        # rows picked by split indices (X.iloc[train_idx], X.iloc[tr].copy()) are those rows only
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not any(
+                self.roots.get(_key(x) or "") for a in node.args for x in ast.walk(a)):
+            node = node.func.value
+        if isinstance(node, ast.Subscript):
+            idx = self.origins_of(node.slice) if not isinstance(node.slice, ast.Slice) else set()
+            parts = {o for o in idx if o.part}
+            if parts:
+                return frozenset(parts)
+        return frozenset(out)
+
+    def stats_in(self, node):
+        """Statistics of data computed (or held in a variable) inside an expression -> [(origins, line, what)]."""
+        found = []
+        calls = [n for n in _walk_expr(node) if isinstance(n, ast.Call)]
+        methods = {n.func.attr for n in calls if isinstance(n.func, ast.Attribute)}
+        for n in calls:
+            f = n.func
+            name = self.l.callee(f)
+            if isinstance(f, ast.Attribute):
+                m = f.attr
+                recv = f.value
+                if m in STAT_METHODS or (m in MINMAX and MINMAX <= methods):
+                    if isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute) and recv.func.attr == "groupby":
+                        pass
+                    o = self.origins_of(recv)
+                    if o:
+                        found.append((o, n.lineno, f"`.{m}()` of `{_base(recv) or 'the data'}`"))
+                        continue
+                if m in GROUP_AGG and self._groupby_of(recv) is not None:
+                    o = self.origins_of(self._groupby_of(recv))
+                    if o:
+                        found.append((o, n.lineno, f"a group statistic (`groupby(...).{m}`) of `{_base(recv) or 'the data'}`"))
+                        continue
+            if name in ("qcut", "cut") and n.args:
+                bins = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg in ("q", "bins")), None)
+                if name == "qcut" or (isinstance(bins, ast.Constant) and isinstance(bins.value, int)):
+                    o = self.origins_of(n.args[0])
+                    if o:
+                        found.append((o, n.lineno, f"`{name}` bins computed from `{_base(n.args[0]) or 'the data'}`"))
+            elif name in SCALE_FUNCTIONS and n.args:
+                o = self.origins_of(n.args[0])
+                if o:
+                    found.append((o, n.lineno, f"`{name}()` of `{_base(n.args[0]) or 'the data'}`"))
+            elif isinstance(f, ast.Attribute) and f.attr in CALLBACK_METHODS and n.args:
+                if any(k.arg == "axis" and isinstance(k.value, ast.Constant) and k.value.value in (1, "columns")
+                       for k in n.keywords):
+                    continue  # row-wise
+                cb = n.args[0]
+                o = self.origins_of(f.value)
+                if not o:
+                    continue
+                if isinstance(cb, ast.Lambda) and self.f.lambda_stat(cb):
+                    found.append((o, n.lineno, f"a statistic computed by the lambda given to `.{f.attr}`"))
+                elif isinstance(cb, ast.Name) and cb.id in self.l.functions:
+                    for idx, line, what, _rule in self.f.summary(cb.id):
+                        if idx == 0:
+                            found.append((o, n.lineno, f"{what} inside `{cb.id}` (line {line}), called by `.{f.attr}`"))
+                            break
+            elif isinstance(f, ast.Name) and f.id in self.l.functions and name == f.id:
+                for idx, line, what, rule in self.f.summary(f.id):
+                    if idx < len(n.args) and rule == "stat-before-split":
+                        o = self.origins_of(n.args[idx])
+                        if o:
+                            found.append((o, n.lineno, f"{what} inside `{f.id}` (line {line})"))
+                            break
+        for n in _walk_expr(node):
+            if isinstance(n, ast.Name) and n.id in self.stats:
+                found.append(self.stats[n.id])
+        return found
+
+    @staticmethod
+    def _groupby_of(node):
+        while isinstance(node, (ast.Subscript, ast.Attribute)) and not (
+                isinstance(node, ast.Attribute) and node.attr == "groupby"):
+            node = node.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "groupby":
+            return node.func.value
+        return None
+
+    # -- statements -------------------------------------------------------------------------------
+    def run(self, body):
+        for stmt in body:
+            self.stmt(stmt)
+
+    def stmt(self, s):
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return
+        if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            if s.value is None:
+                return
+            self.calls(s.value)
+            targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+            for t in targets:
+                self.assign(t, s.value, s, aug=isinstance(s, ast.AugAssign))
+            return
+        if isinstance(s, ast.Expr):
+            self.calls(s.value)
+            v = s.value
+            if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and any(
+                    k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True for k in v.keywords):
+                self.data_write(_base(v.func.value), v, s)
+            return
+        if isinstance(s, (ast.For, ast.AsyncFor)):
+            self.calls(s.iter)
+            it = s.iter
+            if isinstance(it, ast.Call) and self.is_split_call(it):
+                src = self.origins_of_args(it)
+                self.split(src, s.lineno, self.l.callee(it.func) or "split")
+                if isinstance(s.target, ast.Tuple) and len(s.target.elts) == 2:
+                    for i, e in enumerate(s.target.elts):
+                        k = _key(e)
+                        if k:
+                            self.roots[k] = frozenset([Origin(k, s.lineno, "train" if i == 0 else "test")])
+            else:
+                k = _key(s.target)
+                if k:
+                    self.roots[k] = self.origins_of(it)
+            self.run(s.body)
+            self.run(s.orelse)
+            return
+        if isinstance(s, (ast.If, ast.While)):
+            self.calls(s.test)
+            self.run(s.body)
+            self.run(s.orelse)
+            return
+        if isinstance(s, (ast.With, ast.AsyncWith)):
+            self.run(s.body)
+            return
+        if isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
+            self.run(s.body)
+            for h in s.handlers:
+                self.run(h.body)
+            self.run(s.orelse)
+            self.run(s.finalbody)
+            return
+        if isinstance(s, ast.Return) and s.value is not None:
+            self.calls(s.value)
+            self.note_stats_into_data(s.value, s, None)
+
+    def origins_of_args(self, call):
+        out = set()
+        for a in list(call.args) + [k.value for k in call.keywords if k.arg in (None, "X", "y", "groups", "dataset")]:
+            out |= self.origins_of(a)
+        return frozenset(out)
+
+    def is_split_call(self, call):
+        f = call.func
+        if isinstance(f, ast.Attribute) and f.attr == "split":
+            info = self.l.kind_of(f.value, {})
+            hint = (_key(f.value) or "").split(".")[-1]
+            return (info is not None and info.kind == "splitter") or bool(re.search(r"(?i)(^cv$|kf|fold|splitter|split$|^ss$|^sss$|tscv|gkf)", hint))
+        return False
+
+    def calls(self, expr):
+        """Fits, cross-validation and searches inside an expression, in evaluation order."""
+        for n in sorted((n for n in _walk_expr(expr) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)):
+            f = n.func
+            name = self.l.callee(f)
+            if name in CV_CALLS:
+                self.split(self.origins_of_args(n), n.lineno, name)
+            elif isinstance(f, ast.Name) and f.id in self.l.functions and name == f.id:
+                # a fit inside the file's own helper, on what the caller passed: reported at the helper's line
+                for idx, line, what, rule in self.f.summary(f.id):
+                    if idx < len(n.args) and rule != "stat-before-split":
+                        o = self.origins_of(n.args[idx])
+                        if o:
+                            self.add_pending(rule, _At(line, 0), o, f"{what} inside `{f.id}`", None)
+            elif isinstance(f, ast.Attribute) and f.attr in ("fit", "fit_transform", "fit_resample", "fit_sample") and n.args:
+                info = self.l.kind_of(f.value, {}) or self._env_kind(f.value)
+                if info is None:
+                    continue
+                if info.kind == "search" and f.attr == "fit":
+                    self.split(self.origins_of_args(n), n.lineno, info.cls)
+                    continue
+                if _is_literal(n.args[0]):
+                    continue
+                o = self.origins_of(n.args[0])
+                if not o:
+                    continue
+                rule = {"preproc": "fit-before-split", "selector": "select-before-split",
+                        "sampler": "resample-before-split"}.get(info.kind)
+                if info.kind == "pipeline" and f.attr == "fit_transform":
+                    rule = "fit-before-split"
+                if rule is None:
+                    continue
+                what = f"`{info.cls}.{f.attr}` on `{_base(n.args[0]) or 'the data'}`"
+                self.add_pending(rule, n, o, what, _base(n.args[0]))
+
+    def _env_kind(self, node):
+        return self.l.dataflow_kinds.get(_key(node) or "")
+
+    def add_pending(self, rule, node, origins, what, var):
+        test = [o for o in origins if o.part == "test"]
+        files = [o for o in origins if o.part == "test-file"]
+        if files and len(files) < len(origins):  # a test file's rows concatenated with others
+            test = files
+        if test and rule in ("fit-before-split", "select-before-split", "stat-before-split"):
+            o = test[0]
+            self.l.add("fit-on-test-rows", node.lineno, node.col_offset,
+                       f"{what} (line {node.lineno}) uses rows of `{o.name}` (line {o.line}), which are test or "
+                       "validation rows: their statistics reach the model. Fit and compute statistics on the "
+                       "training rows only.")
+            return
+        self.pending.append(Pending(rule, node.lineno, node.col_offset, origins, what, var))
+
+    def split(self, src, line, how):
+        if not src:
+            return
+        keep = []
+        for p in self.pending:
+            hit = next((o for o in p.origins if o in src), None)
+            if hit is not None and p.line <= line:
+                self.l.add(p.rule, p.line, p.col,
+                           f"{p.what} (line {p.line}) → `{hit.name}` (line {hit.line}) is split later by {how} "
+                           f"(line {line}), which puts some of those rows into validation: the statistic has seen "
+                           "them. Compute it on the training part only (or inside a Pipeline).")
+            else:
+                keep.append(p)
+        self.pending = keep
+
+    # -- assignments ------------------------------------------------------------------------------
+    def assign(self, t, value, stmt, aug=False):
+        # splits that return parts
+        if isinstance(value, ast.Call) and self.l.callee(value.func) in SPLIT_CALLS and isinstance(t, (ast.Tuple, ast.List)):
+            src = self.origins_of_args(value)
+            self.split(src, stmt.lineno, self.l.callee(value.func))
+            for i, e in enumerate(t.elts):
+                k = _key(e)
+                if k:
+                    part = "test" if (i % 2 == 1 or TEST_NAME.search(k)) else "train"
+                    if self.l.callee(value.func) == "random_split":
+                        part = "train" if i == 0 else "test"
+                    self.roots[k] = frozenset([Origin(k, stmt.lineno, part)])
+            return
+        if isinstance(t, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
+                and len(t.elts) == len(value.elts):
+            for e, v in zip(t.elts, value.elts):
+                self.assign(e, v, stmt)
+            return
+        if isinstance(t, (ast.Tuple, ast.List)):
+            for e in t.elts:
+                k = _key(e)
+                if k:
+                    self.roots[k] = self.origins_of(value)
+            return
+        if isinstance(t, ast.Subscript):
+            self.data_write(_base(t.value), value, stmt)
+            k = _base(t.value)
+            if k:
+                self.roots[k] = self.roots.get(k, frozenset()) | self.origins_of(value)
+            return
+        k = _key(t)
+        if k is None:
+            return
+        info = self.l.kind_of(value, {})
+        if info is not None:
+            self.l.dataflow_kinds[k] = info
+        if self.split_by_rows(k, value, stmt):
+            return
+        origins = self.origins_of(value)
+        stats = self.stats_in(value)
+        if stats and not self._has_data_ops(value):
+            # a pure statistic (m = df.x.mean(), corr = df.corr()[target]): data only when combined with rows
+            o = frozenset().union(*(s[0] for s in stats))
+            self.stats[k] = (o, stats[0][1], stats[0][2])
+            self.roots.pop(k, None)
+            return
+        self.stats.pop(k, None)
+        self.note_stats_into_data(value, stmt, k)
+        if aug:
+            origins |= self.roots.get(k, frozenset())
+        if TEST_NAME.search(k) and isinstance(value, ast.Call) and LOADERS.match(self.l.callee(value.func) or ""):
+            # a file read straight into a test-named variable: its rows are test rows
+            origins = frozenset([Origin(k, stmt.lineno, "test-file")])
+        for o in origins:
+            if o.line == stmt.lineno and LOADERS.match(o.name):
+                o.name = k  # name the data after the variable it was read into
+        self.roots[k] = origins
+
+    def _has_data_ops(self, value):
+        """True when rows of data appear in the expression other than as what a statistic is taken of
+        (df.fillna(df.mean()), (x - x.mean()) / x.std(), df[cols], prep(df)); False for m = df.x.mean()."""
+        inside = set()
+        for n in _walk_expr(value):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in (
+                    STAT_METHODS | MINMAX | GROUP_AGG | {"groupby", "describe"}):
+                inside.update(id(m) for m in ast.walk(n.func.value))
+        for n in _walk_expr(value):
+            if id(n) not in inside and isinstance(n, (ast.Name, ast.Attribute)) and _key(n) in self.roots:
+                return True
+        return False
+
+    def note_stats_into_data(self, value, stmt, target):
+        for origins, line, what in self.stats_in(value):
+            if self._filter_only(value):
+                continue
+            self.add_pending("stat-before-split", _At(line, stmt.col_offset if line == stmt.lineno else 0),
+                             origins, what, target)
+
+    def _filter_only(self, value):
+        """df[df.x < df.x.quantile(.99)]: a statistic used only to pick rows, not computed into features."""
+        return isinstance(value, ast.Subscript) and isinstance(value.slice, (ast.Compare, ast.BoolOp)) \
+            and not self.stats_in(value.value)
+
+    def data_write(self, base, value, stmt):
+        if base is None or base not in self.roots:
+            return
+        for origins, line, what in self.stats_in(value):
+            self.add_pending("stat-before-split", _At(line, 0), origins, what, base)
+
+    def split_by_rows(self, k, value, stmt):
+        """Complementary slices (df[:n] / df[n:]), complementary masks (df[df.t < c] / df[df.t >= c]) and
+        sample/drop pairs are splits of the source's rows."""
+        v = value
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute):
+            if v.func.attr == "sample" and self.origins_of(v.func.value):
+                self.samples[k] = (self.origins_of(v.func.value), stmt.lineno)
+                self.roots[k] = frozenset([Origin(k, stmt.lineno, "train")])
+                return True
+            if v.func.attr == "drop":
+                for a in list(v.args) + [kw.value for kw in v.keywords if kw.arg in ("index", "labels")]:
+                    if isinstance(a, ast.Attribute) and a.attr == "index" and _key(a.value) in self.samples:
+                        src, line = self.samples[_key(a.value)]
+                        self.split(src, line, "a sample/drop pair")
+                        self.roots[k] = frozenset([Origin(k, stmt.lineno, "test")])
+                        return True
+        if isinstance(v, ast.Subscript):
+            holder = v.value
+            if isinstance(holder, ast.Attribute) and holder.attr in ("iloc", "loc"):
+                holder = holder.value
+            src_key = _key(holder)
+            if src_key is None or src_key not in self.roots:
+                return False
+            sl = v.slice
+            if isinstance(sl, ast.Tuple) and sl.elts:
+                sl = sl.elts[0]
+            if isinstance(sl, ast.Slice) and (sl.lower is None) != (sl.upper is None) and sl.step is None:
+                side = "lower" if sl.lower is None else "upper"
+                seen = self.slices.setdefault(src_key, {})
+                other = "upper" if side == "lower" else "lower"
+                if other in seen:
+                    self.split(self.roots[src_key], seen[other], "index slicing")
+                    self.roots[k] = frozenset([Origin(k, stmt.lineno, "test" if side == "upper" else "train")])
+                    return True
+                seen[side] = stmt.lineno
+                self.roots[k] = frozenset([Origin(k, stmt.lineno, "train" if side == "lower" else "test")])
+                return True
+            if isinstance(sl, ast.Compare) and len(sl.ops) == 1 and type(sl.ops[0]) in COMPLEMENT:
+                col = ast.dump(sl.left) + "|" + ast.dump(sl.comparators[0])
+                seen = self.masks.setdefault((src_key, col), [])
+                want = COMPLEMENT[type(sl.ops[0])]
+                match = next((line for op, line in seen if op is want), None)
+                if match is not None:
+                    self.split(self.roots[src_key], match, "complementary row masks")
+                    self.roots[k] = frozenset([Origin(k, stmt.lineno, "test")])
+                    return True
+                seen.append((type(sl.ops[0]), stmt.lineno))
+        return False
+
+
+class _At:
+    __slots__ = ("lineno", "col_offset")
+
+    def __init__(self, line, col):
+        self.lineno = line
+        self.col_offset = col
