@@ -20,6 +20,8 @@ need_pkgs() {
   command -v chromium >/dev/null || missing+=(chromium)
   /usr/bin/python3 -c 'import sklearn, pandas, imblearn, xgboost' 2>/dev/null || missing+=(python3-sklearn python3-pandas python3-imblearn python3-xgboost)
   /usr/bin/python3 -c 'import pytest' 2>/dev/null || missing+=(python3-pytest)
+  # node-gyp builds Dolos's tree-sitter parsers (@dodona/dolos-parsers) at npm install.
+  { command -v g++ && command -v make; } >/dev/null || missing+=(g++ make)
   /usr/bin/python3 -c 'import nbformat' 2>/dev/null || missing+=(python3-nbformat)
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"

@@ -7,6 +7,7 @@ import { GradingRecovery, sweepWorkDirs } from '../services/grading/grading-reco
 import { startJobWorker } from '../services/jobs/job-queue.ts';
 import { gradingSubscribers } from './grading-subscribers.ts';
 import { startRegradeWorker } from './regrade-worker.ts';
+import { startSimilarityWorker } from './similarity-worker.ts';
 import { startWebhookWorker } from './webhook-worker.ts';
 
 export interface GradingWorkerOptions {
@@ -57,9 +58,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   // Regrades and webhook deliveries are consumed by the same process.
   const regrades = startRegradeWorker(ctx);
   const webhooks = startWebhookWorker(ctx);
-  ctx.logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'grading, regrade and webhook workers started');
+  const similarity = startSimilarityWorker(ctx);
+  ctx.logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'grading, regrade, webhook and similarity workers started');
   const stop = async () => {
-    await Promise.all([w.close(), regrades.close(), webhooks.close()]);
+    await Promise.all([w.close(), regrades.close(), webhooks.close(), similarity.close()]);
     await ctx.close();
     process.exit(0);
   };
