@@ -35,6 +35,11 @@ export const configSchema = z
     REDIS_URL: z.string().default('redis://127.0.0.1:56379'),
     DOCKER_HOST: z.string().optional(),
     DATA_DIR: z.string().default(path.resolve('.data')),
+    /**
+     * Where blobs (uploaded archives) live: disk (DATA_DIR, one machine) or postgres (every host that
+     * reaches DATABASE_URL; DATA_DIR is then this host's cache). Several hosts need postgres.
+     */
+    BLOB_STORE: z.enum(['disk', 'postgres']).default('disk'),
     /** Generated datasets (cached per version); defaults to DATA_DIR/datasets. */
     DATASET_CACHE_DIR: z.string().optional(),
     ASSESSMENTS_DIR: z.string().default(path.resolve('assessments')),

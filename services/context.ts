@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { createPool, type Db } from './db/pool.ts';
-import { BlobStore } from './storage/blob-store.ts';
+import { DiskBlobStore, type BlobStore } from './storage/blob-store.ts';
+import { PostgresBlobStore } from './storage/postgres-blob-store.ts';
 import { AssessmentRegistry } from './assessments/assessment-registry.ts';
 import { DatasetStore } from './assessments/dataset-store.ts';
 import { createSandbox } from './sandbox/create-sandbox.ts';
@@ -80,7 +81,7 @@ export function createContext(config: Config, name: string): Context {
     logger,
     db,
     redis,
-    blobs: new BlobStore(config.DATA_DIR),
+    blobs: config.BLOB_STORE === 'postgres' ? new PostgresBlobStore(db, config.DATA_DIR) : new DiskBlobStore(config.DATA_DIR),
     assessments,
     sandbox,
     datasets,

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../storage/blob-store.ts';
+import { BlobCorruptError } from '../storage/blob-corrupt-error.ts';
 import type { ReportRepository } from '../reports/report-repository.ts';
 import type { RubricRepository } from '../rubrics/rubric-repository.ts';
 import type { FailedGrading, SubmissionRepository } from '../submissions/submission-repository.ts';
@@ -42,7 +43,11 @@ export function createGradingProcessor(ctx: GradingProcessorDeps, publish: (even
     }
     const started = await ctx.submissions.markStarted(gradingId, WORKER_HOST);
     if (!started) return { reportId: null };
-    if (!(await ctx.blobs.exists(archiveSha256))) throw new UnrecoverableError(`the stored archive ${archiveSha256} is missing from storage`);
+    // A shared store fetches the archive to this host here, verified; damaged bytes stay damaged on retry.
+    const present = await ctx.blobs.exists(archiveSha256).catch((err: unknown) => {
+      throw err instanceof BlobCorruptError ? new UnrecoverableError(err.message) : err;
+    });
+    if (!present) throw new UnrecoverableError(`the stored archive ${archiveSha256} is missing from storage`);
 
     const beat = setInterval(() => void ctx.submissions.heartbeat(gradingId).catch(() => {}), 5_000);
     try {
