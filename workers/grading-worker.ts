@@ -1,7 +1,8 @@
 import { loadConfig } from '../services/config.ts';
 import { assertNoEviction, createContext, redisConnection, type Context } from '../services/context.ts';
 import { migrate } from '../services/db/migrate.ts';
-import { gradingJob } from '../services/grading/grading-queue.ts';
+import type { Job } from 'bullmq';
+import { gradingJob, type GradingQueue } from '../services/grading/grading-queue.ts';
 import { createGradingProcessor, gradingFailedEvent } from '../services/grading/grading-processor.ts';
 import { GradingRecovery, sweepWorkDirs } from '../services/grading/grading-recovery.ts';
 import { startJobWorker } from '../services/jobs/job-queue.ts';
@@ -31,7 +32,7 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
   const recovery = new GradingRecovery(ctx);
   // Our own connection, closed with the worker (BullMQ leaves a connection it was given open).
   const connection = redisConnection(ctx.config.REDIS_URL);
-  return startJobWorker({
+  const started = startJobWorker({
     kind: gradingJob,
     connection,
     prefix: ctx.config.QUEUE_PREFIX,
@@ -40,7 +41,7 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
     lockDuration,
     stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
     maxStalledCount: 3,
-    process: createGradingProcessor(ctx, (e) => events.publish(e)),
+    process: fairlyStarted(ctx.queue, createGradingProcessor(ctx, (e) => events.publish(e))),
     async onFailed({ gradingId }, err, { final }) {
       const failed = await ctx.submissions.markAttemptFailed(gradingId, err.message, final);
       if (final && failed) await events.publish(gradingFailedEvent(failed));
@@ -48,6 +49,16 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
     sweeps: [{ name: 'grading recovery sweep', everyMs: 15_000, run: () => recovery.sweep() }],
     disconnect: () => connection.disconnect(),
   });
+  started.worker.on('drained', () => void ctx.queue.resetFairnessIfIdle().catch(() => {}));
+  return started;
+}
+
+/** Moves the fair order's clock to each job a worker takes (services/grading/fair-priority.ts). */
+export function fairlyStarted<D, R>(queue: Pick<GradingQueue, 'fair'>, process: (data: D, job: Job, signal?: AbortSignal) => Promise<R>) {
+  return async (data: D, job: Job, signal?: AbortSignal): Promise<R> => {
+    await queue.fair.started(job.opts.priority);
+    return process(data, job, signal);
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -39,7 +39,8 @@ export class GradingRecovery {
         continue;
       }
       if (job) await job.remove().catch(() => {});
-      await ctx.queue.enqueue(g.id);
+      // Ranked as its own group: the assessment is not on the row, and a lost job should not wait long.
+      await ctx.queue.enqueue(g.id, { assessmentId: `recovered:${g.id}`, reason: (g as { reason?: string }).reason ?? 'initial' });
       requeued.push(g.id);
       ctx.logger.warn({ gradingId: g.id, state }, 're-queued a grading the queue had lost');
     }

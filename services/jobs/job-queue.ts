@@ -32,10 +32,10 @@ export class JobQueue<S extends z.ZodType> {
   }
 
   /** Adds one job; a Redis that does not answer in time or refuses it is a SystemError. */
-  async add(payload: z.input<S>): Promise<void> {
+  async add(payload: z.input<S>, extra: Pick<JobsOptions, 'priority'> = {}): Promise<void> {
     const data = this.kind.schema.parse(payload);
     const jobId = this.kind.jobId(data);
-    const add = this.queue.add(this.kind.name as never, data as never, { ...this.opts.jobOptions, jobId });
+    const add = this.queue.add(this.kind.name as never, data as never, { ...this.opts.jobOptions, ...extra, jobId });
     try {
       await (this.opts.addTimeoutMs ? withTimeout(add, this.opts.addTimeoutMs) : add);
     } catch (err) {

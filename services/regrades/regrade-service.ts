@@ -200,7 +200,7 @@ export class RegradeService {
             await ctx.regrades.attachGrading(regrade!, item.submissionId, grading.id, c);
             return grading.id;
           }));
-        await ctx.queue.enqueue(gradingId);
+        await ctx.queue.enqueue(gradingId, { assessmentId: regrade.assessmentId, reason: 'regrade' });
       }
       if (pending.length) log.info({ gradings: pending.length }, 'sandbox re-runs queued');
     }

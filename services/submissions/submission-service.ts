@@ -20,7 +20,7 @@ export interface AcceptedSubmission {
 /** The grading queue, as far as accepting a submission needs it (the GradingQueue). */
 export interface GradingEnqueue {
   assertCapacity(): Promise<void>;
-  enqueue(gradingId: string): Promise<void>;
+  enqueue(gradingId: string, ticket: { assessmentId: string; reason: string }): Promise<void>;
 }
 
 export interface SubmissionServiceDeps {
@@ -98,7 +98,7 @@ export class SubmissionService {
       return { submission: s.submission, grading: g.grading, created: s.created };
     });
     try {
-      await ctx.queue.enqueue(grading.id);
+      await ctx.queue.enqueue(grading.id, { assessmentId: input.assessmentId, reason: grading.reason });
     } catch (err) {
       // Recorded as queued; the recovery sweep enqueues it once Redis answers again.
       ctx.logger.error({ gradingId: grading.id, err: (err as Error).message }, 'enqueue failed; recovery will retry');
@@ -125,7 +125,7 @@ export class SubmissionService {
     await ctx.queue.assertCapacity();
     const { grading } = await ctx.submissions.createGrading(submission.id, `retry:${latest.id}`, 'retry');
     try {
-      await ctx.queue.enqueue(grading.id);
+      await ctx.queue.enqueue(grading.id, { assessmentId: submission.assessmentId, reason: grading.reason });
     } catch (err) {
       ctx.logger.error({ gradingId: grading.id, err: (err as Error).message }, 'enqueue failed; recovery will retry');
     }
