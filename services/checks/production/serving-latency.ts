@@ -13,7 +13,11 @@ export const servingLatency = defineCheck({
   thresholds: z
     .object({
       p99Ms: z.number().positive().max(60_000).default(80),
-      warnP99Ms: z.number().positive().max(60_000).default(65),
+      /**
+       * A warning band below the budget, off by default (equal to it): single-call CPU times move
+       * with the machine's load by tens of percent, and a clean model must not be warned for that.
+       */
+      warnP99Ms: z.number().positive().max(60_000).default(80),
       /** Share of single-row answers that may differ from the same rows' whole-file answers. */
       maxMismatchRate: rate.default(0.05),
     })
