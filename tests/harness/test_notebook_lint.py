@@ -97,6 +97,14 @@ def test_solution_ipynb_stands_in_for_solution_py_and_tracebacks_point_at_cells(
     assert "return math.sqrt(-1)" in text
 
 
+def test_the_supervisor_builds_the_notebook_once_and_children_reuse_it(tmp_path):
+    # locate_solution runs in the supervisor before the zygote forks: the children import what it built
+    write_nb(tmp_path / "solution.ipynb", [new_code_cell("def train(p):\n    return 'built once'")])
+    root, rel, _ = contract.locate_solution(str(tmp_path))
+    (tmp_path / "solution.ipynb").write_text("no longer a notebook")
+    assert contract.import_solution(root, rel).train(None) == "built once"
+
+
 def test_a_notebook_with_a_syntax_error_fails_import_with_the_cell(tmp_path):
     write_nb(tmp_path / "solution.ipynb", [new_code_cell("x = 1"), new_code_cell("def train(p)\n    pass")])
     with pytest.raises(SyntaxError) as err:

@@ -27,6 +27,13 @@ SOLUTION_NAMES = ("solution.py", "solution.ipynb")
 def locate_solution(sub_root):
     """-> (import_root, path relative to sub_root, problem). solution.ipynb may stand in for solution.py
     (notebook.py builds the module from its code cells); with both in one folder, solution.py wins."""
+    root, rel, problem = _locate(sub_root)
+    if rel is not None and rel.endswith(".ipynb"):
+        notebook.prebuild(os.path.join(root, "solution.ipynb"), rel)
+    return root, rel, problem
+
+
+def _locate(sub_root):
     for name in SOLUTION_NAMES:
         if os.path.isfile(os.path.join(sub_root, name)):
             return sub_root, name, None

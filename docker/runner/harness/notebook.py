@@ -129,6 +129,18 @@ def build(cells, rel_path):
 # ----------------------------------------------------------------------------------------------
 
 _REGISTRY = {}  # absolute (real) path of an imported .ipynb -> NotebookSource
+_BUILT = {}  # real path -> NotebookSource built by the supervisor before it forks (see prebuild)
+
+
+def prebuild(abs_path, rel_path):
+    """Build the module source once in the supervisor, before the zygote forks: every candidate
+    child (one per phase and input) inherits it instead of importing nbformat and parsing again
+    (that costs seconds of each phase's budget). Reading is parsing data only, as the lint does
+    in the supervisor. A notebook that cannot be read is left for the child to report."""
+    try:
+        _BUILT[os.path.realpath(abs_path)] = read_notebook(abs_path, rel_path)
+    except NotebookError:
+        pass
 
 
 def import_notebook(abs_path, rel_path, module_name="solution"):
@@ -137,8 +149,8 @@ def import_notebook(abs_path, rel_path, module_name="solution"):
     tracer see the candidate's file; linecache serves the built source for it."""
     import sys
     import types
-    nbs = read_notebook(abs_path, rel_path)
     real = os.path.realpath(abs_path)
+    nbs = _BUILT.get(real) or read_notebook(abs_path, rel_path)
     _REGISTRY[real] = nbs
     _REGISTRY[abs_path] = nbs
     lines = nbs.source.splitlines(True)
