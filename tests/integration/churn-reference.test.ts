@@ -45,6 +45,15 @@ describe('churn reference submissions get exactly their expected verdicts', () =
     for (const c of report.checks.filter((x) => x.status === 'fail')) expect(c.evidence.length + c.summary.length, c.id).toBeGreaterThan(0);
     for (const c of report.checks) expect(c.basis, c.id).toBeDefined();
     if (name === 'exemplary') expect(report.passed).toBe(true);
+    // A notebook submission: evidence from the trace points at a cell and quotes the cell's line.
+    if (name === 'exemplary-notebook') {
+      const located = report.checks.flatMap((c) => c.evidence).filter((e) => e.file !== undefined);
+      expect(located.length).toBeGreaterThan(0);
+      for (const e of located) {
+        expect(e.file).toMatch(/^solution\.ipynb#cell-\d+$/);
+        expect(e.code?.length).toBeGreaterThan(0);
+      }
+    }
     // Leaving out evaluate() is scored: the same model without it does not pass.
     if (name === 'no-evaluate') {
       expect(report.passed).toBe(false);
