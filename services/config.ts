@@ -44,6 +44,8 @@ export const configSchema = z
     DATASET_CACHE_DIR: z.string().optional(),
     ASSESSMENTS_DIR: z.string().default(path.resolve('assessments')),
     RUNNER_IMAGE: z.string().default('grader-runner:latest'),
+    /** The digest (image id, sha256:...) RUNNER_IMAGE must have on this host; a worker whose image differs refuses to start. */
+    RUNNER_IMAGE_DIGEST: z.string().regex(/^sha256:[a-f0-9]{64}$/).optional(),
     SANDBOX_RUNTIME: z.string().optional().describe('OCI runtime for sandbox containers, e.g. runsc for gVisor'),
     /** Where candidate code runs: docker (the hardened sandbox), or host (no isolation: fast tests and the bench; refused in production). */
     SANDBOX: z.enum(['docker', 'host']).default('docker'),

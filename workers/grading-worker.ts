@@ -23,6 +23,7 @@ export interface GradingWorkerOptions {
  */
 export async function startGradingWorker(ctx: Context, opts: GradingWorkerOptions = {}) {
   if (ctx.config.REQUIRE_NOEVICTION) await assertNoEviction(ctx.redis);
+  await assertRunnerImage(ctx);
   const reaped = await ctx.sandbox.reap();
   if (reaped) ctx.logger.warn({ reaped }, 'removed containers and volumes left by dead workers');
   await ctx.blobs.sweepTemp();
@@ -51,6 +52,14 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
   });
   started.worker.on('drained', () => void ctx.queue.resetFairnessIfIdle().catch(() => {}));
   return started;
+}
+
+/** A host whose runner image is not the one the deployment pinned (RUNNER_IMAGE_DIGEST) grades nothing. */
+export async function assertRunnerImage(ctx: Pick<Context, 'config' | 'sandbox'>): Promise<void> {
+  const want = ctx.config.RUNNER_IMAGE_DIGEST;
+  if (!want) return;
+  const found = await ctx.sandbox.imageId(ctx.config.RUNNER_IMAGE);
+  if (found !== want) throw new Error(`runner image ${ctx.config.RUNNER_IMAGE} on this host is ${found}, not the pinned ${want}; not starting`);
 }
 
 /** Moves the fair order's clock to each job a worker takes (services/grading/fair-priority.ts). */

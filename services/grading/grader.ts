@@ -27,6 +27,8 @@ export interface GradeRequest {
   rubricVersion: number;
   signal?: AbortSignal;
   onPhase?: (phase: GraderPhase) => void | Promise<void>;
+  /** Told the runner image's digest before any candidate code runs; throws to refuse (services/grading/runner-image-pin.ts). */
+  onImage?: (digest: string) => Promise<void>;
 }
 
 export interface GraderDeps {
@@ -73,6 +75,7 @@ export class Grader {
       const notes = await readNotes(path.join(work, 'submission'), topLevel);
       const dataset = await datasets.get(assessment);
       const imageDigest = await sandbox.imageId(config.RUNNER_IMAGE);
+      await req.onImage?.(imageDigest);
       const memoryBytes = Math.min(config.SANDBOX_MEMORY_BYTES, m.limits.memoryMb * 1024 * 1024);
       const cap = (s: number) => Math.min(s, config.PHASE_TIMEOUT_CAP_S ?? Infinity);
       const trainSeconds = cap(m.limits.trainSeconds);
@@ -109,7 +112,7 @@ export class Grader {
         .run({
           gradingId: req.gradingId,
           step: 'predict',
-          image: config.RUNNER_IMAGE,
+          image: imageDigest, // the image verified and pinned above, not whatever the tag names by now
           command: [
             'python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/in/models', '--inputs', '/in/holdout',
             '--primary', m.primaryVariant, '--proba-variants', [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
@@ -155,7 +158,7 @@ export class Grader {
         trainRun = await sandbox.run({
           gradingId: req.gradingId,
           step: 'train',
-          image: config.RUNNER_IMAGE,
+          image: imageDigest, // the image verified and pinned above, not whatever the tag names by now
           command: [
             'python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/in/train.csv', '--secrets', '/in/secrets.json',
             '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds),

@@ -3,6 +3,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { BlobCorruptError } from '../storage/blob-corrupt-error.ts';
+import { pinRunnerImage } from './runner-image-pin.ts';
 import type { ReportRepository } from '../reports/report-repository.ts';
 import type { RubricRepository } from '../rubrics/rubric-repository.ts';
 import type { FailedGrading, SubmissionRepository } from '../submissions/submission-repository.ts';
@@ -63,6 +64,7 @@ export function createGradingProcessor(ctx: GradingProcessorDeps, publish: (even
         rubricVersion: rubric.version,
         signal,
         onPhase: (phase) => ctx.submissions.setPhase(gradingId, phase),
+        onImage: (digest) => pinRunnerImage(ctx.db, gradingId, digest),
       });
       const { id, inserted } = await withTransaction(ctx.db, async (c) => {
         const r = await ctx.reports.insert(doc, c);
