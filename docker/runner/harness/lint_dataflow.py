@@ -228,14 +228,14 @@ class _Scope:
                 elif isinstance(cb, ast.Name) and cb.id in self.l.functions:
                     for idx, line, what, _rule in self.f.summary(cb.id):
                         if idx == 0:
-                            found.append((o, n.lineno, f"{what} inside `{cb.id}` (line {line}), called by `.{f.attr}`"))
+                            found.append((o, n.lineno, f"{what} inside `{cb.id}` (line {line}), called through `.{f.attr}`"))
                             break
             elif isinstance(f, ast.Name) and f.id in self.l.functions and name == f.id:
                 for idx, line, what, rule in self.f.summary(f.id):
                     if idx < len(n.args) and rule == "stat-before-split":
                         o = self.origins_of(n.args[idx])
                         if o:
-                            found.append((o, n.lineno, f"{what} inside `{f.id}` (line {line})"))
+                            found.append((o, n.lineno, f"{what} inside `{f.id}` (line {line}), called"))
                             break
         for n in _walk_expr(node):
             if isinstance(n, ast.Name) and n.id in self.stats:
