@@ -89,8 +89,9 @@ def test_a_slow_model_is_timed_by_the_supervisor_and_stopped_at_the_budget(tmp_p
     _df, r = _probe(tmp_path, 0.15, calls=100, budget=1.0)
     assert r["problem"] is None, r["problem"]
     assert r["warmMs"] and min(r["warmMs"]) >= 150
-    # Sleeping is not computing: the CPU time of those calls is small.
-    assert len(r["warmCpuMs"]) == len(r["warmMs"]) and max(r["warmCpuMs"]) < 100
+    # Sleeping is not computing: most of each call's wall time is not CPU time.
+    assert len(r["warmCpuMs"]) == len(r["warmMs"])
+    assert sorted(r["warmCpuMs"])[len(r["warmCpuMs"]) // 2] < 0.5 * sorted(r["warmMs"])[len(r["warmMs"]) // 2]
     assert len(r["warmMs"]) <= 8  # about 1 s of budget at 0.15 s per call
     assert r["batchMs"] is not None and r["batchMs"] >= 150
 
