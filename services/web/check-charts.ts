@@ -12,7 +12,8 @@ import { html, type SafeHtml } from './html.ts';
 /** What one check's chart needs: the series and the marks drawn on it. */
 export type CheckChart =
   | { kind: 'latency'; points: SeriesPoint[]; budgetMs: number | null }
-  | { kind: 'cost'; points: SeriesPoint[]; best: number | null; effective: number | null }
+  /** bestCost / effectiveCost: the check's exact costs at those cut-offs (the series is sampled every 0.01). */
+  | { kind: 'cost'; points: SeriesPoint[]; best: number | null; effective: number | null; bestCost?: number | null; effectiveCost?: number | null }
   | { kind: 'reliability'; points: SeriesPoint[] };
 
 interface ChartSource {
@@ -43,7 +44,9 @@ export function checkChartOf(c: ChartSource, thresholds?: Record<string, unknown
   }
   if (c.id === 'business.threshold') {
     const points = clean(s.costByThreshold);
-    return points.length ? { kind: 'cost', points, best: finiteNumber(c.values.bestThreshold), effective: finiteNumber(c.values.effectiveThreshold) } : null;
+    return points.length
+      ? { kind: 'cost', points, best: finiteNumber(c.values.bestThreshold), effective: finiteNumber(c.values.effectiveThreshold), bestCost: finiteNumber(c.values.bestCost), effectiveCost: finiteNumber(c.values.ownCost) }
+      : null;
   }
   if (c.id === 'calibration') {
     const points = clean(s.reliability);
@@ -58,7 +61,7 @@ export function checkChartFigure(chart: CheckChart): SafeHtml {
     case 'latency':
       return html`<figure class="chart check-chart" data-chart="latency"><div class="chart-title">Time per answer</div>${latencyChart(chart.points, chart.budgetMs)}<figcaption>Single-customer calls per time bucket (ms, uneven buckets).${chart.budgetMs !== null ? ` Red bars are slower than the ${fmt(chart.budgetMs, 0)} ms budget (dashed line).` : ''}</figcaption></figure>`;
     case 'cost':
-      return html`<figure class="chart check-chart" data-chart="cost"><div class="chart-title">Business cost by cut-off</div>${costThresholdChart(chart.points, chart.best, chart.effective)}<figcaption>Cost on the hidden holdout if customers with a probability at or above the cut-off are called. Green: the cheapest cut-off; red ring: the cut-off the candidate's labels correspond to.</figcaption></figure>`;
+      return html`<figure class="chart check-chart" data-chart="cost"><div class="chart-title">Business cost by cut-off</div>${costThresholdChart(chart.points, chart.best, chart.effective, { best: chart.bestCost ?? null, effective: chart.effectiveCost ?? null })}<figcaption>Cost on the hidden holdout if customers with a probability at or above the cut-off are called. Green: the cheapest cut-off; red ring: the cut-off the candidate's labels correspond to.</figcaption></figure>`;
     case 'reliability':
       return html`<figure class="chart check-chart" data-chart="reliability"><div class="chart-title">Reliability</div>${reliabilityChart(chart.points)}<figcaption>Customers grouped by predicted probability: how many churned against what was predicted. On the dashed diagonal the probabilities mean what they say.</figcaption></figure>`;
     default: {
@@ -143,7 +146,7 @@ export function latencyChart(points: SeriesPoint[], budgetMs: number | null): Sa
 }
 
 /** Business cost at every cut-off "call when p ≥ x", with the cheapest and the candidate's cut-off marked. */
-export function costThresholdChart(points: SeriesPoint[], best: number | null, effective: number | null): SafeHtml {
+export function costThresholdChart(points: SeriesPoint[], best: number | null, effective: number | null, exact: { best: number | null; effective: number | null } = { best: null, effective: null }): SafeHtml {
   const id = chartId('cost');
   const fr: Frame = { H: 292, L: 48, T: 14, pw: W - 48 - 12, ph: 292 - 14 - 92 };
   const curve = [...points].sort((a, b) => a.x - b.x);
@@ -154,22 +157,22 @@ export function costThresholdChart(points: SeriesPoint[], best: number | null, e
   // The cost at a cut-off: the listed point nearest to it.
   const costAt = (t: number) => curve.reduce((a, b) => (Math.abs(b.x - t) < Math.abs(a.x - t) ? b : a)).y;
   const marks = [
-    ...(best !== null ? [{ cls: 'best', t: best, color: GREEN, dash: '', name: 'cheapest cut-off' }] : []),
-    ...(effective !== null ? [{ cls: 'effective', t: effective, color: RED, dash: '5 3', name: "candidate's cut-off" }] : []),
+    ...(best !== null ? [{ cls: 'best', t: best, cost: exact.best ?? costAt(best), color: GREEN, dash: '', name: 'cheapest cut-off' }] : []),
+    ...(effective !== null ? [{ cls: 'effective', t: effective, cost: exact.effective ?? costAt(effective), color: RED, dash: '5 3', name: "candidate's cut-off" }] : []),
   ];
   const legendY = fr.T + fr.ph + 58;
-  const desc = `Cost from ${compact(curve[0]!.y)} at cut-off ${fmt(curve[0]!.x, 2)} to ${compact(curve.at(-1)!.y)} at ${fmt(curve.at(-1)!.x, 2)}. ${marks.map((m) => `${m.name}: p ≥ ${fmt(m.t)}, cost ${compact(costAt(m.t))}`).join('. ')}`;
+  const desc = `Cost from ${compact(curve[0]!.y)} at cut-off ${fmt(curve[0]!.x, 2)} to ${compact(curve.at(-1)!.y)} at ${fmt(curve.at(-1)!.x, 2)}. ${marks.map((m) => `${m.name}: p ≥ ${fmt(m.t)}, cost ${compact(m.cost)}`).join('. ')}`;
   return html`<svg class="chart chart-cost" viewBox="0 0 ${W} ${fr.H}" role="img" aria-labelledby="${id}-t ${id}-d">
   <title id="${id}-t">Business cost by decision cut-off</title>
   <desc id="${id}-d">${desc}</desc>
   ${axes(fr, [0, 0.25, 0.5, 0.75, 1].map((t) => ({ pos: X(t), label: String(t) })), ticks.map((t) => ({ pos: Y(t), label: compact(t) })), 'Cut-off (call when p ≥ x)', 'Cost')}
   <polyline class="curve" points="${curve.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}" fill="none" stroke="${ACCENT}" stroke-width="2.25" stroke-linejoin="round"/>
   ${marks.map(
-    (m, i) => html`<g class="${m.cls}"><title>${m.name}: p ≥ ${fmt(m.t)}, cost ${compact(costAt(m.t))}</title>
+    (m, i) => html`<g class="${m.cls}"><title>${m.name}: p ≥ ${fmt(m.t)}, cost ${compact(m.cost)}</title>
     <line x1="${X(m.t)}" y1="${fr.T}" x2="${X(m.t)}" y2="${fr.T + fr.ph}" stroke="${m.color}" stroke-width="2" ${m.dash ? html`stroke-dasharray="${m.dash}"` : ''}/>
-    <circle cx="${X(m.t)}" cy="${Y(costAt(m.t))}" r="5" fill="#ffffff" stroke="${m.color}" stroke-width="2.5"/>
+    <circle cx="${X(m.t)}" cy="${Y(m.cost)}" r="5" fill="#ffffff" stroke="${m.color}" stroke-width="2.5"/>
     <line x1="${fr.L}" y1="${legendY + i * 18 - 4}" x2="${fr.L + 18}" y2="${legendY + i * 18 - 4}" stroke="${m.color}" stroke-width="2" ${m.dash ? html`stroke-dasharray="${m.dash}"` : ''}/>
-    <text x="${fr.L + 24}" y="${legendY + i * 18}" font-size="12" fill="${INK}">${m.name}: p ≥ ${fmt(m.t, 2)}, cost ${compact(costAt(m.t))}</text></g>`,
+    <text x="${fr.L + 24}" y="${legendY + i * 18}" font-size="12" fill="${INK}">${m.name}: p ≥ ${fmt(m.t, 2)}, cost ${compact(m.cost)}</text></g>`,
   )}
 </svg>`;
 }

@@ -18,6 +18,13 @@ beforeAll(async () => {
   await env.ctx.rubrics.push(
     {
       ...base,
+      // The production checks at weight 0: their charts show, the score stays what it was.
+      checks: {
+        ...base.checks,
+        'serving.latency': { weight: 0, severity: 'minor', visibility: 'summary', thresholds: { p99Ms: 90, warnP99Ms: 70 } },
+        'business.threshold': { weight: 0, severity: 'minor', visibility: 'name' },
+        calibration: { weight: 0, severity: 'minor', visibility: 'full' },
+      },
       manual: {
         weight: 0.3,
         items: [
@@ -168,6 +175,11 @@ describe('the whole path in Chromium', () => {
     expect(text).not.toMatch(/\/100|ROC-AUC|PR-AUC|business cost|pass mark|verdict|stdout|stderr|provenance/i);
     // ...although a summary-level check may state its own numbers.
     expect(text).toMatch(/balanced accuracy 0\.\d+/);
+    // Charts only for checks shown in full (calibration), and never the reviewers' cohort position.
+    expect(await page.locator('figure.check-chart').evaluateAll((fs) => fs.map((f) => f.getAttribute('data-chart')))).toEqual(['reliability']);
+    expect(await page.locator('svg.chart-reliability circle.bin').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.locator('[data-cohort-position]').count()).toBe(0);
+    expect(text).not.toMatch(/better than \d+%|graded submission|cohort/i);
     await page.close();
   });
 
@@ -196,7 +208,7 @@ describe('the whole path in Chromium', () => {
   it('the reviewer opens the report, sees the charts, scores a manual item and the final score changes', async () => {
     const page = await reviewer.newPage();
     await page.goto('/review/assessments/smoke-binary');
-    await page.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('link', { name: 'Grace Hopper', exact: true }).click();
     await page.waitForURL(/\/review\/submissions\/[0-9a-f-]{36}$/);
     // Charts are inline SVG.
     expect(await page.locator('svg.chart-confusion .cell rect').count()).toBe(4);
@@ -207,7 +219,17 @@ describe('the whole path in Chromium', () => {
     expect(await page.locator('svg.chart-folds rect.band').count()).toBe(1);
     expect(await page.locator('svg.chart-folds line.holdout').count()).toBe(1);
     // Report content: checks with evidence, categories, resources, logs, provenance.
-    expect(await page.locator('article.check').count()).toBe(14);
+    expect(await page.locator('article.check').count()).toBe(17);
+    // The production checks' charts, inside their checks, with the marks from the rubric and the check.
+    expect(await page.locator('#check-serving\\.latency svg.chart-latency rect.bar').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('#check-serving\\.latency svg.chart-latency .budget text').textContent()).toBe('budget 90 ms');
+    expect(await page.locator('#check-business\\.threshold svg.chart-cost polyline.curve').getAttribute('points')).toMatch(/^([\d.]+,[\d.]+ ){100}[\d.]+,[\d.]+$/);
+    expect(await page.locator('#check-business\\.threshold svg.chart-cost g.best circle').count()).toBe(1);
+    expect(await page.locator('#check-business\\.threshold svg.chart-cost g.effective circle').count()).toBe(1);
+    expect(await page.locator('#check-calibration svg.chart-reliability line.diagonal').count()).toBe(1);
+    // Reviewers only: where the submission stands. It is the only graded one here, and the smoke
+    // assessment has no reference model, so there is no money-saved number to rank.
+    expect(await page.locator('.scorecard [data-cohort-position]').textContent()).toMatch(/Reviewers only\s+no money saved to compare; the only graded submission with final score so far\.$/);
     expect(await page.locator('#check-cv\\.used .evidence pre').first().textContent()).toContain('cross_val_score');
     expect(await page.locator('.category').count()).toBe(5);
     expect(await page.locator('#resources tbody tr').count()).toBeGreaterThanOrEqual(5);
@@ -259,10 +281,39 @@ describe('the whole path in Chromium', () => {
     await page.close();
   });
 
+  it('the report page shows the three production charts legibly at 390 px', async () => {
+    const phone = await env.newContext({ viewport: { width: 390, height: 844 } });
+    await phone.addCookies((await reviewer.cookies()).filter((c) => c.name === 'grader_session'));
+    const page = await phone.newPage();
+    await page.goto('/review/assessments/smoke-binary');
+    await page.getByRole('link', { name: 'Grace Hopper', exact: true }).click();
+    await page.waitForURL(/\/review\/submissions\/[0-9a-f-]{36}$/);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    // Each chart inside the screen, every label at 10 px or more once the SVG is scaled down.
+    const charts = await page.locator('figure.check-chart svg').evaluateAll((svgs) =>
+      svgs.map((svg) => {
+        const box = svg.getBoundingClientRect();
+        const scale = box.width / (svg as SVGSVGElement).viewBox.baseVal.width;
+        const sizes = Array.from(svg.querySelectorAll('text')).map((t) => Number(t.getAttribute('font-size')) * scale);
+        return { cls: svg.getAttribute('class'), left: box.left, right: box.right, labels: sizes.length, smallest: Math.min(...sizes) };
+      }),
+    );
+    expect(charts.map((c) => c.cls).sort()).toEqual(['chart chart-cost', 'chart chart-latency', 'chart chart-reliability']);
+    for (const c of charts) {
+      expect(c.left).toBeGreaterThanOrEqual(0);
+      expect(c.right).toBeLessThanOrEqual(390);
+      expect(c.labels).toBeGreaterThan(5);
+      expect(c.smallest).toBeGreaterThanOrEqual(10);
+    }
+    await page.locator('#check-business\\.threshold').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'reviewer-report-charts-phone.png'), fullPage: false });
+    await phone.close();
+  });
+
   it('exports the report as Markdown and JSON with the review included', async () => {
     const page = await reviewer.newPage();
     await page.goto('/review/assessments/smoke-binary');
-    await page.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('link', { name: 'Grace Hopper', exact: true }).click();
     const [md] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download Markdown' }).click()]);
     expect(md.suggestedFilename()).toMatch(/^report-grace-hopper-[0-9a-f]{8}\.md$/);
     const mdText = await page.request.get(md.url()).then((r) => r.text());
@@ -278,7 +329,7 @@ describe('the whole path in Chromium', () => {
   it('refuses a manual score without the session CSRF token, and after sign-out', async () => {
     const page = await reviewer.newPage();
     await page.goto('/review/assessments/smoke-binary');
-    await page.getByRole('link', { name: 'Grace Hopper' }).click();
+    await page.getByRole('link', { name: 'Grace Hopper', exact: true }).click();
     const action = (await page.locator('[data-manual-item="code-clarity"] form').getAttribute('action'))!;
     const reportId = (await page.locator('[data-manual-item="code-clarity"] input[name=report_id]').inputValue())!;
     const forged = await page.request.post(action, { form: { item_id: 'code-clarity', report_id: reportId, points: '0', comment: 'forged', _csrf: 'wrong' } });

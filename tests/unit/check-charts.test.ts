@@ -69,6 +69,13 @@ describe('cost by cut-off', () => {
     expect(ring('best')).toBeGreaterThan(ring('effective'));
   });
 
+  it("labels the marks with the check's exact costs when it has them, the sampled curve's otherwise", () => {
+    const svg = costThresholdChart(cost, 0.2, 0.5, { best: 990, effective: null }).value;
+    expect(svg).toContain('cheapest cut-off: p ≥ 0.20, cost 990</text>');
+    expect(svg).toContain('cut-off: p ≥ 0.50, cost 37k</text>');
+    expect(checkChartOf({ id: 'business.threshold', series: { costByThreshold: cost }, values: { bestThreshold: 0.2, bestCost: 990, effectiveThreshold: 0.5, ownCost: 36500 } })).toMatchObject({ bestCost: 990, effectiveCost: 36500 });
+  });
+
   it('leaves out a mark it has no number for', () => {
     const svg = costThresholdChart(cost, null, 0.5).value;
     expect(svg).not.toContain('class="best"');
