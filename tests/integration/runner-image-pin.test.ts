@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGradingProcessor } from '../../services/grading/grading-processor.ts';
 import { pinRunnerImage, RunnerImageMismatchError } from '../../services/grading/runner-image-pin.ts';
 import { assertRunnerImage } from '../../workers/grading-worker.ts';
+import { buildApp } from '../../services/api/app.ts';
 import { throwawayDatabase } from '../support/throwaway-database.ts';
 import { testContext, ROOT, type DockerContext } from '../support/context.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
@@ -62,5 +63,20 @@ describe('runner image pin', () => {
   it('a worker does not start when its runner image is not the deployment’s pinned digest', async () => {
     await expect(assertRunnerImage({ sandbox: ctx.sandbox, config: { ...ctx.config, RUNNER_IMAGE_DIGEST: other } })).rejects.toThrow(/not the pinned sha256:0{64}; not starting/);
     await expect(assertRunnerImage({ sandbox: ctx.sandbox, config: { ...ctx.config, RUNNER_IMAGE_DIGEST: local } })).resolves.toBeUndefined();
+  });
+
+  it('/metrics shows what an autoscaler watches: the oldest queued grading’s age and gradings running per host', async () => {
+    const queued = await newGrading('metrics-q');
+    await ctx.db.query(`UPDATE gradings SET queued_at = now() - interval '90 seconds' WHERE id = $1`, [queued.id]);
+    const running = await newGrading('metrics-r');
+    await ctx.submissions.markStarted(running.id, 'host-b/123');
+    const app = await buildApp(ctx);
+    try {
+      const body = (await app.inject({ url: '/metrics' })).body;
+      expect(Number(/^grader_oldest_queued_seconds ([\d.]+)$/m.exec(body)?.[1])).toBeGreaterThanOrEqual(90);
+      expect(body).toMatch(/^grader_running_gradings\{host="host-b"\} 1$/m);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -83,6 +83,28 @@ export async function healthRoutes(app: FastifyInstance, ctx: HealthDeps) {
       for (const r of rows) this.set({ step: r.step, phase: r.phase }, r.s);
     },
   });
+  // What an autoscaler watches (docs/SCALING.md): how long the oldest queued grading has waited, and
+  // how many gradings each worker host runs now (worker_host is "<hostname>/<pid>").
+  new client.Gauge({
+    name: 'grader_oldest_queued_seconds',
+    help: 'Age of the oldest grading still queued (0 when none)',
+    registers: [registry],
+    async collect() {
+      const { rows } = await ctx.db.query(`SELECT coalesce(extract(epoch FROM now() - min(queued_at)), 0)::float AS s FROM gradings WHERE status = 'queued'`);
+      this.set(rows[0]?.s ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'grader_running_gradings',
+    help: 'Gradings running now, by worker host',
+    labelNames: ['host'],
+    registers: [registry],
+    async collect() {
+      const { rows } = await ctx.db.query(`SELECT split_part(worker_host, '/', 1) AS host, count(*)::int AS n FROM gradings WHERE status = 'running' GROUP BY 1`);
+      this.reset();
+      for (const r of rows) this.set({ host: r.host ?? 'unknown' }, r.n);
+    },
+  });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();
