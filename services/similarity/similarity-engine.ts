@@ -1,4 +1,4 @@
-import { File, FingerprintIndex, LanguagePicker, WinnowFilter, type FileEntry, type Pair, type TokenizedFile, type Tokenizer } from '@dodona/dolos-lib';
+import { File, FingerprintIndex, LanguagePicker, Region, TokenizedFile, WinnowFilter, type FileEntry, type Pair, type Tokenizer } from '@dodona/dolos-lib';
 
 /**
  * Source similarity on Dolos (@dodona/dolos-lib): tree-sitter's Python syntax tree as tokens (node
@@ -31,9 +31,26 @@ export interface PairResult {
   fragments: SharedFragment[];
 }
 
+/**
+ * A text's token stream as stored beside it: parsing is most of a comparison's cost (tree-sitter
+ * and its nodes, ~25 ms for 170 lines), so a stored document is parsed once, when it is indexed.
+ */
+export interface StoredTokens {
+  /** Dolos's tokens (syntax node types and brackets), space-separated. */
+  tokens: string;
+  /** Each token's region, four little-endian int32 per token: start row, start column, end row, end column. */
+  mapping: Buffer;
+}
+
 export interface SourceText {
   id: string;
   text: string;
+  tokens?: StoredTokens | null;
+}
+
+export interface IndexedText {
+  fingerprints: number[];
+  tokens: StoredTokens;
 }
 
 let tokenizer: Promise<Tokenizer> | null = null;
@@ -57,10 +74,15 @@ export class SimilarityEngine {
     return this.tokenizer.tokenizeFile(new File(`${id}.py`, text));
   }
 
-  /** The distinct winnowed fingerprints of a text: what the stored index keeps to find candidates. */
-  fingerprints(text: string): number[] {
-    const tokens = this.tokenize('fp', text).tokens;
-    return [...new Set(this.filter.fingerprints(tokens).map((f) => f.hash))];
+  /** The distinct winnowed fingerprints of a text (what the stored index keeps to find candidates) and its tokens. */
+  index(text: string): IndexedText {
+    const file = this.tokenize('fp', text);
+    const fingerprints = [...new Set(this.filter.fingerprints(file.tokens).map((f) => f.hash))];
+    return { fingerprints, tokens: encodeTokens(file) };
+  }
+
+  private tokenized(id: string, source: SourceText): TokenizedFile {
+    return source.tokens ? decodeTokens(new File(`${id}.py`, source.text), source.tokens) : this.tokenize(id, source.text);
   }
 
   /**
@@ -69,13 +91,28 @@ export class SimilarityEngine {
    */
   compare(subject: SourceText, others: SourceText[], starter: string[]): PairResult[] {
     const index = new FingerprintIndex(KGRAM_LENGTH, KGRAMS_IN_WINDOW, false);
-    const left = this.tokenize('subject', subject.text);
-    const rights = others.map((o, i) => this.tokenize(`other-${i}`, o.text));
+    const left = this.tokenized('subject', subject);
+    const rights = others.map((o, i) => this.tokenized(`other-${i}`, o));
     index.addFiles([left, ...rights]);
     // After the files, as Dolos itself does: an ignored file marks the fingerprints already indexed.
     starter.forEach((text, i) => index.addIgnoredFile(this.tokenize(`starter-${i}`, text)));
     return others.map((o, i) => pairResult(o.id, index.getPair(left, rights[i]!)));
   }
+}
+
+function encodeTokens(file: TokenizedFile): StoredTokens {
+  if (file.tokens.some((t) => /\s/.test(t))) throw new Error('a token holds white space and cannot be stored space-separated');
+  const ints = new Int32Array(file.mapping.length * 4);
+  file.mapping.forEach((r, i) => ints.set([r.startRow, r.startCol, r.endRow, r.endCol], i * 4));
+  return { tokens: file.tokens.join(' '), mapping: Buffer.from(ints.buffer, ints.byteOffset, ints.byteLength) };
+}
+
+function decodeTokens(file: File, stored: StoredTokens): TokenizedFile {
+  const tokens = stored.tokens === '' ? [] : stored.tokens.split(' ');
+  const at = (i: number) => stored.mapping.readInt32LE(i * 4);
+  if (stored.mapping.length !== tokens.length * 16) throw new Error('stored tokens and their regions do not match');
+  const mapping = tokens.map((_, i) => new Region(at(i * 4), at(i * 4 + 1), at(i * 4 + 2), at(i * 4 + 3)));
+  return new TokenizedFile(file, tokens, mapping);
 }
 
 /** K-gram occurrences of a file that are neither starter code nor otherwise ignored. */

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { withTransaction, type Db } from '../db/pool.ts';
-import type { SharedFragment } from './similarity-engine.ts';
+import type { IndexedText, SharedFragment, StoredTokens } from './similarity-engine.ts';
 import { sourcePartsSchema, type ComparedSource, type SourcePart } from './similarity-source.ts';
 
 export interface SimilarityDocument {
@@ -12,6 +12,7 @@ export interface SimilarityDocument {
   name: string;
   source: string;
   parts: SourcePart[];
+  tokens: StoredTokens | null;
 }
 
 export interface StoredPair {
@@ -20,6 +21,8 @@ export interface StoredPair {
   similarity: number;
   longest: number;
   fragments: SharedFragment[];
+  /** false: similarity estimated from shared fingerprints only (no fragments yet). */
+  detailed: boolean;
 }
 
 const lines = z.object({ startRow: z.number().int(), endRow: z.number().int() });
@@ -33,6 +36,7 @@ const toDocument = (r: Record<string, unknown>): SimilarityDocument => ({
   name: r.name as string,
   source: r.source as string,
   parts: sourcePartsSchema.parse(r.parts),
+  tokens: typeof r.tokens === 'string' && Buffer.isBuffer(r.token_regions) ? { tokens: r.tokens, mapping: r.token_regions } : null,
 });
 
 export class SimilarityRepository {
@@ -45,15 +49,17 @@ export class SimilarityRepository {
   async saveDocument(
     doc: { assessmentId: string; kind: SimilarityDocument['kind']; submissionId: string | null; name: string },
     source: ComparedSource,
-    fingerprints: number[],
+    indexed: IndexedText,
   ): Promise<SimilarityDocument> {
+    const { fingerprints, tokens } = indexed;
     return withTransaction(this.db, async (client) => {
       const { rows } = await client.query(
-        `INSERT INTO similarity_documents (id, assessment_id, kind, submission_id, name, source, parts, fingerprints)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
-         ON CONFLICT (submission_id) DO UPDATE SET source = EXCLUDED.source, parts = EXCLUDED.parts, fingerprints = EXCLUDED.fingerprints
+        `INSERT INTO similarity_documents (id, assessment_id, kind, submission_id, name, source, parts, fingerprints, tokens, token_regions)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+         ON CONFLICT (submission_id) DO UPDATE SET source = EXCLUDED.source, parts = EXCLUDED.parts, fingerprints = EXCLUDED.fingerprints,
+           tokens = EXCLUDED.tokens, token_regions = EXCLUDED.token_regions
          RETURNING id`,
-        [crypto.randomUUID(), doc.assessmentId, doc.kind, doc.submissionId, doc.name, source.text, JSON.stringify(source.parts), fingerprints.length],
+        [crypto.randomUUID(), doc.assessmentId, doc.kind, doc.submissionId, doc.name, source.text, JSON.stringify(source.parts), fingerprints.length, tokens.tokens, tokens.mapping],
       );
       const id = rows[0].id as string;
       await client.query('DELETE FROM similarity_fingerprints WHERE document_id = $1', [id]);
@@ -62,28 +68,40 @@ export class SimilarityRepository {
          SELECT $1, h, $2 FROM unnest($3::integer[]) AS h ON CONFLICT DO NOTHING`,
         [doc.assessmentId, id, fingerprints],
       );
-      return { id, assessmentId: doc.assessmentId, kind: doc.kind, submissionId: doc.submissionId, name: doc.name, source: source.text, parts: source.parts };
+      return { id, assessmentId: doc.assessmentId, kind: doc.kind, submissionId: doc.submissionId, name: doc.name, source: source.text, parts: source.parts, tokens };
     });
   }
 
   /**
-   * The documents of an assessment that share at least `minShared` of the given fingerprints,
-   * most shared first: every reference, and the submissions that arrived before the subject's
-   * (all of them with `anyDate`, for a new reference).
+   * The documents of an assessment that share at least `minShared` of the given fingerprints, with
+   * how many they share and hold, most shared first: every reference, and the submissions that
+   * arrived before the subject's (all of them with `anyDate`, for a new reference).
    */
-  async candidates(assessmentId: string, fingerprints: number[], excludeId: string, minShared: number, limit: number, anyDate = false): Promise<SimilarityDocument[]> {
+  async candidates(
+    assessmentId: string,
+    fingerprints: number[],
+    excludeId: string,
+    minShared: number,
+    limit: number,
+    anyDate = false,
+  ): Promise<{ id: string; kind: SimilarityDocument['kind']; shared: number; fingerprints: number }[]> {
     const { rows } = await this.db.query(
       `WITH hits AS (
          SELECT f.document_id, count(*) AS shared FROM similarity_fingerprints f
          WHERE f.assessment_id = $1 AND f.hash = ANY($2::integer[]) AND f.document_id <> $3
          GROUP BY f.document_id HAVING count(*) >= $4)
-       SELECT d.* FROM hits JOIN similarity_documents d ON d.id = hits.document_id
+       SELECT d.id, d.kind, d.fingerprints, hits.shared FROM hits JOIN similarity_documents d ON d.id = hits.document_id
        LEFT JOIN submissions s ON s.id = d.submission_id
        WHERE d.kind = 'reference' OR $6 OR (s.created_at, s.id) < (
          SELECT me.created_at, me.id FROM similarity_documents sd JOIN submissions me ON me.id = sd.submission_id WHERE sd.id = $3)
        ORDER BY hits.shared DESC LIMIT $5`,
       [assessmentId, fingerprints, excludeId, minShared, limit, anyDate],
     );
+    return rows.map((r) => ({ id: r.id as string, kind: r.kind as SimilarityDocument['kind'], shared: Number(r.shared), fingerprints: r.fingerprints as number }));
+  }
+
+  async documents(ids: string[]): Promise<SimilarityDocument[]> {
+    const { rows } = await this.db.query('SELECT * FROM similarity_documents WHERE id = ANY($1::uuid[])', [ids]);
     return rows.map(toDocument);
   }
 
@@ -92,10 +110,10 @@ export class SimilarityRepository {
     await this.db.query('DELETE FROM similarity_pairs WHERE left_id = $1 OR (right_id = $1 AND left_id = ANY($2::uuid[]))', [leftId, comparedIds]);
     if (pairs.length === 0) return;
     await this.db.query(
-      `INSERT INTO similarity_pairs (left_id, right_id, assessment_id, similarity, longest, fragments)
-       SELECT $1, p.right_id, $2, p.similarity, p.longest, p.fragments
-       FROM jsonb_to_recordset($3::jsonb) AS p(right_id uuid, similarity real, longest integer, fragments jsonb)`,
-      [leftId, assessmentId, JSON.stringify(pairs.map((p) => ({ right_id: p.rightId, similarity: p.similarity, longest: p.longest, fragments: p.fragments })))],
+      `INSERT INTO similarity_pairs (left_id, right_id, assessment_id, similarity, longest, fragments, detailed)
+       SELECT $1, p.right_id, $2, p.similarity, p.longest, p.fragments, p.detailed
+       FROM jsonb_to_recordset($3::jsonb) AS p(right_id uuid, similarity real, longest integer, fragments jsonb, detailed boolean)`,
+      [leftId, assessmentId, JSON.stringify(pairs.map((p) => ({ right_id: p.rightId, similarity: p.similarity, longest: p.longest, fragments: p.fragments, detailed: p.detailed })))],
     );
   }
 
@@ -116,10 +134,11 @@ export class SimilarityRepository {
   }
 
   async pairsOfAssessment(assessmentId: string, minSimilarity: number, limit = 500): Promise<StoredPair[]> {
-    const { rows } = await this.db.query(
-      'SELECT * FROM similarity_pairs WHERE assessment_id = $1 AND similarity >= $2 ORDER BY similarity DESC LIMIT $3',
-      [assessmentId, minSimilarity, limit],
-    );
+    const { rows } = await this.db.query('SELECT * FROM similarity_pairs WHERE assessment_id = $1 AND similarity >= $2 ORDER BY similarity DESC LIMIT $3', [
+      assessmentId,
+      minSimilarity,
+      limit,
+    ]);
     return rows.map(toPair);
   }
 
@@ -151,5 +170,12 @@ export class SimilarityRepository {
 }
 
 function toPair(r: Record<string, unknown>): StoredPair {
-  return { leftId: r.left_id as string, rightId: r.right_id as string, similarity: Number(r.similarity), longest: r.longest as number, fragments: fragmentsSchema.parse(r.fragments) };
+  return {
+    leftId: r.left_id as string,
+    rightId: r.right_id as string,
+    similarity: Number(r.similarity),
+    longest: r.longest as number,
+    fragments: fragmentsSchema.parse(r.fragments),
+    detailed: r.detailed as boolean,
+  };
 }

@@ -6,15 +6,22 @@ import { NotFoundError } from '../errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { SubmissionRepository } from '../submissions/submission-repository.ts';
 import { SimilarityEngine, type PairResult } from './similarity-engine.ts';
-import type { SimilarityDocument, SimilarityRepository } from './similarity-repository.ts';
+import type { SimilarityDocument, SimilarityRepository, StoredPair } from './similarity-repository.ts';
 import { comparedSource, isComparedFile, starterCode, type ComparedSource } from './similarity-source.ts';
 
 /** Pairs below this similarity are not stored (the reviewer's list and flag use their own, higher bars). */
 export const SIMILARITY_FLOOR = 0.2;
 /** A candidate must share this many fingerprints with the new text before Dolos compares the two. */
 const MIN_SHARED_FINGERPRINTS = 4;
-/** At most this many candidates (those sharing the most fingerprints) are compared in full. */
-const MAX_CANDIDATES = 200;
+/** At most this many candidates (those sharing the most fingerprints) are looked at. */
+const MAX_CANDIDATES = 2000;
+/**
+ * The references and this many submissions (those sharing the most fingerprints) are compared by
+ * Dolos in full (fragments, longest run): the cost of a run stays flat however many near-copies a
+ * cohort holds. The other candidates' similarity is estimated from the fingerprints they share
+ * (the same winnowed k-grams Dolos counts, as sets), stored as such, detailed when opened.
+ */
+const FULL_COMPARISONS = 10;
 
 export interface SimilarityServiceDeps {
   config: Pick<Config, 'CODE_VIEWER_MAX_FILE_BYTES' | 'UPLOAD_MAX_ENTRIES' | 'UPLOAD_MAX_UNCOMPRESSED_BYTES' | 'UPLOAD_MAX_RATIO'>;
@@ -27,7 +34,7 @@ export interface SimilarityServiceDeps {
 
 export interface IndexOutcome {
   documentId: string | null;
-  /** Documents compared in full (after the fingerprint look-up). */
+  /** Documents sharing enough fingerprints to be candidates (the first few compared in full). */
   compared: number;
   stored: number;
 }
@@ -40,7 +47,7 @@ export interface IndexOutcome {
  */
 export class SimilarityService {
   private engine: Promise<SimilarityEngine> | null = null;
-  private readonly starter = new Map<string, Promise<string[]>>();
+  private readonly starter = new Map<string, Promise<{ texts: string[]; fingerprints: Set<number> }>>();
 
   constructor(private readonly deps: SimilarityServiceDeps) {}
 
@@ -50,10 +57,13 @@ export class SimilarityService {
   }
 
   /** The brief's Python code blocks (contract signatures, given helpers): excluded as starter code. */
-  private starterOf(assessmentId: string): Promise<string[]> {
+  private starterOf(assessmentId: string): Promise<{ texts: string[]; fingerprints: Set<number> }> {
     let s = this.starter.get(assessmentId);
     if (!s) {
-      s = this.deps.assessments.readDoc(assessmentId, 'brief').then(starterCode);
+      s = Promise.all([this.deps.assessments.readDoc(assessmentId, 'brief'), this.getEngine()]).then(([brief, engine]) => {
+        const texts = starterCode(brief);
+        return { texts, fingerprints: new Set(texts.flatMap((t) => engine.index(t).fingerprints)) };
+      });
       this.starter.set(assessmentId, s);
     }
     return s;
@@ -73,12 +83,9 @@ export class SimilarityService {
   async indexSubmission(submissionId: string): Promise<IndexOutcome> {
     const { sub, source } = await this.sourceOfSubmission(submissionId);
     const engine = await this.getEngine();
-    const doc = await this.deps.similarity.saveDocument(
-      { assessmentId: sub.assessmentId, kind: 'submission', submissionId: sub.id, name: sub.fileName },
-      source,
-      engine.fingerprints(source.text),
-    );
-    return this.compareStored(doc, engine);
+    const indexed = engine.index(source.text);
+    const doc = await this.deps.similarity.saveDocument({ assessmentId: sub.assessmentId, kind: 'submission', submissionId: sub.id, name: sub.fileName }, source, indexed);
+    return this.compareStored(doc, indexed.fingerprints, engine);
   }
 
   /** Adds a reference solution (a known public or leaked answer) and compares it with every stored submission. */
@@ -86,9 +93,10 @@ export class SimilarityService {
     this.deps.assessments.get(assessmentId);
     const source = comparedSource(files);
     const engine = await this.getEngine();
-    const doc = await this.deps.similarity.saveDocument({ assessmentId, kind: 'reference', submissionId: null, name }, source, engine.fingerprints(source.text));
+    const indexed = engine.index(source.text);
+    const doc = await this.deps.similarity.saveDocument({ assessmentId, kind: 'reference', submissionId: null, name }, source, indexed);
     // A reference is compared with every submission, earlier or later: the look-up has no date bar for it.
-    return this.compareStored(doc, engine, true);
+    return this.compareStored(doc, indexed.fingerprints, engine, true);
   }
 
   /** Compares every submission of an assessment again, in arrival order (after the rules changed). */
@@ -108,21 +116,42 @@ export class SimilarityService {
     return { done, failed };
   }
 
-  private async compareStored(doc: SimilarityDocument, engine: SimilarityEngine, anyDate = false): Promise<IndexOutcome> {
+  private async compareStored(doc: SimilarityDocument, fingerprints: number[], engine: SimilarityEngine, anyDate = false): Promise<IndexOutcome> {
     if (doc.source.trim() === '') {
       await this.deps.similarity.savePairs(doc.assessmentId, doc.id, []);
       return { documentId: doc.id, compared: 0, stored: 0 };
     }
-    const fingerprints = engine.fingerprints(doc.source);
-    const candidates = await this.deps.similarity.candidates(doc.assessmentId, fingerprints, doc.id, MIN_SHARED_FINGERPRINTS, MAX_CANDIDATES, anyDate);
-    const results: PairResult[] = candidates.length
-      ? engine.compare({ id: doc.id, text: doc.source }, candidates.map((c) => ({ id: c.id, text: c.source })), await this.starterOf(doc.assessmentId))
+    const starter = await this.starterOf(doc.assessmentId);
+    const own = fingerprints.filter((h) => !starter.fingerprints.has(h));
+    const candidates = await this.deps.similarity.candidates(doc.assessmentId, own, doc.id, MIN_SHARED_FINGERPRINTS, MAX_CANDIDATES, anyDate);
+    const full = new Set([...candidates.filter((c) => c.kind === 'reference'), ...candidates.slice(0, FULL_COMPARISONS)].map((c) => c.id));
+    const others = await this.deps.similarity.documents([...full]);
+    const results: PairResult[] = others.length
+      ? engine.compare(
+          { id: doc.id, text: doc.source, tokens: doc.tokens },
+          others.map((c) => ({ id: c.id, text: c.source, tokens: c.tokens })),
+          starter.texts,
+        )
       : [];
-    const kept = results.filter((r) => r.similarity >= SIMILARITY_FLOOR);
+    const pairs: StoredPair[] = results.map((r) => ({
+      leftId: doc.id,
+      rightId: r.otherId,
+      similarity: r.similarity,
+      longest: r.longest,
+      fragments: r.fragments.slice(0, 50),
+      detailed: true,
+    }));
+    for (const c of candidates) {
+      if (full.has(c.id)) continue;
+      // Starter fingerprints are out of the subject's count, not out of the candidate's: an estimate that errs low.
+      const estimate = Math.min(1, (2 * c.shared) / Math.max(1, own.length + c.fingerprints));
+      pairs.push({ leftId: doc.id, rightId: c.id, similarity: estimate, longest: 0, fragments: [], detailed: false });
+    }
+    const kept = pairs.filter((p) => p.similarity >= SIMILARITY_FLOOR);
     await this.deps.similarity.savePairs(
       doc.assessmentId,
       doc.id,
-      kept.map((r) => ({ leftId: doc.id, rightId: r.otherId, similarity: r.similarity, longest: r.longest, fragments: r.fragments.slice(0, 50) })),
+      kept,
       candidates.map((c) => c.id),
     );
     return { documentId: doc.id, compared: candidates.length, stored: kept.length };

@@ -35,12 +35,14 @@ export function notebookCode(json: string): string | null {
   }
   const nb = notebookSchema.safeParse(doc);
   if (!nb.success) return null;
-  return nb.data.cells
-    .filter((c) => c.cell_type === 'code')
-    .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source).replace(/\s+$/, ''))
-    // IPython magics and shell lines are not Python: kept as comments so lines still line up.
-    .map((cell) => cell.replace(/^(\s*)([%!])/gm, '$1#$2'))
-    .join('\n\n');
+  return (
+    nb.data.cells
+      .filter((c) => c.cell_type === 'code')
+      .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source).replace(/\s+$/, ''))
+      // IPython magics and shell lines are not Python: kept as comments so lines still line up.
+      .map((cell) => cell.replace(/^(\s*)([%!])/gm, '$1#$2'))
+      .join('\n\n')
+  );
 }
 
 /**

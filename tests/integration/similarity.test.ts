@@ -35,8 +35,13 @@ async function submit(files: Record<string, string>, candidate: string): Promise
   const bytes = await makeTarGz(Object.entries(files).map(([name, data]) => ({ name, data })));
   const blob = await ctx.blobs.put(Readable.from([bytes]), 10 * 1024 * 1024);
   const { submission } = await ctx.submissions.createSubmission({
-    assessmentId: ASSESSMENT, archiveSha256: blob.sha256, archiveBytes: blob.bytes, archiveFormat: 'tar.gz',
-    fileName: `${candidate}-${crypto.randomBytes(3).toString('hex')}.tar.gz`, candidate, inviteId: null,
+    assessmentId: ASSESSMENT,
+    archiveSha256: blob.sha256,
+    archiveBytes: blob.bytes,
+    archiveFormat: 'tar.gz',
+    fileName: `${candidate}-${crypto.randomBytes(3).toString('hex')}.tar.gz`,
+    candidate,
+    inviteId: null,
   });
   return submission.id;
 }
@@ -44,7 +49,8 @@ async function submit(files: Record<string, string>, candidate: string): Promise
 beforeAll(async () => {
   // Its own database: the index of an assessment holds every document stored in it.
   db = await throwawayDatabase();
-  ctx = await testContext({ DATABASE_URL: db.url });
+  // Similarity runs follow the webhook retry policy: two quick attempts here.
+  ctx = await testContext({ DATABASE_URL: db.url, WEBHOOK_ATTEMPTS: 2, WEBHOOK_BACKOFF_MS: 50 });
   similarity = new SimilarityRepository(ctx.db);
   service = new SimilarityService({ ...ctx, similarity });
 });
@@ -109,6 +115,43 @@ describe('similarity across the cohort (stored index, real archives)', () => {
       }, 60_000);
       expect(run.compared).toBeGreaterThanOrEqual(2);
       expect((await similarity.pairsOfSubmission(id))[0]!.similarity).toBeGreaterThan(0.8);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a similarity run that cannot read its archive is retried, then recorded as failed with the error; the grading event still completes', async () => {
+    const { submission } = await ctx.submissions.createSubmission({
+      assessmentId: ASSESSMENT,
+      archiveSha256: 'f'.repeat(64),
+      archiveBytes: 1,
+      archiveFormat: 'tar.gz',
+      fileName: 'gone.tar.gz',
+      candidate: 'Gus',
+      inviteId: null,
+    });
+    const events = gradingSubscribers(ctx);
+    const worker = startSimilarityWorker(ctx);
+    try {
+      await events.publish({
+        submissionId: submission.id,
+        assessmentId: ASSESSMENT,
+        reason: 'initial',
+        regradeId: null,
+        finishedAt: new Date().toISOString(),
+        gradingId: crypto.randomUUID(),
+        status: 'completed',
+        reportId: crypto.randomUUID(),
+        score: 80,
+        passed: true,
+        rubricVersion: 1,
+      });
+      const run = await eventually(async () => {
+        const r = await similarity.run(submission.id);
+        return r?.status === 'failed' ? r : null;
+      }, 60_000);
+      expect(run.attempts).toBe(2);
+      expect(run.lastError).toMatch(/stored archive/);
     } finally {
       await worker.close();
     }

@@ -33,6 +33,15 @@ describe('similarity of real submissions (Dolos)', () => {
     expect(pair.fragments.length).toBeGreaterThan(0);
   });
 
+  it('stored token streams (parsed once, when indexed) give the same pairs as parsing again', () => {
+    const copy = { id: 'copy', text: read('renamed-copy.py') };
+    const original = { id: 'original', text: read('original.py') };
+    const parsed = engine.compare(copy, [original], starter)[0]!;
+    const stored = engine.compare({ ...copy, tokens: engine.index(copy.text).tokens }, [{ ...original, tokens: engine.index(original.text).tokens }], starter)[0]!;
+    expect(stored).toEqual(parsed);
+    expect(engine.index(original.text).fingerprints.length).toBeGreaterThan(50);
+  });
+
   it('two independent solutions score below 0.3 with the starter code left out, and higher with it', () => {
     const excluded = score('independent-a.py', 'independent-b.py');
     const included = score('independent-a.py', 'independent-b.py', []);
@@ -50,7 +59,7 @@ describe('the compared text of a submission', () => {
     ],
   });
 
-  it('takes .py files and notebooks\' code cells in name order, magics as comments, and maps lines back to files', () => {
+  it("takes .py files and notebooks' code cells in name order, magics as comments, and maps lines back to files", () => {
     const src = comparedSource([
       { name: 'work/solution.ipynb', text: notebook },
       { name: 'helpers.py', text: 'X = 1\r\nY = 2' },
