@@ -3,12 +3,13 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../services/api/app.ts';
 import { SimilarityRepository } from '../../services/similarity/similarity-repository.ts';
 import { SimilarityService } from '../../services/similarity/similarity-service.ts';
 import { gradingSubscribers } from '../../workers/grading-subscribers.ts';
 import { startSimilarityWorker } from '../../workers/similarity-worker.ts';
 import { makeTarGz } from '../support/archives.ts';
-import { eventually, testContext, type DockerContext } from '../support/context.ts';
+import { ADMIN, eventually, testContext, type DockerContext } from '../support/context.ts';
 import { throwawayDatabase } from '../support/throwaway-database.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/similarity');
@@ -154,6 +155,34 @@ describe('similarity across the cohort (stored index, real archives)', () => {
       expect(run.lastError).toMatch(/stored archive/);
     } finally {
       await worker.close();
+    }
+  });
+
+  it('the reviewer sees the matches (other candidate named and linked) and the pair side by side; without a session the page is refused', async () => {
+    const app = await buildApp(ctx);
+    try {
+      const anonymous = await app.inject({ method: 'GET', url: `/review/submissions/${ids.copy}/similarity` });
+      expect(anonymous.statusCode).not.toBe(200);
+      expect(anonymous.body).not.toContain('similarity-matches');
+      const signIn = await app.inject({ method: 'POST', url: '/review/sign-in', payload: { api_key: ADMIN.authorization.slice(7) } });
+      const cookie = [signIn.headers['set-cookie']]
+        .flat()
+        .filter(Boolean)
+        .map((c) => String(c).split(';')[0])
+        .join('; ');
+      expect(cookie).not.toBe('');
+      const list = await app.inject({ method: 'GET', url: `/review/submissions/${ids.copy}/similarity`, headers: { cookie } });
+      expect(list.statusCode).toBe(200);
+      expect(list.body).toContain(`href="/review/submissions/${ids.original}">Ada</a>`);
+      const docId = /data-match="([0-9a-f-]{36})"/.exec(list.body.slice(list.body.indexOf('>Ada<') - 400))?.[1];
+      const pair = await app.inject({ method: 'GET', url: `/review/submissions/${ids.copy}/similarity?with=${docId}`, headers: { cookie } });
+      expect(pair.statusCode).toBe(200);
+      expect(pair.body).toMatch(/Side by side with Ada: \d+ shared fragment/);
+      // Both columns mark shared lines; the candidate's code is escaped text inside our markup.
+      expect(pair.body.match(/data-shared="1"/g)!.length).toBeGreaterThan(10);
+      expect(pair.body).not.toContain('<script');
+    } finally {
+      await app.close();
     }
   });
 });

@@ -29,6 +29,7 @@ import { assessmentsPage, inviteCreatedPage, signInPage } from '../pages/review-
 import { countsByAssessment } from '../review-queries.ts';
 import { cohortRoutes, renderSubmissionsPage, type CohortRoutesDeps } from './cohort-routes.ts';
 import { compareRoutes } from './compare-routes.ts';
+import { similarityRoutes } from './similarity-routes.ts';
 import { decisionRoutes, reviewPanels } from './decision-routes.ts';
 import type { LoadedReport, ReviewScope } from './review-scope.ts';
 import { shareRoutes, type ShareRoutesDeps } from './share-routes.ts';
@@ -128,6 +129,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   await decisionRoutes(app, ctx, scope);
   await shareRoutes(app, ctx, scope);
   await compareRoutes(app, ctx, scope);
+  await similarityRoutes(app, ctx, scope);
 
   // ---- sign-in / sign-out -------------------------------------------------------------------
 
