@@ -186,6 +186,7 @@ export function reportPage(d: ReportPageData): string {
       <div class="actions no-print">
         <a class="button secondary" href="${base}/report.md${reportQ}" download>Download Markdown</a>
         <a class="button secondary" href="${base}/report.json${reportQ}" download>Download JSON</a>
+        <a class="button secondary" href="${base}/similarity" data-similarity-link>Similar code</a>
         <button type="button" class="secondary" data-print hidden>Print / PDF</button>
       </div>
     </div>
