@@ -13,7 +13,9 @@ log() { echo "[service-image] $*" >&2; }
 node_bin=$(readlink -f "$(command -v node)")
 base_hash=$(sha256sum docker/service/packages.txt | cut -c1-16)
 base_tag="grader-service-base:$base_hash"
-inputs=$(git ls-files -s -- services workers bin assessments migrations package.json package-lock.json tsconfig.json docker/service | sha256sum | cut -c1-16)
+# The committed tree (HEAD), not the working tree: what is built is what a commit names.
+sources=(services workers bin assessments migrations package.json package-lock.json tsconfig.json)
+inputs=$(git rev-parse "${sources[@]/#/HEAD:}" HEAD:docker/service | sha256sum | cut -c1-16)
 tag="grader-service:$(printf '%s %s %s %s' "$inputs" "$base_tag" "$(sha256sum "$node_bin" | cut -c1-16)" "$(sha256sum package-lock.json | cut -c1-16)" | sha256sum | cut -c1-16)"
 
 if docker image inspect "$tag" >/dev/null 2>&1; then
@@ -39,8 +41,8 @@ trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/app"
 cp "$node_bin" "$ctx/node"
 cp docker/service/Dockerfile "$ctx/"
-# The tracked sources (no tests, no local data), then node_modules as installed here.
-git ls-files -z -- services workers bin assessments migrations package.json package-lock.json tsconfig.json | tar -c --null -T - | tar -C "$ctx/app" -x
+# The sources at HEAD (no tests, no local data), then node_modules as installed here.
+git archive HEAD -- "${sources[@]}" | tar -C "$ctx/app" -x
 tar -c --exclude='node_modules/.cache' node_modules | tar -C "$ctx/app" -x
 log "building $tag"
 DOCKER_BUILDKIT=0 docker build -q --network none --build-arg "BASE_IMAGE=$base_tag" --label "grader.service-inputs=$inputs" -t "$tag" "$ctx" >&2
