@@ -4,7 +4,7 @@ import { DECISIONS, type Decision } from './decision-repository.ts';
 
 export const SORTS = ['submitted', 'candidate', 'status', 'score', 'flags'] as const;
 export type SortKey = (typeof SORTS)[number];
-export const STATUS_FILTERS = ['queued', 'running', 'completed', 'failed', 'passed', 'not-passed'] as const;
+export const STATUS_FILTERS = ['queued', 'running', 'completed', 'failed', 'passed', 'not-passed', 'invalid'] as const;
 export const DECISION_FILTERS = [...DECISIONS, 'none'] as const;
 
 /** The list's filters and sort, from the query string; a bad value falls back to its default. */
@@ -25,6 +25,8 @@ export interface AttemptSummary {
   status: 'queued' | 'running' | 'completed' | 'failed' | null;
   finalScore: number | null;
   passed: boolean | null;
+  /** Graded, but the candidate's pipeline produced no holdout predictions (run-outcome.ts's didNotRun). */
+  invalid: boolean;
 }
 
 /** One candidate: their latest attempt, its scores and flags, and the earlier attempts. */
@@ -63,6 +65,7 @@ export const ATTEMPTS = `
                        + (rb.document->'manual'->>'weight')::float8 * 100 * man.got / man.max
                 ELSE (r.document->>'automaticScore')::float8 END AS final_score,
            r.critical_fail, (rb.document->>'passMark')::float8 AS pass_mark,
+           (r.id IS NOT NULL AND jsonb_typeof(r.document->'metrics'->'holdout') IS DISTINCT FROM 'object') AS invalid,
            COALESCE(r.flags, '{}') AS flags,
            d.decision, d.note AS decision_note, d.decided_by, d.created_at AS decided_at
     FROM submissions s
@@ -90,7 +93,7 @@ export const ATTEMPTS = `
     SELECT sc.*, row_number() OVER (PARTITION BY candidate_key ORDER BY created_at DESC, id DESC) AS rn FROM scored sc
   )`;
 
-const STATUS_RANK = `CASE WHEN l.status = 'failed' THEN 0 WHEN l.status = 'queued' OR l.status IS NULL THEN 1 WHEN l.status = 'running' THEN 2 WHEN l.passed THEN 4 ELSE 3 END`;
+const STATUS_RANK = `CASE WHEN l.status = 'failed' THEN 0 WHEN l.status = 'queued' OR l.status IS NULL THEN 1 WHEN l.status = 'running' THEN 2 WHEN l.invalid THEN 3 WHEN l.passed THEN 5 ELSE 4 END`;
 const ORDER: Record<SortKey, string> = {
   submitted: 'l.created_at',
   candidate: "lower(COALESCE(l.candidate, ''))",
@@ -105,13 +108,13 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
   const { rows } = await db.query(
     `WITH ${ATTEMPTS}
      SELECT l.*, COALESCE((
-       SELECT jsonb_agg(jsonb_build_object('id', e.id, 'fileName', e.file_name, 'createdAt', e.created_at, 'status', e.status, 'finalScore', e.final_score, 'passed', e.passed) ORDER BY e.created_at DESC, e.id DESC)
+       SELECT jsonb_agg(jsonb_build_object('id', e.id, 'fileName', e.file_name, 'createdAt', e.created_at, 'status', e.status, 'finalScore', e.final_score, 'passed', e.passed, 'invalid', e.invalid) ORDER BY e.created_at DESC, e.id DESC)
        FROM ranked e WHERE e.candidate_key = l.candidate_key AND e.rn > 1), '[]'::jsonb) AS earlier
      FROM ranked l
      WHERE l.rn = 1
        AND ($2 = '' OR strpos(lower(COALESCE(l.candidate, '')), lower($2)) > 0 OR strpos(lower(COALESCE(l.candidate_email, '')), lower($2)) > 0 OR strpos(lower(l.file_name), lower($2)) > 0)
        AND ($3 = '' OR $3 = ANY(l.flags))
-       AND ($4 = '' OR ($4 = 'passed' AND l.passed IS TRUE) OR ($4 = 'not-passed' AND l.passed IS FALSE) OR l.status = $4)
+       AND ($4 = '' OR ($4 = 'passed' AND l.passed IS TRUE) OR ($4 = 'not-passed' AND l.passed IS FALSE AND NOT l.invalid) OR ($4 = 'invalid' AND l.invalid) OR l.status = $4)
        AND ($5 = '' OR ($5 = 'none' AND l.decision IS NULL) OR l.decision = $5)
      ORDER BY ${ORDER[q.sort]} ${dir} NULLS LAST, l.created_at DESC, l.id DESC
      LIMIT $6`,
@@ -129,6 +132,7 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
     automaticScore: r.automatic_score,
     finalScore: r.final_score,
     passed: r.passed,
+    invalid: r.invalid,
     manualScored: r.manual_scored,
     manualTotal: r.manual_total,
     flags: r.flags,

@@ -14,6 +14,7 @@ const row = (over: Partial<CohortRow>): CohortRow => ({
   automaticScore: 80,
   finalScore: 80,
   passed: true,
+  invalid: false,
   manualScored: 1,
   manualTotal: 2,
   flags: ['leakage.target'],
@@ -34,5 +35,20 @@ describe('cohort CSV', () => {
       `'=1+1,'@x,'+cmd|calc,2026-01-02T03:04:05.000Z,1,completed,passed (provisional),80.0,80.0,1 of 2,Hold,Rita,"'-2, ""maybe""\nlater",No reliance on information from after the outcome,00000000-0000-4000-8000-000000000001`,
     );
     expect(lines[2]).toMatch(/^"Plain, Name",ada@example\.com,/);
+  });
+
+  it('a graded submission whose pipeline did not run reads "invalid", not "not passed"', () => {
+    const csv = cohortCsv([row({ passed: false, invalid: true, flags: ['contract.interface'] })]);
+    expect(csv.split('\r\n')[1]).toContain(',completed,invalid (did not run),');
+  });
+});
+
+describe('cohort list verdict cell', () => {
+  it('shows Invalid for a pipeline that did not run, apart from a real "not passed"', async () => {
+    const { verdictCell } = await import('../../services/web/pages/cohort-page.ts');
+    const cell = (over: Partial<CohortRow>) => String(verdictCell(row(over)));
+    expect(cell({ passed: false, invalid: true })).toMatch(/Invalid[\s\S]*did not run/);
+    expect(cell({ passed: false, invalid: false })).toContain('Not passed');
+    expect(cell({ passed: false, invalid: false })).not.toContain('Invalid');
   });
 });

@@ -26,7 +26,9 @@ function sortHeader(label: string, key: SortKey, q: CohortQuery, base: string, c
 }
 
 /** "Passed", "Not passed" or the grading state; a verdict that manual items can still change says so. */
-export function verdictCell(r: Pick<CohortRow, 'status' | 'passed' | 'phase' | 'manualScored' | 'manualTotal'>): SafeHtml {
+export function verdictCell(r: Pick<CohortRow, 'status' | 'passed' | 'invalid' | 'phase' | 'manualScored' | 'manualTotal'>): SafeHtml {
+  // Graded, but nothing of the candidate's pipeline produced predictions: not a model that did badly.
+  if (r.status === 'completed' && r.invalid) return html`${badge('invalid')}<br><span class="small muted">did not run</span>`;
   if (r.status === 'completed' && r.passed !== null) {
     const provisional = r.manualScored < r.manualTotal;
     return html`${badge(r.passed ? 'passed' : 'not-passed')}${provisional ? html`<br><span class="small muted" data-provisional>provisional: ${r.manualScored} of ${r.manualTotal} manual scored</span>` : ''}`;
@@ -43,7 +45,7 @@ export function decisionBadge(d: CohortRow['decision']): SafeHtml {
 function earlierAttempts(r: CohortRow): SafeHtml | '' {
   if (!r.earlier.length) return '';
   return html`<details class="attempts"><summary class="small">${r.earlier.length} earlier attempt${r.earlier.length === 1 ? '' : 's'}</summary><ul class="small">${r.earlier.map(
-    (e) => html`<li data-attempt="${e.id}"><a href="/review/submissions/${e.id}">${timeTag(e.createdAt)}</a> · ${e.status === 'completed' && e.passed !== null ? (e.passed ? 'passed' : 'not passed') : (e.status ?? 'queued')} · ${e.finalScore === null ? '—' : num(e.finalScore, 0)}</li>`,
+    (e) => html`<li data-attempt="${e.id}"><a href="/review/submissions/${e.id}">${timeTag(e.createdAt)}</a> · ${e.status === 'completed' && e.invalid ? 'invalid (did not run)' : e.status === 'completed' && e.passed !== null ? (e.passed ? 'passed' : 'not passed') : (e.status ?? 'queued')} · ${e.finalScore === null ? '—' : num(e.finalScore, 0)}</li>`,
   )}</ul></details>`;
 }
 

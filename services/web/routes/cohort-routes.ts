@@ -84,7 +84,7 @@ function csvRecord(r: CohortRow): Record<(typeof CSV_COLUMNS)[number], string | 
     submitted_at: r.createdAt.toISOString(),
     attempts: r.earlier.length + 1,
     status: r.status ?? 'queued',
-    verdict: r.passed === null ? '' : `${r.passed ? 'passed' : 'not passed'}${r.manualScored < r.manualTotal ? ' (provisional)' : ''}`,
+    verdict: r.invalid ? 'invalid (did not run)' : r.passed === null ? '' : `${r.passed ? 'passed' : 'not passed'}${r.manualScored < r.manualTotal ? ' (provisional)' : ''}`,
     final_score: round(r.finalScore),
     automatic_score: round(r.automaticScore),
     manual_scored: r.manualTotal ? `${r.manualScored} of ${r.manualTotal}` : '',
