@@ -19,13 +19,7 @@ const CORE = [
 ];
 
 /** Where processes are put together; the only modules that may import the composition root. */
-const COMPOSITION = [
-  '^services/context\\.ts$',
-  '^services/api/(server|app)\\.ts$',
-  '^workers/',
-  '^bench/',
-  '^tests/',
-];
+const COMPOSITION = ['^services/context\\.ts$', '^services/api/(server|app)\\.ts$', '^workers/', '^bench/', '^tests/'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -42,10 +42,7 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }], // `x == null` (null or undefined) is the one allowed loose comparison
       // An empty catch needs a comment saying why the error does not matter (no-empty, on by default).
       'no-empty': ['error', { allowEmptyCatch: false }],
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
       // Type-only imports vanish at run time; saying so keeps import cycles and side effects honest.
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports', disallowTypeAnnotations: false }],
       '@typescript-eslint/no-import-type-side-effects': 'error',

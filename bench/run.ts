@@ -70,7 +70,10 @@ function updateReadme(md: string): boolean {
   const b = text.indexOf(end);
   if (a < 0 || b < a) return false;
   // The summary: everything before the detailed sections, without the title.
-  const summary = md.slice(0, md.indexOf('\n## ')).replace(/^# Benchmark results\n\n/, '').trim();
+  const summary = md
+    .slice(0, md.indexOf('\n## '))
+    .replace(/^# Benchmark results\n\n/, '')
+    .trim();
   fs.writeFileSync(file, `${text.slice(0, a + start.length)}\n${summary}\n\nDetails: [bench/results/latest.md](bench/results/latest.md).\n${text.slice(b)}`);
   return true;
 }
@@ -141,10 +144,16 @@ function render(r: Results, seconds: number): string {
   for (const [name, message] of Object.entries(r.errors)) line(`| — | section "${name}" **failed** | ${message.replace(/\|/g, '\\|').replace(/\n/g, ' ')} | | |`);
   const g = r.grading;
   if (g) {
-    line(`| 1 | Sandbox overhead: grading with Docker sandboxes ÷ the same Grader with the harness run on the host (/usr/bin/python3), ${g.rounds.length} interleaved rounds | ${fmtRange(g.sandboxOverRatio, 2, '×')} | ≤ 1.25× | ${yes(g.sandboxOverRatio.median <= 1.25)} |`);
-    line(`| 2 | Hidden-check cost: one sandbox grading ÷ the candidate's own train + evaluate + predict run once (fresh process) | ${fmtRange(g.sandboxOverBare, 2, '×')} (${sec(g.sandboxWall.median, 1)} vs ${sec(g.bareWall.median, 1)}) | ≤ 2.5× | ${yes(g.sandboxOverBare.median <= 2.5)} |`);
+    line(
+      `| 1 | Sandbox overhead: grading with Docker sandboxes ÷ the same Grader with the harness run on the host (/usr/bin/python3), ${g.rounds.length} interleaved rounds | ${fmtRange(g.sandboxOverRatio, 2, '×')} | ≤ 1.25× | ${yes(g.sandboxOverRatio.median <= 1.25)} |`,
+    );
+    line(
+      `| 2 | Hidden-check cost: one sandbox grading ÷ the candidate's own train + evaluate + predict run once (fresh process) | ${fmtRange(g.sandboxOverBare, 2, '×')} (${sec(g.sandboxWall.median, 1)} vs ${sec(g.bareWall.median, 1)}) | ≤ 2.5× | ${yes(g.sandboxOverBare.median <= 2.5)} |`,
+    );
     line(`| 2′ | … the same without containers (host harness ÷ bare run) | ${fmtRange(g.hostOverBare, 2, '×')} | — | — |`);
-    line(`| 2‴ | What the production checks add (issue 13): sandbox grading ÷ the same with the serving probe off (SERVING_CALLS=0; the other new checks are host arithmetic) | ${fmtRange(g.servingOverNone, 2, '×')} (${sec(g.sandboxWall.median, 1)} vs ${sec(g.noServingWall.median, 1)}) | ≤ 1.15× | ${yes(g.servingOverNone.median <= 1.15)} |`);
+    line(
+      `| 2‴ | What the production checks add (issue 13): sandbox grading ÷ the same with the serving probe off (SERVING_CALLS=0; the other new checks are host arithmetic) | ${fmtRange(g.servingOverNone, 2, '×')} (${sec(g.sandboxWall.median, 1)} vs ${sec(g.noServingWall.median, 1)}) | ≤ 1.15× | ${yes(g.servingOverNone.median <= 1.15)} |`,
+    );
     const rs = g.runsc;
     if ('unavailable' in rs) line(`| 2″ | The same grading under gVisor (runsc) | not run: ${rs.unavailable} | — | — |`);
     else
@@ -155,7 +164,9 @@ function render(r: Results, seconds: number): string {
   const tp = r.throughput;
   if (tp) {
     for (const run of tp.runs)
-      line(`| 3 | Throughput, ${run.submissions} queued exemplary submissions, worker concurrency ${run.concurrency} | ${run.perMinute.toFixed(1)} gradings/min (all done in ${sec(run.makespanMs, 1)}; ${sec(run.serviceMs.median, 1)} each, median) | — | — |`);
+      line(
+        `| 3 | Throughput, ${run.submissions} queued exemplary submissions, worker concurrency ${run.concurrency} | ${run.perMinute.toFixed(1)} gradings/min (all done in ${sec(run.makespanMs, 1)}; ${sec(run.serviceMs.median, 1)} each, median) | — | — |`,
+      );
     line(`| 3 | Speed-up of concurrency 2 over 1 | ${tp.speedup.toFixed(2)}× | — | — |`);
     const idle = tp.idlePickupMs.n ? tp.idlePickupMs : summarize(tp.runs.map((x) => x.firstPickupMs));
     line(`| 3 | Queue-to-start latency, idle worker (queued_at → started_at) | ${fmtRange(idle, 0, ' ms')} over ${idle.n} | ≤ 1 s | ${yes(idle.max <= 1000)} |`);
@@ -177,9 +188,13 @@ function render(r: Results, seconds: number): string {
           `p50 ${fmtRange(e.p50, 0, ' ms')}, p99 ${fmtRange(e.p99, 0, ' ms')}; ${e.p99OverFloor ? `${fmtRange(e.p99OverFloor, 2, '×')} the floor's p99` : ''} (${e.non2xx} non-2xx, ${e.errors} errors) | p99 ≤ 25 ms | ${yes(e.p99.median <= 25 && e.non2xx === 0 && e.errors === 0)} on the median round${e.p99.max > 25 ? `; not in the worst (${e.p99.max.toFixed(0)} ms)` : ', and in every round'} |`,
       );
     if (floor)
-      line(`| 5′ | Floor: the same ${(api.summary.reportBytes / 1024).toFixed(1)} KB report body from a bare node:http server, same load | p50 ${fmtRange(floor.p50, 0, ' ms')}, p99 ${fmtRange(floor.p99, 0, ' ms')} | — | — |`);
+      line(
+        `| 5′ | Floor: the same ${(api.summary.reportBytes / 1024).toFixed(1)} KB report body from a bare node:http server, same load | p50 ${fmtRange(floor.p50, 0, ' ms')}, p99 ${fmtRange(floor.p99, 0, ' ms')} | — | — |`,
+      );
     const u0 = api.uncached;
-    line(`| 5″ | The report endpoint with its body cache off (REPORT_CACHE_BYTES=0: every request reads the stored document text from Postgres), one ${values.duration} s run on a CPU-profiled process | p50 ${u0.latencyMs.p50} ms, p99 ${u0.latencyMs.p99} ms (${u0.non2xx} non-2xx) | — | — |`);
+    line(
+      `| 5″ | The report endpoint with its body cache off (REPORT_CACHE_BYTES=0: every request reads the stored document text from Postgres), one ${values.duration} s run on a CPU-profiled process | p50 ${u0.latencyMs.p50} ms, p99 ${u0.latencyMs.p99} ms (${u0.non2xx} non-2xx) | — | — |`,
+    );
     const u = api.upload;
     line(
       `| 5 | API process memory while it receives uploads (RSS sampled every 5 ms, after a warm-up) | ` +
@@ -188,7 +203,9 @@ function render(r: Results, seconds: number): string {
   } else line('| 5 | API | not run | | |');
   if (tp) {
     const c1 = tp.runs[0]!;
-    line(`| 6 | Peak memory of the worker process (VmHWM, concurrency 1, ${c1.submissions} gradings) | ${mib(c1.worker.hwmBytes)} (sampled RSS peak ${mib(c1.worker.peakRssBytes)}) | — | — |`);
+    line(
+      `| 6 | Peak memory of the worker process (VmHWM, concurrency 1, ${c1.submissions} gradings) | ${mib(c1.worker.hwmBytes)} (sampled RSS peak ${mib(c1.worker.peakRssBytes)}) | — | — |`,
+    );
   }
   if (g) {
     const train = g.rounds.map((x) => containerTimings(x.sandbox.runs).find((c) => c.step === 'train')?.peakMemoryBytes ?? 0);
@@ -224,9 +241,13 @@ function render(r: Results, seconds: number): string {
     line('| uploads (streamed from disk over loopback) | each | API RSS before | peak during | growth | statuses |');
     line('|---|---|---|---|---|---|');
     for (const b of u.batches)
-      line(`| ${b.uploads} × ${(b.archiveBytes / 1048576).toFixed(1)} MiB | ${sec(b.meanUploadMs, 2)} | ${mib(b.idleRssBytes)} | ${mib(b.peakRssBytes)} | +${mb1(b.growthBytes)} | ${[...new Set(b.statuses)].join(', ')} |`);
+      line(
+        `| ${b.uploads} × ${(b.archiveBytes / 1048576).toFixed(1)} MiB | ${sec(b.meanUploadMs, 2)} | ${mib(b.idleRssBytes)} | ${mib(b.peakRssBytes)} | +${mb1(b.growthBytes)} | ${[...new Set(b.statuses)].join(', ')} |`,
+      );
     line();
-    line(`The first uploads a fresh API process receives (warm-up, not counted: code loading, pools) grew it by ${mb1(u.warmupGrowthBytes)}; its high-water mark after all uploads: ${mib(u.hwmBytes)}.`);
+    line(
+      `The first uploads a fresh API process receives (warm-up, not counted: code loading, pools) grew it by ${mb1(u.warmupGrowthBytes)}; its high-water mark after all uploads: ${mib(u.hwmBytes)}.`,
+    );
     line();
     if (api.profile) {
       line(`Where the report endpoint's time goes: CPU profile of an API process serving the same load (${Math.round(api.profile.busyMs)} ms of CPU sampled; self time):`);
@@ -277,7 +298,10 @@ function renderGrading(g: GradingBenchResult, line: (s?: string) => void) {
         `${ms(d.map((c) => c.collectMs))} | ${ms(d.map((c) => c.removeMs))} | ${ms(d.map((c, i) => c.totalMs - waited(c, g.rounds, i, 'sandbox')))} | ${ms(own(h, 'host'))} |`,
     );
   }
-  line('| host side (extract, datasets, measure, score, report) | | | | | | | ' + `${Math.round(med((s) => s.beforeMs + s.afterMs, 'sandbox'))} ms | ${Math.round(med((s) => s.beforeMs + s.afterMs, 'host'))} ms |`);
+  line(
+    '| host side (extract, datasets, measure, score, report) | | | | | | | ' +
+      `${Math.round(med((s) => s.beforeMs + s.afterMs, 'sandbox'))} ms | ${Math.round(med((s) => s.beforeMs + s.afterMs, 'host'))} ms |`,
+  );
   line();
   line('Copy in: none (inputs are bind-mounted read-only). Copy out: the Docker archive API (tar) of /out.');
   line();
@@ -289,7 +313,9 @@ function renderGrading(g: GradingBenchResult, line: (s?: string) => void) {
   for (const [step, phase] of phases) {
     const pick = (s: GradingSample) => s.report.resources.find((p) => p.step === step && p.phase === phase);
     const m = (kind: 'sandbox' | 'host', f: 'durationMs' | 'cpuMs') => Math.round(med((s) => pick(s)?.[f] ?? NaN, kind));
-    line(`| ${step} | ${phase} | ${m('sandbox', 'durationMs')} ms | ${m('sandbox', 'cpuMs')} ms | ${m('host', 'durationMs')} ms | ${m('host', 'cpuMs')} ms | ${mib(med((s) => pick(s)?.peakMemoryBytes ?? NaN, 'sandbox'))} | ${PHASE_CHECKS[phase] ?? ''} |`);
+    line(
+      `| ${step} | ${phase} | ${m('sandbox', 'durationMs')} ms | ${m('sandbox', 'cpuMs')} ms | ${m('host', 'durationMs')} ms | ${m('host', 'cpuMs')} ms | ${mib(med((s) => pick(s)?.peakMemoryBytes ?? NaN, 'sandbox'))} | ${PHASE_CHECKS[phase] ?? ''} |`,
+    );
   }
   line();
   line('## 2. What the hidden checks cost');
@@ -315,14 +341,24 @@ function renderGrading(g: GradingBenchResult, line: (s?: string) => void) {
   line('|---|---|---|');
   const preds = g.rounds.map((x) => containerTimings(x.sandbox.runs).find((c) => c.step === 'predict')?.document);
   const variants = Object.keys(preds[0]?.variants ?? {});
-  const serves: Record<string, string> = { prediction_time: 'contract, imbalance.*, cv.estimate_calibrated (labels + probabilities)', as_recorded: 'leakage.target (labels + probabilities)' };
+  const serves: Record<string, string> = {
+    prediction_time: 'contract, imbalance.*, cv.estimate_calibrated (labels + probabilities)',
+    as_recorded: 'leakage.target (labels + probabilities)',
+  };
   for (const v of variants) line(`| variant ${v} | ${Math.round(median(preds.map((p) => p?.variants?.[v]?.durationMs ?? NaN)))} ms | ${serves[v] ?? 'robustness.messy_input (labels)'} |`);
   line(`| model_repeat.pkl on prediction_time | ${Math.round(median(preds.map((p) => p?.repeat?.durationMs ?? NaN)))} ms | reproducibility.deterministic (labels) |`);
   line('| 7 shuffled chunks + 40 single rows of prediction_time | (not timed one by one) | leakage.transductive (labels) |');
   line();
   line(
     `Critical path of one sandbox grading (medians): training container ${sec(median(g.rounds.map((x) => containerTimings(x.sandbox.runs).find((c) => c.step === 'train')!.totalMs)))}, ` +
-      `then the prediction container's own time ${sec(median(g.rounds.map((x) => { const c = containerTimings(x.sandbox.runs); return c.find((y) => y.step === 'predict')!.endedAt - c.find((y) => y.step === 'train')!.endedAt; })))}, ` +
+      `then the prediction container's own time ${sec(
+        median(
+          g.rounds.map((x) => {
+            const c = containerTimings(x.sandbox.runs);
+            return c.find((y) => y.step === 'predict')!.endedAt - c.find((y) => y.step === 'train')!.endedAt;
+          }),
+        ),
+      )}, ` +
       `host side ${sec(med((s) => s.beforeMs + s.afterMs, 'sandbox'))}; total ${sec(g.sandboxWall.median)}.`,
   );
   line();
@@ -331,13 +367,17 @@ function renderGrading(g: GradingBenchResult, line: (s?: string) => void) {
 function renderThroughput(tp: ThroughputResult, line: (s?: string) => void) {
   line('## 3. Throughput and latency (API → queue → worker → sandbox, separate processes)');
   line();
-  line('| worker concurrency | gradings | all done in | per minute | each (finished − started) | waiting in queue | worker peak RSS | training / prediction container peak | machine busy | statuses |');
+  line(
+    '| worker concurrency | gradings | all done in | per minute | each (finished − started) | waiting in queue | worker peak RSS | training / prediction container peak | machine busy | statuses |',
+  );
   line('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of tp.runs)
     line(
       `| ${r.concurrency} | ${r.submissions} | ${sec(r.makespanMs, 1)} | ${r.perMinute.toFixed(1)} | ${sec(r.serviceMs.median, 1)} (${sec(r.serviceMs.min, 1)}–${sec(r.serviceMs.max, 1)}) | ` +
         `median ${sec(r.queueWaitMs.median, 1)}, max ${sec(r.queueWaitMs.max, 1)} | ${mib(r.worker.hwmBytes)} | ${mib(r.containers.trainPeakBytes.median)} / ${mib(r.containers.predictPeakBytes.median)} | ` +
-        `${r.load.busyCores?.toFixed(2) ?? 'n/a'} cores | ${Object.entries(r.statuses).map(([k, v]) => `${v} ${k}`).join(', ')} |`,
+        `${r.load.busyCores?.toFixed(2) ?? 'n/a'} cores | ${Object.entries(r.statuses)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ')} |`,
     );
   line();
   line(
@@ -390,7 +430,14 @@ async function main() {
             submissionId ??= await gradeOne(services);
             await quiet('api');
             log(`[5] API under load at ${values.rate} req/s for ${values.duration} s per endpoint; uploads of 1, 10 and 19 MiB`);
-            results.api = await apiBench(services, api, { submissionId, rate: Number(values.rate), durationS: Number(values.duration), rounds: Number(values['api-rounds']), uploads: Number(values.uploads), log });
+            results.api = await apiBench(services, api, {
+              submissionId,
+              rate: Number(values.rate),
+              durationS: Number(values.duration),
+              rounds: Number(values['api-rounds']),
+              uploads: Number(values.uploads),
+              log,
+            });
           });
       } finally {
         await services.close();

@@ -5,9 +5,7 @@ const DEFAULT_ADMIN_KEY = 'dev-admin-key-change-me';
 const DEFAULT_INVITE_SECRET = 'dev-invite-secret-change-me';
 
 const bytes = z.coerce.number().int().positive();
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-  .transform((v) => v === true || v === 'true' || v === '1');
+const bool = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 /** Every setting of the service, from the environment. One schema, one source of truth. */
 export const configSchema = z
@@ -29,7 +27,10 @@ export const configSchema = z
         if (v === '' || v === 'false') return false;
         if (v === 'true') return true;
         if (/^\d+$/.test(v)) return Number(v);
-        return v.split(',').map((x) => x.trim()).filter(Boolean);
+        return v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
       }),
     DATABASE_URL: z.string().default('postgres://grader@127.0.0.1:55432/grader'),
     REDIS_URL: z.string().default('redis://127.0.0.1:56379'),
@@ -45,7 +46,10 @@ export const configSchema = z
     ASSESSMENTS_DIR: z.string().default(path.resolve('assessments')),
     RUNNER_IMAGE: z.string().default('grader-runner:latest'),
     /** The digest (image id, sha256:...) RUNNER_IMAGE must have on this host; a worker whose image differs refuses to start. */
-    RUNNER_IMAGE_DIGEST: z.string().regex(/^sha256:[a-f0-9]{64}$/).optional(),
+    RUNNER_IMAGE_DIGEST: z
+      .string()
+      .regex(/^sha256:[a-f0-9]{64}$/)
+      .optional(),
     SANDBOX_RUNTIME: z.string().optional().describe('OCI runtime for sandbox containers, e.g. runsc for gVisor'),
     /** Where candidate code runs: docker (the hardened sandbox), or host (no isolation: fast tests and the bench; refused in production). */
     SANDBOX: z.enum(['docker', 'host']).default('docker'),
@@ -55,7 +59,12 @@ export const configSchema = z
     QUEUE_MAX_DEPTH: z.coerce.number().int().positive().default(200),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().default(1),
     /** How long a grading job's lock lasts without renewal; a dead worker's job is taken over after about this long. */
-    WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(10 * 60_000).default(30_000),
+    WORKER_LOCK_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(10 * 60_000)
+      .default(30_000),
     JOB_ATTEMPTS: z.coerce.number().int().positive().default(6),
     UPLOAD_MAX_BYTES: bytes.default(20 * 1024 * 1024),
     UPLOAD_MAX_UNCOMPRESSED_BYTES: bytes.default(200 * 1024 * 1024),
@@ -73,7 +82,11 @@ export const configSchema = z
     /** Code viewer: files larger than this are listed with their size, not rendered. */
     CODE_VIEWER_MAX_FILE_BYTES: bytes.default(1024 * 1024),
     /** Report bodies the API keeps in memory (reports are immutable); 0 turns the cache off. */
-    REPORT_CACHE_BYTES: z.coerce.number().int().min(0).default(32 * 1024 * 1024),
+    REPORT_CACHE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(32 * 1024 * 1024),
     /** Regrades: stored reports rescored per page (one read and one multi-row write per page). */
     REGRADE_PAGE_SIZE: z.coerce.number().int().min(10).max(10_000).default(1000),
     /** Webhooks: attempts per delivery (exponential backoff from WEBHOOK_BACKOFF_MS), request timeout. */
@@ -91,7 +104,12 @@ export const configSchema = z
     WEBHOOK_ALLOWED_HOSTS: z
       .string()
       .default('')
-      .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+      .transform((s) =>
+        s
+          .split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
+      ),
     /** Lowers every assessment's per-phase time limit to at most this many seconds (operators, tests). */
     PHASE_TIMEOUT_CAP_S: z.coerce.number().positive().optional(),
     /**
@@ -106,23 +124,28 @@ export const configSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     REQUIRE_NOEVICTION: bool.default(true),
     /** Reviewer web sessions (API key exchanged for a cookie) last this long. */
-    WEB_SESSION_TTL_S: z.coerce.number().int().positive().default(8 * 3600),
+    WEB_SESSION_TTL_S: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(8 * 3600),
     /** Failed reviewer sign-ins allowed per client IP per 15 minutes; then every attempt gets 429. */
     SIGN_IN_FAILURES_PER_IP: z.coerce.number().int().positive().default(10),
     /** Secure flag on the session cookie: auto sets it when the request came over https. */
     WEB_COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
     /** Invite defaults when the creator does not say: expiry and allowed uploads. */
-    INVITE_DEFAULT_TTL_H: z.coerce.number().positive().max(24 * 90).default(7 * 24),
+    INVITE_DEFAULT_TTL_H: z.coerce
+      .number()
+      .positive()
+      .max(24 * 90)
+      .default(7 * 24),
     INVITE_DEFAULT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
   })
   .superRefine((c, ctx) => {
     if (c.NODE_ENV !== 'production') return;
-    if (c.ADMIN_API_KEY === DEFAULT_ADMIN_KEY)
-      ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be set in production (the default is public)' });
-    if (c.INVITE_SECRET === DEFAULT_INVITE_SECRET)
-      ctx.addIssue({ code: 'custom', path: ['INVITE_SECRET'], message: 'must be set in production (the default is public)' });
-    if (c.SANDBOX === 'host')
-      ctx.addIssue({ code: 'custom', path: ['SANDBOX'], message: 'the host sandbox runs candidate code without isolation; use docker in production' });
+    if (c.ADMIN_API_KEY === DEFAULT_ADMIN_KEY) ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be set in production (the default is public)' });
+    if (c.INVITE_SECRET === DEFAULT_INVITE_SECRET) ctx.addIssue({ code: 'custom', path: ['INVITE_SECRET'], message: 'must be set in production (the default is public)' });
+    if (c.SANDBOX === 'host') ctx.addIssue({ code: 'custom', path: ['SANDBOX'], message: 'the host sandbox runs candidate code without isolation; use docker in production' });
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -60,8 +60,7 @@ export function redisConnection(url: string): Redis {
 export async function assertNoEviction(redis: Redis): Promise<void> {
   const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
   const policy = res[1];
-  if (policy !== 'noeviction')
-    throw new Error(`Redis maxmemory-policy is "${policy}"; it must be "noeviction" or queued gradings can be evicted and lost`);
+  if (policy !== 'noeviction') throw new Error(`Redis maxmemory-policy is "${policy}"; it must be "noeviction" or queued gradings can be evicted and lost`);
 }
 
 export function createContext(config: Config, name: string): Context {

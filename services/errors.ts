@@ -2,18 +2,7 @@
  * What went wrong, in the domain's terms. The HTTP edge (services/http/error-status.ts) is the only
  * place that turns a kind into a status code; services, repositories and workers never name one.
  */
-export const DOMAIN_ERROR_KINDS = [
-  'invalid_input',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'timeout',
-  'conflict',
-  'gone',
-  'payload_too_large',
-  'rate_limited',
-  'unavailable',
-] as const;
+export const DOMAIN_ERROR_KINDS = ['invalid_input', 'unauthorized', 'forbidden', 'not_found', 'timeout', 'conflict', 'gone', 'payload_too_large', 'rate_limited', 'unavailable'] as const;
 export type DomainErrorKind = (typeof DOMAIN_ERROR_KINDS)[number];
 
 /** A refusal with a stable `code` (clients branch on it), a message for people, and optional details. */

@@ -42,7 +42,10 @@ export async function startGradingWorker(ctx: Context, opts: GradingWorkerOption
     lockDuration,
     stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
     maxStalledCount: 3,
-    process: fairlyStarted(ctx.queue, createGradingProcessor(ctx, (e) => events.publish(e))),
+    process: fairlyStarted(
+      ctx.queue,
+      createGradingProcessor(ctx, (e) => events.publish(e)),
+    ),
     async onFailed({ gradingId }, err, { final }) {
       const failed = await ctx.submissions.markAttemptFailed(gradingId, err.message, final);
       if (final && failed) await events.publish(gradingFailedEvent(failed));

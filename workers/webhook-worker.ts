@@ -18,8 +18,7 @@ export function startWebhookWorker(ctx: Context, opts: { sweepEveryMs?: number; 
       const job = await ctx.webhookQueue.queue.getJob(id);
       const state = job ? await job.getState() : 'missing';
       if (state === 'missing') await ctx.webhookQueue.enqueue([id]);
-      else if (state === 'failed' || state === 'completed')
-        await closePendingDelivery(ctx, id, job?.failedReason ?? 'the delivery job ended without a result', state === 'failed');
+      else if (state === 'failed' || state === 'completed') await closePendingDelivery(ctx, id, job?.failedReason ?? 'the delivery job ended without a result', state === 'failed');
     }
   };
   return startJobWorker({

@@ -186,7 +186,13 @@ async function uploadMemory(services: BenchServices, pid: number, uploads: numbe
   const archive = async (mib: number) => {
     const file = path.join(services.config.DATA_DIR, `upload-${mib}mib.tar.gz`);
     const noise = crypto.randomBytes(mib * 1024 * 1024 - 64 * 1024);
-    fs.writeFileSync(file, await makeTarGz([{ name: 'solution.py', data: 'def train(p):\n    return 1\n' }, { name: 'data/blob.bin', data: noise }]));
+    fs.writeFileSync(
+      file,
+      await makeTarGz([
+        { name: 'solution.py', data: 'def train(p):\n    return 1\n' },
+        { name: 'data/blob.bin', data: noise },
+      ]),
+    );
     return file;
   };
   // 10 MiB is the size the issue names; 100 MiB (the benchmark's API allows it) tells streaming

@@ -240,7 +240,11 @@ export function containerTimings(runs: RecordedRun[]) {
       removeMs: t.removeMs,
       totalMs: t.totalMs,
       peakMemoryBytes: r.result.peakMemoryBytes,
-      document: r.document as { phases?: { name: string; durationMs: number; cpuMs: number | null; maxRssBytes: number | null }[]; variants?: Record<string, { durationMs: number }>; repeat?: { durationMs: number } | null } | null,
+      document: r.document as {
+        phases?: { name: string; durationMs: number; cpuMs: number | null; maxRssBytes: number | null }[];
+        variants?: Record<string, { durationMs: number }>;
+        repeat?: { durationMs: number } | null;
+      } | null,
     };
   });
 }

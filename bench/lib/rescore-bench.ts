@@ -6,8 +6,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const SCRIPT = path.join(ROOT, 'bench/rescore.ts');
 
 export type RescoreResult =
-  | { available: false; reason: string }
-  | { available: true; ok: boolean; count: number; endToEndMs: number | null; rescoringMs: number | null; line: string; output: string };
+  { available: false; reason: string } | { available: true; ok: boolean; count: number; endToEndMs: number | null; rescoringMs: number | null; line: string; output: string };
 
 /**
  * Section 4: the rescore-only regrade benchmark (bench/rescore.ts, written with the regrade

@@ -165,9 +165,7 @@ function freePort(): Promise<number> {
 /** POSTs an archive file as multipart/form-data, streamed from disk (never held in memory). */
 export async function uploadArchive(baseUrl: string, assessmentId: string, file: string): Promise<{ status: number; body: { submissionId?: string; gradingId?: string } }> {
   const boundary = `----bench${crypto.randomBytes(8).toString('hex')}`;
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="archive"; filename="${path.basename(file)}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-  );
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="archive"; filename="${path.basename(file)}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const size = fs.statSync(file).size;
   const http = await import('node:http');

@@ -47,11 +47,18 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     if (err instanceof DomainError) return sendDomainError(reply, err);
     if (hasZodFastifySchemaValidationErrors(err))
       return reply.code(400).send({
-        error: { code: 'invalid_request', message: err.validation.map((v) => `${v.instancePath || '/'} ${v.message}`).join('; '), details: err.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
+        error: {
+          code: 'invalid_request',
+          message: err.validation.map((v) => `${v.instancePath || '/'} ${v.message}`).join('; '),
+          details: err.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+        },
       });
     const status = err.statusCode ?? 500;
     if (status === 413 || err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return reply.code(413).header('connection', 'close').send({ error: { code: 'payload_too_large', message: `upload is larger than the limit of ${ctx.config.UPLOAD_MAX_BYTES} bytes` } });
+      return reply
+        .code(413)
+        .header('connection', 'close')
+        .send({ error: { code: 'payload_too_large', message: `upload is larger than the limit of ${ctx.config.UPLOAD_MAX_BYTES} bytes` } });
     if (status < 500) return reply.code(status).send({ error: { code: err.code ?? 'bad_request', message: err.message } });
     // Never echo internals: the log has the details, the client gets the request id.
     req.log.error({ err }, 'request failed');
@@ -85,22 +92,20 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   const board = new FastifyAdapter();
   createBullBoard({ queues: [ctx.queue.queue, ctx.regradeQueue.queue, ctx.webhookQueue.queue].map((q) => new BullMQAdapter(q)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  await app.register(
-    async (scope) => {
-      // The dashboard's routes answer errors with bull-board's own handler, which knows no domain
-      // errors: refusals are answered here, as everywhere else in the API.
-      scope.addHook('preHandler', async (req, reply) => {
-        try {
-          await requireRole('admin')(req, reply);
-          // Job data spans every assessment: only an admin key without an assessment scope sees it.
-          if (req.principal?.assessmentIds !== null) throw new ForbiddenError('the queue dashboard needs an admin key that is not limited to some assessments');
-        } catch (err) {
-          if (err instanceof DomainError) return sendDomainError(reply, err);
-          throw err;
-        }
-      });
-      await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
-    },
-  );
+  await app.register(async (scope) => {
+    // The dashboard's routes answer errors with bull-board's own handler, which knows no domain
+    // errors: refusals are answered here, as everywhere else in the API.
+    scope.addHook('preHandler', async (req, reply) => {
+      try {
+        await requireRole('admin')(req, reply);
+        // Job data spans every assessment: only an admin key without an assessment scope sees it.
+        if (req.principal?.assessmentIds !== null) throw new ForbiddenError('the queue dashboard needs an admin key that is not limited to some assessments');
+      } catch (err) {
+        if (err instanceof DomainError) return sendDomainError(reply, err);
+        throw err;
+      }
+    });
+    await scope.register(board.registerPlugin(), { prefix: '/admin/queues' });
+  });
   return app;
 }

@@ -82,20 +82,21 @@ class EntryBook {
   private readonly seen = new Set<string>();
   private readonly dirs = new Set<string>();
   uncompressed = 0;
-  constructor(private readonly limits: ArchiveLimits, private readonly compressedBytes: number) {}
+  constructor(
+    private readonly limits: ArchiveLimits,
+    private readonly compressedBytes: number,
+  ) {}
 
   add(rawName: string, kind: 'file' | 'dir', declaredSize: number): string {
     const name = checkEntryName(rawName);
-    if (this.entries.length + this.dirs.size >= this.limits.maxEntries)
-      throw new ArchiveRejectedError(name, `more than ${this.limits.maxEntries} entries`);
+    if (this.entries.length + this.dirs.size >= this.limits.maxEntries) throw new ArchiveRejectedError(name, `more than ${this.limits.maxEntries} entries`);
     if (kind === 'dir') {
       if (this.seen.has(name)) throw new ArchiveRejectedError(name, 'a file and a folder share this name');
       this.dirs.add(name);
       return name;
     }
     if (this.seen.has(name) || this.dirs.has(name)) throw new ArchiveRejectedError(name, 'duplicate entry name');
-    for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1))
-      if (this.seen.has(name.slice(0, i))) throw new ArchiveRejectedError(name, 'a parent of this entry is a file');
+    for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) if (this.seen.has(name.slice(0, i))) throw new ArchiveRejectedError(name, 'a parent of this entry is a file');
     this.seen.add(name);
     this.count(name, declaredSize);
     this.entries.push({ name, size: declaredSize });
@@ -104,8 +105,7 @@ class EntryBook {
 
   count(name: string | null, bytes: number): void {
     this.uncompressed += bytes;
-    if (this.uncompressed > this.limits.maxUncompressedBytes)
-      throw new ArchiveRejectedError(name, `uncompressed size exceeds ${this.limits.maxUncompressedBytes} bytes`);
+    if (this.uncompressed > this.limits.maxUncompressedBytes) throw new ArchiveRejectedError(name, `uncompressed size exceeds ${this.limits.maxUncompressedBytes} bytes`);
     if (this.uncompressed > RATIO_FLOOR_BYTES && this.uncompressed / Math.max(1, this.compressedBytes) > this.limits.maxRatio)
       throw new ArchiveRejectedError(name, `compression ratio exceeds ${this.limits.maxRatio}:1 (zip bomb?)`);
   }
@@ -193,8 +193,7 @@ async function scanZip(file: string, book: EntryBook, sink?: Sink): Promise<void
     const isDir = raw.name.endsWith('/');
     const shown = showName(raw.name);
     if (madeByUnix && mode === 0o120000) throw new ArchiveRejectedError(shown, 'symbolic links are not allowed');
-    if (madeByUnix && mode !== 0 && mode !== 0o100000 && mode !== 0o040000)
-      throw new ArchiveRejectedError(shown, 'special files (devices, fifos, sockets) are not allowed');
+    if (madeByUnix && mode !== 0 && mode !== 0o100000 && mode !== 0o040000) throw new ArchiveRejectedError(shown, 'special files (devices, fifos, sockets) are not allowed');
     if (raw.entry.generalPurposeBitFlag & 0x1) throw new ArchiveRejectedError(shown, 'encrypted entries are not allowed');
     const name = book.add(raw.name, isDir ? 'dir' : 'file', isDir ? 0 : raw.entry.uncompressedSize);
     if (!isDir) accepted.push({ raw, name });
@@ -245,8 +244,7 @@ async function scanTarGz(file: string, book: EntryBook, limits: ArchiveLimits, c
         stream.on('end', next);
         return;
       }
-      if (kind !== 'file' && kind !== 'contiguous-file')
-        throw new ArchiveRejectedError(showName(header.name), `special entry type "${kind}" is not allowed`);
+      if (kind !== 'file' && kind !== 'contiguous-file') throw new ArchiveRejectedError(showName(header.name), `special entry type "${kind}" is not allowed`);
       const declared = header.size ?? 0;
       const name = book.add(header.name, 'file', declared);
       const data = stream as unknown as Readable;

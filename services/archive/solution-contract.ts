@@ -104,9 +104,11 @@ export function locateSolution(entries: readonly ArchiveEntry[], file: 'solution
   return null;
 }
 
-const notebookSchema = z.object({
-  cells: z.array(z.object({ cell_type: z.string(), source: z.union([z.string(), z.array(z.string())]) }).passthrough()),
-}).passthrough();
+const notebookSchema = z
+  .object({
+    cells: z.array(z.object({ cell_type: z.string(), source: z.union([z.string(), z.array(z.string())]) }).passthrough()),
+  })
+  .passthrough();
 
 /** The code cells of a notebook as one module; IPython magics and shell lines (%, !) are blanked. */
 function notebookSource(text: string): string | null {
@@ -115,7 +117,12 @@ function notebookSource(text: string): string | null {
   return nb.data.cells
     .filter((c) => c.cell_type === 'code')
     .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source))
-    .map((src) => src.split('\n').map((l) => (/^\s*[%!]/.test(l) ? '' : l)).join('\n'))
+    .map((src) =>
+      src
+        .split('\n')
+        .map((l) => (/^\s*[%!]/.test(l) ? '' : l))
+        .join('\n'),
+    )
     .join('\n\n');
 }
 
@@ -143,6 +150,5 @@ export async function checkSolution(entries: readonly ArchiveEntry[], files: rea
     throw new ArchiveRejectedError(found.path, `does not parse as Python${parsed.line ? ` (line ${parsed.line}${notebook ? ' of the joined code cells' : ''})` : ''}: ${parsed.message}`);
   if (parsed.star) return; // `from x import *` may bind them; the harness will tell
   const missing = REQUIRED.filter((n) => !parsed.names.includes(n));
-  if (missing.length)
-    throw new ArchiveRejectedError(found.path, `defines no top-level ${missing.map((m) => `${m}()`).join(' or ')} (a def, an import or an assignment at module level)`);
+  if (missing.length) throw new ArchiveRejectedError(found.path, `defines no top-level ${missing.map((m) => `${m}()`).join(' or ')} (a def, an import or an assignment at module level)`);
 }

@@ -20,8 +20,7 @@ export class AssessmentRegistry {
       const file = path.join(root, name, 'assessment.json');
       if (!fs.existsSync(file)) continue;
       const parsed = assessmentManifestSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-      if (!parsed.success)
-        throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       if (parsed.data.id !== name) throw new Error(`${file}: id "${parsed.data.id}" must match its folder name "${name}"`);
       byId.set(name, { manifest: parsed.data, dir: path.join(root, name) });
     }

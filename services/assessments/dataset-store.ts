@@ -83,8 +83,7 @@ export class DatasetStore {
         collectTo: staging,
         limits: GENERATOR_LIMITS,
       });
-      if (run.outcome !== 'completed')
-        throw new SystemError(`dataset generator for ${a.manifest.id} ended with ${run.outcome}: ${run.stderr.text.slice(-2000)}`);
+      if (run.outcome !== 'completed') throw new SystemError(`dataset generator for ${a.manifest.id} ended with ${run.outcome}: ${run.stderr.text.slice(-2000)}`);
       await fsp.mkdir(path.dirname(dir), { recursive: true });
       await fsp.rename(path.join(staging, 'ds'), dir).catch((err: NodeJS.ErrnoException) => {
         // Another worker finished first: its copy is as good as ours.
@@ -99,7 +98,10 @@ export class DatasetStore {
     const raw = await fsp.readFile(path.join(dir, 'manifest.json'));
     const manifest = generatedManifestSchema.parse(JSON.parse(raw.toString('utf8')));
     for (const [rel, want] of Object.entries(manifest.files)) {
-      const got = crypto.createHash('sha256').update(await fsp.readFile(path.join(dir, rel))).digest('hex');
+      const got = crypto
+        .createHash('sha256')
+        .update(await fsp.readFile(path.join(dir, rel)))
+        .digest('hex');
       if (got !== want) throw new SystemError(`dataset ${dir}: ${rel} does not match its manifest hash`);
     }
     const m = a.manifest;

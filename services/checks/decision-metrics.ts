@@ -72,7 +72,7 @@ export function costByThreshold(truth: readonly number[], probs: readonly number
   let fn = positives;
   let fp = 0;
   const points: CostPoint[] = [{ threshold: (probs[idx[0]!] ?? 0) + 1e-6, cost: fn * costs.falseNegative }];
-  for (let k = 0; k < idx.length; ) {
+  for (let k = 0; k < idx.length;) {
     const t = probs[idx[k]!]!;
     while (k < idx.length && probs[idx[k]!] === t) {
       if (truth[idx[k]!] === 1) fn--;
@@ -103,7 +103,7 @@ export function effectiveThreshold(labels: readonly number[], probs: readonly nu
   let agree = 0;
   for (const l of labels) agree += l === 1 ? 1 : 0;
   let best = { threshold: probs[idx[0]!]!, agree };
-  for (let k = 0; k < idx.length; ) {
+  for (let k = 0; k < idx.length;) {
     const t = probs[idx[k]!]!;
     while (k < idx.length && probs[idx[k]!] === t) {
       agree += labels[idx[k]!] === 1 ? -1 : 1; // this row moves below the cut

@@ -35,7 +35,13 @@ export function trainingFingerprint(rows: readonly string[][], idColumn: string,
   if (!header || body.length === 0) return { ids: [], windows: [] };
   const spread = <T>(xs: T[], k: number) => (xs.length <= k ? xs : [...Array(k).keys()].map((i) => xs[Math.floor((i * xs.length) / k)]!));
   const idAt = header.indexOf(idColumn);
-  const ids = idAt < 0 ? [] : spread(body.map((r) => r[idAt] ?? '').filter((v) => v.length >= 4), opts.ids ?? 200);
+  const ids =
+    idAt < 0
+      ? []
+      : spread(
+          body.map((r) => r[idAt] ?? '').filter((v) => v.length >= 4),
+          opts.ids ?? 200,
+        );
   const windows: TrainingFingerprint['windows'] = [];
   header.forEach((column, c) => {
     if (c === idAt) return;

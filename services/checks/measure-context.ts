@@ -177,8 +177,7 @@ function evaluation(input: MeasureInput, phase: MeasureContext['phase']): Evalua
         ? 'the submission has no evaluate() function'
         : null;
   const problem = missing ?? (result ? null : (train?.evaluateProblem ?? phase('evaluate')?.error ?? 'evaluate() did not return a result'));
-  const omitted: MissingPart | null =
-    imported && !result && (!train!.solution.functions.evaluate || evaluateFailed(phase('evaluate'), train!.evaluateProblem)) ? 'evaluate' : null;
+  const omitted: MissingPart | null = imported && !result && (!train!.solution.functions.evaluate || evaluateFailed(phase('evaluate'), train!.evaluateProblem)) ? 'evaluate' : null;
   const splits = (train?.trace.splits ?? []).filter((s) => s.phase === 'evaluate');
   const main = [...splits].sort((a, b) => foldCount(b) - foldCount(a))[0] ?? null;
   return { result, problem, omitted, scorer: result ? findScorer(result.metric) : null, main, prevalence: train?.trainPositiveRate ?? null };

@@ -28,8 +28,7 @@ export const specificity = (c: Confusion) => ratio(c.tn, c.tn + c.fp);
 export const accuracy = (c: Confusion) => ratio(c.tp + c.tn, c.tp + c.tn + c.fp + c.fn);
 export const balancedAccuracy = (c: Confusion) => (recall(c) + specificity(c)) / 2;
 export const f1 = (c: Confusion) => ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn);
-export const cost = (c: Confusion, costs: { falseNegative: number; falsePositive: number }) =>
-  c.fn * costs.falseNegative + c.fp * costs.falsePositive;
+export const cost = (c: Confusion, costs: { falseNegative: number; falsePositive: number }) => c.fn * costs.falseNegative + c.fp * costs.falsePositive;
 
 /**
  * Scores of the positives and of the negatives, each sorted ascending. Typed-array sorts (no

@@ -55,13 +55,22 @@ async function grade(args: string[]): Promise<number> {
   const rubric = values.rubric ? parseRubric(await readRubricFile(values.rubric)) : await assessments.defaultRubric(assessmentId);
   const sandbox = createSandbox(config, logger);
   await sandbox.ping();
-  const grader = new Grader({ config, sandbox, assessments, datasets: new DatasetStore(config.DATASET_CACHE_DIR ?? path.join(config.DATA_DIR, 'datasets'), sandbox, config.RUNNER_IMAGE), logger });
+  const grader = new Grader({
+    config,
+    sandbox,
+    assessments,
+    datasets: new DatasetStore(config.DATASET_CACHE_DIR ?? path.join(config.DATA_DIR, 'datasets'), sandbox, config.RUNNER_IMAGE),
+    logger,
+  });
 
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'grader-cli-'));
   try {
     const st = await fsp.stat(target);
     const archive = st.isDirectory() ? await packFolder(target, path.join(tmp, 'submission.tar.gz')) : path.resolve(target);
-    const sha256 = crypto.createHash('sha256').update(await fsp.readFile(archive)).digest('hex');
+    const sha256 = crypto
+      .createHash('sha256')
+      .update(await fsp.readFile(archive))
+      .digest('hex');
     const report = await grader.grade({
       gradingId: crypto.randomUUID(),
       submissionId: crypto.randomUUID(),

@@ -36,7 +36,14 @@ export class ApiError extends Error {
 }
 
 const errorBody = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.object({ issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() }).passthrough().optional() }),
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z
+      .object({ issues: z.array(z.object({ path: z.string(), message: z.string() })).optional() })
+      .passthrough()
+      .optional(),
+  }),
 });
 
 /** A small client for the service's API: bearer key, JSON in and out, errors as ApiError. */

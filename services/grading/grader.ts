@@ -114,11 +114,35 @@ export class Grader {
           step: 'predict',
           image: imageDigest, // the image verified and pinned above, not whatever the tag names by now
           command: [
-            'python3', '-I', '/opt/harness/run.py', 'predict', '--submission', '/submission', '--models', '/in/models', '--inputs', '/in/holdout',
-            '--primary', m.primaryVariant, '--proba-variants', [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
-            '--id-column', m.idColumn, '--wait-for', `/in/${GO_AHEAD}`, '--wait-timeout-s', String(Math.ceil(trainLimits.wallMs / 1000)),
-            '--out', '/out', ...common, '--phase-timeout-s', String(predictSeconds),
-            '--serving-calls', String(config.SERVING_CALLS), '--serving-budget-s', String(config.SERVING_BUDGET_S),
+            'python3',
+            '-I',
+            '/opt/harness/run.py',
+            'predict',
+            '--submission',
+            '/submission',
+            '--models',
+            '/in/models',
+            '--inputs',
+            '/in/holdout',
+            '--primary',
+            m.primaryVariant,
+            '--proba-variants',
+            [m.primaryVariant, ...(m.recordedVariant ? [m.recordedVariant] : [])].join(','),
+            '--id-column',
+            m.idColumn,
+            '--wait-for',
+            `/in/${GO_AHEAD}`,
+            '--wait-timeout-s',
+            String(Math.ceil(trainLimits.wallMs / 1000)),
+            '--out',
+            '/out',
+            ...common,
+            '--phase-timeout-s',
+            String(predictSeconds),
+            '--serving-calls',
+            String(config.SERVING_CALLS),
+            '--serving-budget-s',
+            String(config.SERVING_BUDGET_S),
           ],
           mounts: [submission],
           supervisor: true,
@@ -160,12 +184,31 @@ export class Grader {
           step: 'train',
           image: imageDigest, // the image verified and pinned above, not whatever the tag names by now
           command: [
-            'python3', '-I', '/opt/harness/run.py', 'train', '--submission', '/submission', '--train', '/in/train.csv', '--secrets', '/in/secrets.json',
-            '--out', '/out', ...common, '--phase-timeout-s', String(trainSeconds),
+            'python3',
+            '-I',
+            '/opt/harness/run.py',
+            'train',
+            '--submission',
+            '/submission',
+            '--train',
+            '/in/train.csv',
+            '--secrets',
+            '/in/secrets.json',
+            '--out',
+            '/out',
+            ...common,
+            '--phase-timeout-s',
+            String(trainSeconds),
           ],
           mounts: [submission],
           supervisor: true,
-          privateInputs: { containerPath: '/in', files: [{ name: 'train.csv', hostPath: dataset.trainCsv }, { name: 'secrets.json', hostPath: trainSecrets }] },
+          privateInputs: {
+            containerPath: '/in',
+            files: [
+              { name: 'train.csv', hostPath: dataset.trainCsv },
+              { name: 'secrets.json', hostPath: trainSecrets },
+            ],
+          },
           outputPath: '/out',
           collectTo: trainOut,
           limits: trainLimits,
@@ -246,8 +289,7 @@ function ownTime(run: SandboxResult, calledAt: number, goAheadAt: number): Sandb
 /** Parses a document the harness wrote, as untrusted input: problems become words, not crashes. */
 async function readStep<T>(run: SandboxResult, dir: string, file: string, schema: z.ZodType<T>): Promise<StepOutcome<T>> {
   const ended = run.outcome === 'completed' ? '' : ` (the container ended: ${run.outcome.replace('_', ' ')})`;
-  if (!run.outputs.some((o) => o.name === file))
-    return { sandbox: run, result: null, problem: `the run produced no ${file}${ended}${tail(run.stderr.text)}` };
+  if (!run.outputs.some((o) => o.name === file)) return { sandbox: run, result: null, problem: `the run produced no ${file}${ended}${tail(run.stderr.text)}` };
   let json: unknown;
   try {
     json = JSON.parse(await fsp.readFile(path.join(dir, file), 'utf8'));
@@ -256,7 +298,14 @@ async function readStep<T>(run: SandboxResult, dir: string, file: string, schema
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success)
-    return { sandbox: run, result: null, problem: `${file} is malformed${ended}: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    return {
+      sandbox: run,
+      result: null,
+      problem: `${file} is malformed${ended}: ${parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')}`,
+    };
   return { sandbox: run, result: parsed.data, problem: null };
 }
 

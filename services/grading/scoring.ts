@@ -1,4 +1,16 @@
-import { CATEGORIES, CHECKS, checkDefinition, judgeCheck, type Basis, type Category, type CheckId, type CheckStatus, type Evidence, type Measurement, type MissingPart } from '../checks/check-catalog.ts';
+import {
+  CATEGORIES,
+  CHECKS,
+  checkDefinition,
+  judgeCheck,
+  type Basis,
+  type Category,
+  type CheckId,
+  type CheckStatus,
+  type Evidence,
+  type Measurement,
+  type MissingPart,
+} from '../checks/check-catalog.ts';
 import { evaluateFaultIn } from './measure.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
@@ -184,12 +196,7 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
  * Scores measurements for a report, with the report's rounding and status rules. `hadPredictions`:
  * whether the grading produced holdout predictions (otherwise the report stays partial).
  */
-export function reportScores(
-  measurements: Partial<Record<CheckId, Measurement>>,
-  rubric: Rubric,
-  manual: ManualScore[],
-  grading: { hadPredictions: boolean },
-): ReportScores {
+export function reportScores(measurements: Partial<Record<CheckId, Measurement>>, rubric: Rubric, manual: ManualScore[], grading: { hadPredictions: boolean }): ReportScores {
   const scored = scoreMeasurements(measurements, rubric, manual);
   const skipped = scored.checks.some((c) => c.status === 'skipped' && c.id !== 'leakage.target');
   return {

@@ -36,10 +36,7 @@ const rank = (r: DiffRow) => (r.flip === 'pass_to_fail' ? 0 : r.flip === 'fail_t
  */
 export function orderDiff(rows: DiffRow[]): DiffRow[] {
   return [...rows].sort(
-    (a, b) =>
-      rank(a) - rank(b) ||
-      Math.abs(b.scoreDelta ?? 0) - Math.abs(a.scoreDelta ?? 0) ||
-      (a.submissionId < b.submissionId ? -1 : a.submissionId > b.submissionId ? 1 : 0),
+    (a, b) => rank(a) - rank(b) || Math.abs(b.scoreDelta ?? 0) - Math.abs(a.scoreDelta ?? 0) || (a.submissionId < b.submissionId ? -1 : a.submissionId > b.submissionId ? 1 : 0),
   );
 }
 

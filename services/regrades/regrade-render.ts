@@ -15,8 +15,7 @@ export interface RenderableRegrade {
 
 // XML 1.0 allows tab, LF, CR and everything from U+0020 except surrogates and U+FFFE/U+FFFF.
 const INVALID_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD]/g;
-export const xml = (s: string) =>
-  s.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+export const xml = (s: string) => s.replace(INVALID_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** Candidate-supplied text in a Markdown table cell: no markup, links, HTML or line breaks. */
 export const mdCell = (s: string) => s.replace(/[\r\n]+/g, ' ').replace(/([\\`*_{}[\]()#+!|<>~])/g, '\\$1');
@@ -45,7 +44,11 @@ export function renderJunit(g: RenderableRegrade): string {
     const open = `    <testcase classname="${xml(g.assessmentId)}" name="${xml(`${r.submissionId} ${label(r)}`)}" time="0">`;
     const detail = `${side(r.old)} -> ${side(r.new)}; path: ${r.path} (${r.pathReason})`;
     if (r.flip)
-      out.push(open, `      <failure type="verdict_flip" message="${xml(`verdict flipped: ${r.flip === 'pass_to_fail' ? 'passed -> not passed' : 'not passed -> passed'}`)}">${xml(detail)}</failure>`, '    </testcase>');
+      out.push(
+        open,
+        `      <failure type="verdict_flip" message="${xml(`verdict flipped: ${r.flip === 'pass_to_fail' ? 'passed -> not passed' : 'not passed -> passed'}`)}">${xml(detail)}</failure>`,
+        '    </testcase>',
+      );
     else if (r.status === 'failed') out.push(open, `      <error type="regrade_failed" message="${xml(r.error ?? 'regrade failed')}">${xml(detail)}</error>`, '    </testcase>');
     else if (r.status === 'skipped') out.push(open, `      <skipped message="${xml(r.error ?? r.pathReason)}"/>`, '    </testcase>');
     else out.push(open, `      <system-out>${xml(detail)}</system-out>`, '    </testcase>');
@@ -89,13 +92,24 @@ export function renderRegradeMarkdown(g: RenderableRegrade, opts: { maxRows?: nu
     if (!list.length) return;
     out.push(`#### ${title}`, '', '| submission | before | after | Δ score |', '|---|---|---|---|');
     for (const r of list.slice(0, max))
-      out.push(`| \`${r.submissionId.slice(0, 8)}\` ${mdCell(label(r))} | ${side(r.old)} | ${r.status === 'failed' ? `failed: ${mdCell(r.error ?? '')}` : side(r.new)} | ${r.scoreDelta === null ? '—' : `${r.scoreDelta > 0 ? '+' : ''}${r.scoreDelta.toFixed(1)}`} |`);
+      out.push(
+        `| \`${r.submissionId.slice(0, 8)}\` ${mdCell(label(r))} | ${side(r.old)} | ${r.status === 'failed' ? `failed: ${mdCell(r.error ?? '')}` : side(r.new)} | ${r.scoreDelta === null ? '—' : `${r.scoreDelta > 0 ? '+' : ''}${r.scoreDelta.toFixed(1)}`} |`,
+      );
     if (list.length > max) out.push(`| … ${list.length - max} more | | | |`);
     out.push('');
   };
-  table('Verdict flips', rows.filter((r) => r.flip));
-  table('Could not be regraded', rows.filter((r) => r.status === 'failed'));
-  table('Score changes', rows.filter((r) => !r.flip && r.status === 'done' && r.scoreDelta));
+  table(
+    'Verdict flips',
+    rows.filter((r) => r.flip),
+  );
+  table(
+    'Could not be regraded',
+    rows.filter((r) => r.status === 'failed'),
+  );
+  table(
+    'Score changes',
+    rows.filter((r) => !r.flip && r.status === 'done' && r.scoreDelta),
+  );
   out.push(`<sub>regrade \`${g.id}\`${g.rescoreMs !== null ? `, rescoring took ${g.rescoreMs} ms` : ''}</sub>`, '');
   return out.join('\n');
 }

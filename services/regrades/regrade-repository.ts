@@ -120,10 +120,10 @@ export class RegradeRepository {
 
   /** Submission ids among `ids` that are not submissions of this assessment. */
   async foreignSubmissions(assessmentId: string, ids: string[]): Promise<string[]> {
-    const { rows } = await this.db.query(
-      `SELECT u.sid FROM unnest($2::uuid[]) AS u(sid) WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = u.sid AND s.assessment_id = $1)`,
-      [assessmentId, ids],
-    );
+    const { rows } = await this.db.query(`SELECT u.sid FROM unnest($2::uuid[]) AS u(sid) WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = u.sid AND s.assessment_id = $1)`, [
+      assessmentId,
+      ids,
+    ]);
     return rows.map((r) => r.sid);
   }
 
@@ -245,12 +245,16 @@ export class RegradeRepository {
    * each new document is the stored one with the rescored fields and checks and the new rubric
    * in its provenance. Report history grows; nothing is overwritten.
    */
-  async writeRescoredPage(
-    regrade: RegradeRow,
-    rubricId: string,
-    page: { submissionId: string; oldReportId: string; patch: ReportScores }[],
-  ): Promise<number> {
-    const rows = page.map((p) => ({ id: crypto.randomUUID(), sid: p.submissionId, old: p.oldReportId, score: p.patch.score, passed: p.patch.passed, fields: p.patch.fields, checks: p.patch.checks }));
+  async writeRescoredPage(regrade: RegradeRow, rubricId: string, page: { submissionId: string; oldReportId: string; patch: ReportScores }[]): Promise<number> {
+    const rows = page.map((p) => ({
+      id: crypto.randomUUID(),
+      sid: p.submissionId,
+      old: p.oldReportId,
+      score: p.patch.score,
+      passed: p.patch.passed,
+      fields: p.patch.fields,
+      checks: p.patch.checks,
+    }));
     const lz4 = await this.hasLz4();
     const res = await withTransaction(this.db, async (c) => {
       // Compressing 20 KB documents is most of the cost of a page; lz4 does it 3x faster than
@@ -309,10 +313,9 @@ export class RegradeRepository {
   }
 
   async pendingSandboxItems(regradeId: string): Promise<{ submissionId: string; gradingId: string | null }[]> {
-    const { rows } = await this.db.query(
-      `SELECT submission_id, grading_id FROM regrade_items WHERE regrade_id = $1 AND path = 'sandbox' AND status = 'pending' ORDER BY submission_id`,
-      [regradeId],
-    );
+    const { rows } = await this.db.query(`SELECT submission_id, grading_id FROM regrade_items WHERE regrade_id = $1 AND path = 'sandbox' AND status = 'pending' ORDER BY submission_id`, [
+      regradeId,
+    ]);
     return rows.map((r) => ({ submissionId: r.submission_id, gradingId: r.grading_id }));
   }
 
@@ -323,10 +326,10 @@ export class RegradeRepository {
   }
 
   async skipPendingSandbox(regradeId: string, reason: string): Promise<void> {
-    await this.db.query(
-      `UPDATE regrade_items SET status = 'skipped', error = $2, finished_at = now() WHERE regrade_id = $1 AND path = 'sandbox' AND status = 'pending'`,
-      [regradeId, reason],
-    );
+    await this.db.query(`UPDATE regrade_items SET status = 'skipped', error = $2, finished_at = now() WHERE regrade_id = $1 AND path = 'sandbox' AND status = 'pending'`, [
+      regradeId,
+      reason,
+    ]);
   }
 
   async markDispatched(regradeId: string): Promise<void> {
@@ -374,10 +377,7 @@ export class RegradeRepository {
 
   /** Every item as a diff row, unordered (orderDiff sorts). */
   async diffRows(regrade: RegradeRow): Promise<DiffRow[]> {
-    const { rows } = await this.db.query(
-      `SELECT i.*, s.candidate, s.file_name FROM regrade_items i JOIN submissions s ON s.id = i.submission_id WHERE i.regrade_id = $1`,
-      [regrade.id],
-    );
+    const { rows } = await this.db.query(`SELECT i.*, s.candidate, s.file_name FROM regrade_items i JOIN submissions s ON s.id = i.submission_id WHERE i.regrade_id = $1`, [regrade.id]);
     return rows.map((r) => {
       const old = r.old_score === null ? null : { reportId: r.old_report_id, rubricVersion: r.old_rubric_version, score: r.old_score, passed: r.old_passed };
       const neu = r.new_score === null ? null : { reportId: r.new_report_id, rubricVersion: regrade.rubricVersion, score: r.new_score, passed: r.new_passed };
@@ -399,10 +399,7 @@ export class RegradeRepository {
 
   /** Reports this regrade published (rescore path), for webhooks. */
   async publishedReports(regradeId: string): Promise<{ reportId: string; submissionId: string; score: number; passed: boolean; rubricVersion: number }[]> {
-    const { rows } = await this.db.query(
-      `SELECT id, submission_id, score, passed, rubric_version FROM reports WHERE regrade_id = $1 ORDER BY submission_id`,
-      [regradeId],
-    );
+    const { rows } = await this.db.query(`SELECT id, submission_id, score, passed, rubric_version FROM reports WHERE regrade_id = $1 ORDER BY submission_id`, [regradeId]);
     return rows.map((r) => ({ reportId: r.id, submissionId: r.submission_id, score: r.score, passed: r.passed, rubricVersion: r.rubric_version }));
   }
 }

@@ -62,7 +62,14 @@ export class RegradeService {
           submissionIds: foreign,
         });
     }
-    const { regrade, created } = await ctx.regrades.create({ assessmentId, rubricVersion: input.rubricVersion, dryRun: input.dryRun, submissionIds: ids, requestedBy: p.name, idempotencyKey });
+    const { regrade, created } = await ctx.regrades.create({
+      assessmentId,
+      rubricVersion: input.rubricVersion,
+      dryRun: input.dryRun,
+      submissionIds: ids,
+      requestedBy: p.name,
+      idempotencyKey,
+    });
     if (!created && (regrade.assessmentId !== assessmentId || regrade.rubricVersion !== input.rubricVersion || regrade.dryRun !== input.dryRun))
       throw new DomainError('conflict', 'idempotency_conflict', 'this Idempotency-Key was used for a different regrade');
     // A regrade recorded but not queued (Redis down) would wait forever: fail it and say so.
@@ -159,7 +166,10 @@ export class RegradeService {
       after = read[read.length - 1]!.submissionId;
       reading = readAfter(after);
       const stale = read.filter((r) => r.stale !== null);
-      await ctx.regrades.sendToSandbox(regradeId, stale.map((r) => ({ submissionId: r.submissionId, reason: r.stale! })));
+      await ctx.regrades.sendToSandbox(
+        regradeId,
+        stale.map((r) => ({ submissionId: r.submissionId, reason: r.stale! })),
+      );
       const page = stale.length ? read.filter((r) => r.stale === null) : read;
       t = performance.now();
       const manual = withManual ? await ctx.regrades.manualScores(page.map((p) => p.submissionId)) : new Map();
@@ -174,7 +184,10 @@ export class RegradeService {
       if (writing.length >= 2) rescored += await writing.shift()!;
       lap('writeWaitMs', t);
       const write = regrade.dryRun
-        ? ctx.regrades.writeDryRunPage(regradeId, patched.map((p) => ({ submissionId: p.submissionId, score: p.patch.score, passed: p.patch.passed })))
+        ? ctx.regrades.writeDryRunPage(
+            regradeId,
+            patched.map((p) => ({ submissionId: p.submissionId, score: p.patch.score, passed: p.patch.passed })),
+          )
         : ctx.regrades.writeRescoredPage(regrade, rubric.id, patched);
       write.catch(() => {}); // awaited later
       writing.push(write);

@@ -34,13 +34,21 @@ export function renderMarkdown(r: ReportDocument): string {
   const h = r.metrics.holdout;
   if (h) {
     out.push('', '## Hidden holdout', '');
-    out.push(`- business cost: ${h.businessCost} (calling nobody: ${h.baselines.majorityCost}${h.baselines.referenceCost !== null ? `; reference model: ${h.baselines.referenceCost}` : ''})`);
+    out.push(
+      `- business cost: ${h.businessCost} (calling nobody: ${h.baselines.majorityCost}${h.baselines.referenceCost !== null ? `; reference model: ${h.baselines.referenceCost}` : ''})`,
+    );
     out.push(`- balanced accuracy ${h.balancedAccuracy.toFixed(3)}, recall ${h.recall.toFixed(3)}, precision ${h.precision.toFixed(3)}`);
     if (h.rocAuc !== null) out.push(`- ROC-AUC ${h.rocAuc.toFixed(3)}, PR-AUC ${h.prAuc?.toFixed(3)}`);
     out.push(`- confusion: TP ${h.confusion.tp}, FN ${h.confusion.fn}, FP ${h.confusion.fp}, TN ${h.confusion.tn}`);
   }
   out.push(...productionSection(r));
   const p = r.provenance;
-  out.push('', '## Provenance', '', `submission sha256 \`${p.submissionSha256}\`; dataset ${p.datasetVersion} (\`${p.datasetSha256.slice(0, 12)}\`); rubric ${p.rubricId} v${p.rubricVersion}; runner \`${p.runnerImageDigest.slice(0, 19)}\`; harness ${p.harnessVersion}; seed ${p.seed}; graded ${p.gradedAt}.`, '');
+  out.push(
+    '',
+    '## Provenance',
+    '',
+    `submission sha256 \`${p.submissionSha256}\`; dataset ${p.datasetVersion} (\`${p.datasetSha256.slice(0, 12)}\`); rubric ${p.rubricId} v${p.rubricVersion}; runner \`${p.runnerImageDigest.slice(0, 19)}\`; harness ${p.harnessVersion}; seed ${p.seed}; graded ${p.gradedAt}.`,
+    '',
+  );
   return out.join('\n');
 }

@@ -22,7 +22,8 @@ const LINES: Record<string, (v: Values) => string> = {
   'business.threshold': (v) =>
     `cost ${num(v.ownCost, 0)} at the candidate's decisions (cut-off p ≥ ${num(v.effectiveThreshold, 3)}) vs ${num(v.bestCost, 0)} at the best cut-off (p ≥ ${num(v.bestThreshold, 3)}); ${pct(v.regret)} of the possible savings given away`,
   calibration: (v) => `expected calibration error ${num(v.ece, 3)} (reference ${num(v.referenceEce, 3)}); Brier score ${num(v.brier, 3)} (reference ${num(v.referenceBrier, 3)})`,
-  'quality.business_cost': (v) => `saves ${pct(v.savingsVsReference)} of what the reference model saves: cost ${num(v.cost, 0)}, reference ${num(v.referenceCost, 0)}, calling nobody ${num(v.nobodyCost, 0)}`,
+  'quality.business_cost': (v) =>
+    `saves ${pct(v.savingsVsReference)} of what the reference model saves: cost ${num(v.cost, 0)}, reference ${num(v.referenceCost, 0)}, calling nobody ${num(v.nobodyCost, 0)}`,
 };
 
 /** The Markdown report's "Production" section; empty when the report has none of these checks with numbers. */

@@ -112,10 +112,9 @@ export class ReportRepository {
   }
 
   async history(submissionId: string): Promise<Omit<StoredReport, 'document'>[]> {
-    const { rows } = await this.db.query(
-      'SELECT id, submission_id, grading_id, rubric_version, score, passed, created_at FROM reports WHERE submission_id = $1 ORDER BY created_at DESC',
-      [submissionId],
-    );
+    const { rows } = await this.db.query('SELECT id, submission_id, grading_id, rubric_version, score, passed, created_at FROM reports WHERE submission_id = $1 ORDER BY created_at DESC', [
+      submissionId,
+    ]);
     return rows.map((r) => ({
       id: r.id,
       submissionId: r.submission_id,

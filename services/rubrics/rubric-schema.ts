@@ -71,9 +71,7 @@ export const rubricSchema = z
       }
       total += rule.weight;
       const parsed = checkDefinition(id).thresholds.safeParse(rule.thresholds);
-      if (!parsed.success)
-        for (const issue of parsed.error.issues)
-          ctx.addIssue({ code: 'custom', path: ['checks', id, 'thresholds', ...issue.path.map(String)], message: issue.message });
+      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: ['checks', id, 'thresholds', ...issue.path.map(String)], message: issue.message });
       else rule.thresholds = parsed.data as Record<string, unknown>;
     }
     if (total <= 0) ctx.addIssue({ code: 'custom', path: ['checks'], message: 'the check weights must add up to more than 0' });
@@ -87,8 +85,7 @@ export const rubricSchema = z
       if (ids.has(item.id)) ctx.addIssue({ code: 'custom', path: ['manual', 'items', i, 'id'], message: `duplicate manual item id "${item.id}"` });
       ids.add(item.id);
     });
-    if (r.manual.weight > 0 && r.manual.items.length === 0)
-      ctx.addIssue({ code: 'custom', path: ['manual', 'weight'], message: 'manual weight is set but there are no manual items' });
+    if (r.manual.weight > 0 && r.manual.items.length === 0) ctx.addIssue({ code: 'custom', path: ['manual', 'weight'], message: 'manual weight is set but there are no manual items' });
   });
 
 export type Rubric = z.infer<typeof rubricSchema>;
@@ -104,7 +101,6 @@ export class RubricError extends Error {
 /** Parses a rubric document; errors name the path of every bad field. */
 export function parseRubric(input: unknown): Rubric {
   const parsed = rubricSchema.safeParse(input);
-  if (!parsed.success)
-    throw new RubricError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(rubric)', message: i.message })));
+  if (!parsed.success) throw new RubricError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(rubric)', message: i.message })));
   return parsed.data;
 }

@@ -39,9 +39,7 @@ export class CappedBuffer extends Writable {
     const kept = this.headBytes + this.tail.length;
     const truncated = this.total > kept;
     const head = Buffer.concat(this.head).toString('utf8');
-    const text = truncated
-      ? `${head}\n…[${this.total - kept} bytes omitted]…\n${this.tail.toString('utf8')}`
-      : head + this.tail.toString('utf8');
+    const text = truncated ? `${head}\n…[${this.total - kept} bytes omitted]…\n${this.tail.toString('utf8')}` : head + this.tail.toString('utf8');
     return { text, totalBytes: this.total, truncated };
   }
 }

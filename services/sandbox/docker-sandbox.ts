@@ -71,9 +71,7 @@ export class DockerSandbox implements Sandbox {
     const timings = { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 0 };
     try {
       const tCreate = performance.now();
-      container = await this.engine('create container', () =>
-        this.docker.createContainer(this.containerOptions(spec, name, imageId, labels, volume.name, inputs?.name ?? null)),
-      );
+      container = await this.engine('create container', () => this.docker.createContainer(this.containerOptions(spec, name, imageId, labels, volume.name, inputs?.name ?? null)));
       timings.createMs = performance.now() - tCreate;
       const tStart = performance.now();
       await this.engine('start container', () => container!.start());
@@ -147,9 +145,7 @@ export class DockerSandbox implements Sandbox {
           }
         }
         const data = await fsp.readFile(f.hostPath);
-        await new Promise<void>((resolve, reject) =>
-          pack.entry({ name: f.name, mode: 0o600, uid: SUPERVISOR_UID, gid: SUPERVISOR_UID }, data, (err) => (err ? reject(err) : resolve())),
-        );
+        await new Promise<void>((resolve, reject) => pack.entry({ name: f.name, mode: 0o600, uid: SUPERVISOR_UID, gid: SUPERVISOR_UID }, data, (err) => (err ? reject(err) : resolve())));
       }
       pack.finalize();
     })();
@@ -377,21 +373,29 @@ export class DockerSandbox implements Sandbox {
   }
 
   async reap(): Promise<number> {
-    const containers = await this.engine('list containers', () =>
-      this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=1`] } }),
-    );
+    const containers = await this.engine('list containers', () => this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=1`] } }));
     let removed = 0;
     for (const c of containers) {
       const owner = c.Labels[LABEL_OWNER] ?? '';
       if (!isOrphan(owner)) continue;
-      await this.docker.getContainer(c.Id).remove({ force: true, v: true }).then(() => removed++, () => {});
+      await this.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .then(
+          () => removed++,
+          () => {},
+        );
     }
-    const { Volumes } = await this.engine('list volumes', () =>
-      this.docker.listVolumes({ filters: { label: [`${LABEL_MANAGED}=1`], dangling: ['true'] } }),
-    );
+    const { Volumes } = await this.engine('list volumes', () => this.docker.listVolumes({ filters: { label: [`${LABEL_MANAGED}=1`], dangling: ['true'] } }));
     for (const v of Volumes ?? []) {
       if (!isOrphan(v.Labels?.[LABEL_OWNER] ?? '')) continue;
-      await this.docker.getVolume(v.Name).remove().then(() => removed++, () => {});
+      await this.docker
+        .getVolume(v.Name)
+        .remove()
+        .then(
+          () => removed++,
+          () => {},
+        );
     }
     return removed;
   }

@@ -90,7 +90,10 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async exists(sha256: string): Promise<boolean> {
-    return fsp.access(this.pathOf(sha256)).then(() => true, () => false);
+    return fsp.access(this.pathOf(sha256)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async remove(sha256: string): Promise<void> {

@@ -38,10 +38,12 @@ export class PostgresBlobStore implements BlobStore {
     const blob = await this.cache.put(source, maxBytes, onTooLarge);
     await withTransaction(this.db, async (c) => {
       // A concurrent put of the same bytes waits here on the primary key and then finds it stored.
-      const { rowCount } = await c.query(
-        `INSERT INTO blobs (sha256, bytes, chunk_bytes, chunks) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING`,
-        [blob.sha256, blob.bytes, BLOB_CHUNK_BYTES, Math.ceil(blob.bytes / BLOB_CHUNK_BYTES)],
-      );
+      const { rowCount } = await c.query(`INSERT INTO blobs (sha256, bytes, chunk_bytes, chunks) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING`, [
+        blob.sha256,
+        blob.bytes,
+        BLOB_CHUNK_BYTES,
+        Math.ceil(blob.bytes / BLOB_CHUNK_BYTES),
+      ]);
       if (rowCount === 0) return;
       const file = await fsp.open(blob.path, 'r');
       try {

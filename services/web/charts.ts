@@ -99,10 +99,12 @@ export function prCurveChart(h: HoldoutMetrics): SafeHtml {
   <text x="14" y="${T + ph / 2}" text-anchor="middle" font-size="12" font-weight="700" fill="${MUTED}" transform="rotate(-90 14 ${T + ph / 2})">Precision</text>
   <line class="no-skill" x1="${X(0)}" y1="${Y(prevalence)}" x2="${X(1)}" y2="${Y(prevalence)}" stroke="#8a94a6" stroke-dasharray="5 4"/>
   <text x="${X(1) - 4}" y="${Y(prevalence) - 5}" text-anchor="end" font-size="10.5" fill="${MUTED}">guessing (${fmt(prevalence, 2)})</text>
-  ${pts.length
-    ? html`<polygon points="${area}" fill="${ACCENT}" fill-opacity="0.08"/>
+  ${
+    pts.length
+      ? html`<polygon points="${area}" fill="${ACCENT}" fill-opacity="0.08"/>
   <polyline class="curve" points="${d}" fill="none" stroke="${ACCENT}" stroke-width="2.25" stroke-linejoin="round"/>`
-    : html`<text x="${L + pw / 2}" y="${T + ph / 2}" text-anchor="middle" font-size="12" fill="${MUTED}">no probabilities from predict_proba()</text>`}
+      : html`<text x="${L + pw / 2}" y="${T + ph / 2}" text-anchor="middle" font-size="12" fill="${MUTED}">no probabilities from predict_proba()</text>`
+  }
   <g class="operating-point">
     <title>The model's own labels: recall ${fmt(h.recall)}, precision ${fmt(h.precision)}</title>
     <circle cx="${X(h.recall)}" cy="${Y(h.precision)}" r="5.5" fill="#ffffff" stroke="#b02020" stroke-width="2.5"/>
@@ -144,7 +146,9 @@ export function foldScoresChart(e: { metric: string; foldScores: number[]; holdo
   const axisY = 146;
   const desc =
     `${folds.length} fold scores of ${e.metric} from the candidate's evaluate(): ${folds.map((v) => fmt(v)).join(', ')} (mean ${fmt(mean)}). ` +
-    (e.holdout !== null ? `Hidden holdout: ${fmt(e.holdout)} with a ±2 standard error band from ${fmt(e.holdout - 2 * se)} to ${fmt(e.holdout + 2 * se)}.` : 'No holdout score could be computed for this metric.');
+    (e.holdout !== null
+      ? `Hidden holdout: ${fmt(e.holdout)} with a ±2 standard error band from ${fmt(e.holdout - 2 * se)} to ${fmt(e.holdout + 2 * se)}.`
+      : 'No holdout score could be computed for this metric.');
   return html`<svg class="chart chart-folds" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d">
   <title id="${id}-t">Cross-validation fold scores against the hidden holdout (${e.metric})</title>
   <desc id="${id}-d">${desc}</desc>
@@ -152,19 +156,22 @@ export function foldScoresChart(e: { metric: string; foldScores: number[]; holdo
     (t) => html`<line x1="${X(t)}" y1="26" x2="${X(t)}" y2="${axisY}" stroke="${GRID}"/>
   <text x="${X(t)}" y="${axisY + 16}" text-anchor="middle" font-size="11" fill="${MUTED}">${t.toFixed(decimals)}</text>`,
   )}
-  ${e.holdout !== null
-    ? html`<g class="holdout-band">
+  ${
+    e.holdout !== null
+      ? html`<g class="holdout-band">
     <title>Hidden holdout ${fmt(e.holdout)} ± 2·SE (${fmt(e.holdout - 2 * se)} to ${fmt(e.holdout + 2 * se)})</title>
     <rect class="band" x="${X(e.holdout - 2 * se)}" y="26" width="${Math.max(1, X(e.holdout + 2 * se) - X(e.holdout - 2 * se))}" height="${axisY - 26}" fill="#f0a400" fill-opacity="0.18"/>
     <line class="holdout" x1="${X(e.holdout)}" y1="26" x2="${X(e.holdout)}" y2="${axisY}" stroke="#a86f00" stroke-width="2.5"/>
     <circle cx="${X(e.holdout)}" cy="${holdY}" r="6" fill="#a86f00"/>
   </g>`
-    : ''}
+      : ''
+  }
   <line x1="${L}" y1="${axisY}" x2="${L + pw}" y2="${axisY}" stroke="#b9c1cf"/>
   <text x="${L - 10}" y="${foldY + 4}" text-anchor="end" font-size="12" fill="${INK}">Own CV folds</text>
   <text x="${L - 10}" y="${holdY + 4}" text-anchor="end" font-size="12" fill="${INK}">Hidden holdout</text>
   ${folds.map(
-    (v, i) => html`<circle class="fold" cx="${X(v)}" cy="${foldY + (i % 2 === 0 ? -6 : 6)}" r="5.5" fill="${ACCENT}" fill-opacity="0.85" stroke="#ffffff" stroke-width="1.5"><title>fold ${i + 1}: ${fmt(v)}</title></circle>`,
+    (v, i) =>
+      html`<circle class="fold" cx="${X(v)}" cy="${foldY + (i % 2 === 0 ? -6 : 6)}" r="5.5" fill="${ACCENT}" fill-opacity="0.85" stroke="#ffffff" stroke-width="1.5"><title>fold ${i + 1}: ${fmt(v)}</title></circle>`,
   )}
   ${Number.isFinite(mean) ? html`<line class="fold-mean" x1="${X(mean)}" y1="${foldY - 16}" x2="${X(mean)}" y2="${foldY + 16}" stroke="${INK}" stroke-width="2.5"><title>mean of folds: ${fmt(mean)}</title></line>` : ''}
   <text x="${L + pw / 2}" y="${H - 10}" text-anchor="middle" font-size="12" font-weight="700" fill="${MUTED}">${e.metric}</text>

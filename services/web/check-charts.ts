@@ -45,7 +45,14 @@ export function checkChartOf(c: ChartSource, thresholds?: Record<string, unknown
   if (c.id === 'business.threshold') {
     const points = clean(s.costByThreshold);
     return points.length
-      ? { kind: 'cost', points, best: finiteNumber(c.values.bestThreshold), effective: finiteNumber(c.values.effectiveThreshold), bestCost: finiteNumber(c.values.bestCost), effectiveCost: finiteNumber(c.values.ownCost) }
+      ? {
+          kind: 'cost',
+          points,
+          best: finiteNumber(c.values.bestThreshold),
+          effective: finiteNumber(c.values.effectiveThreshold),
+          bestCost: finiteNumber(c.values.bestCost),
+          effectiveCost: finiteNumber(c.values.ownCost),
+        }
       : null;
   }
   if (c.id === 'calibration') {
@@ -126,27 +133,43 @@ export function latencyChart(points: SeriesPoint[], budgetMs: number | null): Sa
   }
   const fill = (i: number) => (budgetMs === null || buckets[i]!.x <= budgetMs ? ACCENT : lower(i) >= budgetMs && i > 0 ? RED : AMBER);
   const total = buckets.reduce((s, b) => s + b.y, 0);
-  const desc = `${total} calls. ${buckets.map((b, i) => (b.y ? `${range(i)}: ${b.y}` : '')).filter(Boolean).join('; ')}.${budgetMs !== null ? ` Budget ${fmt(budgetMs, 0)} ms.` : ''}`;
+  const desc = `${total} calls. ${buckets
+    .map((b, i) => (b.y ? `${range(i)}: ${b.y}` : ''))
+    .filter(Boolean)
+    .join('; ')}.${budgetMs !== null ? ` Budget ${fmt(budgetMs, 0)} ms.` : ''}`;
   const xTicks = [{ pos: X(0), label: '0' }, ...buckets.map((b, i) => ({ pos: X(i + 1), label: compact(b.x), i })).filter((t) => t.i % 2 === 0 && t.i < n - 1)];
   const budgetX = budgetPos === null ? null : X(budgetPos);
   return html`<svg class="chart chart-latency" viewBox="0 0 ${W} ${fr.H}" role="img" aria-labelledby="${id}-t ${id}-d">
   <title id="${id}-t">Time per single-customer answer</title>
   <desc id="${id}-d">${desc}</desc>
-  ${axes(fr, xTicks, ticks.map((t) => ({ pos: Y(t), label: compact(t) })), 'Milliseconds per answer', 'Calls')}
+  ${axes(
+    fr,
+    xTicks,
+    ticks.map((t) => ({ pos: Y(t), label: compact(t) })),
+    'Milliseconds per answer',
+    'Calls',
+  )}
   ${buckets.map((b, i) =>
     b.y > 0
       ? html`<rect class="bar" x="${f(X(i) + 1)}" y="${Y(b.y)}" width="${f(Math.max(1, band - 2))}" height="${f(fr.T + fr.ph - Y(b.y))}" fill="${fill(i)}"><title>${range(i)}: ${b.y} calls</title></rect>`
       : '',
   )}
-  ${budgetX !== null
-    ? html`<g class="budget"><line x1="${budgetX}" y1="${fr.T - 4}" x2="${budgetX}" y2="${fr.T + fr.ph}" stroke="${RED}" stroke-width="2" stroke-dasharray="5 3"/>
+  ${
+    budgetX !== null
+      ? html`<g class="budget"><line x1="${budgetX}" y1="${fr.T - 4}" x2="${budgetX}" y2="${fr.T + fr.ph}" stroke="${RED}" stroke-width="2" stroke-dasharray="5 3"/>
   <text x="${budgetX}" y="${fr.T - 9}" text-anchor="${budgetX > fr.L + fr.pw * 0.7 ? 'end' : budgetX < fr.L + fr.pw * 0.3 ? 'start' : 'middle'}" font-size="12" font-weight="700" fill="${RED}">budget ${fmt(budgetMs!, 0)} ms</text></g>`
-    : ''}
+      : ''
+  }
 </svg>`;
 }
 
 /** Business cost at every cut-off "call when p ≥ x", with the cheapest and the candidate's cut-off marked. */
-export function costThresholdChart(points: SeriesPoint[], best: number | null, effective: number | null, exact: { best: number | null; effective: number | null } = { best: null, effective: null }): SafeHtml {
+export function costThresholdChart(
+  points: SeriesPoint[],
+  best: number | null,
+  effective: number | null,
+  exact: { best: number | null; effective: number | null } = { best: null, effective: null },
+): SafeHtml {
   const id = chartId('cost');
   const fr: Frame = { H: 292, L: 48, T: 14, pw: W - 48 - 12, ph: 292 - 14 - 92 };
   const curve = [...points].sort((a, b) => a.x - b.x);
@@ -165,7 +188,13 @@ export function costThresholdChart(points: SeriesPoint[], best: number | null, e
   return html`<svg class="chart chart-cost" viewBox="0 0 ${W} ${fr.H}" role="img" aria-labelledby="${id}-t ${id}-d">
   <title id="${id}-t">Business cost by decision cut-off</title>
   <desc id="${id}-d">${desc}</desc>
-  ${axes(fr, [0, 0.25, 0.5, 0.75, 1].map((t) => ({ pos: X(t), label: String(t) })), ticks.map((t) => ({ pos: Y(t), label: compact(t) })), 'Cut-off (call when p ≥ x)', 'Cost')}
+  ${axes(
+    fr,
+    [0, 0.25, 0.5, 0.75, 1].map((t) => ({ pos: X(t), label: String(t) })),
+    ticks.map((t) => ({ pos: Y(t), label: compact(t) })),
+    'Cut-off (call when p ≥ x)',
+    'Cost',
+  )}
   <polyline class="curve" points="${curve.map((p) => `${X(p.x)},${Y(p.y)}`).join(' ')}" fill="none" stroke="${ACCENT}" stroke-width="2.25" stroke-linejoin="round"/>
   ${marks.map(
     (m, i) => html`<g class="${m.cls}"><title>${m.name}: p ≥ ${fmt(m.t)}, cost ${compact(m.cost)}</title>
@@ -190,7 +219,13 @@ export function reliabilityChart(points: SeriesPoint[]): SafeHtml {
   return html`<svg class="chart chart-reliability" viewBox="0 0 ${W} ${fr.H}" role="img" aria-labelledby="${id}-t ${id}-d">
   <title id="${id}-t">Predicted probability against observed churn rate</title>
   <desc id="${id}-d">${desc}</desc>
-  ${axes(fr, ticks.map((t) => ({ pos: X(t), label: String(t) })), ticks.map((t) => ({ pos: Y(t), label: String(t) })), 'Mean predicted probability', 'Observed rate')}
+  ${axes(
+    fr,
+    ticks.map((t) => ({ pos: X(t), label: String(t) })),
+    ticks.map((t) => ({ pos: Y(t), label: String(t) })),
+    'Mean predicted probability',
+    'Observed rate',
+  )}
   <line class="diagonal" x1="${X(0)}" y1="${Y(0)}" x2="${X(1)}" y2="${Y(1)}" stroke="#8a94a6" stroke-dasharray="5 4"/>
   <polyline class="curve" points="${bins.map((b) => `${X(b.x)},${Y(b.y)}`).join(' ')}" fill="none" stroke="${ACCENT}" stroke-width="2.25" stroke-linejoin="round"/>
   ${bins.map((b) => html`<circle class="bin" cx="${X(b.x)}" cy="${Y(b.y)}" r="4.5" fill="${ACCENT}" stroke="#ffffff" stroke-width="1.5"><title>predicted ${fmt(b.x * 100, 1)}%, observed ${fmt(b.y * 100, 1)}%</title></circle>`)}

@@ -28,10 +28,13 @@ export class DecisionRepository {
   constructor(private readonly db: Db) {}
 
   async append(d: Omit<DecisionRow, 'id' | 'createdAt'>): Promise<DecisionRow> {
-    const { rows } = await this.db.query(
-      `INSERT INTO decisions (submission_id, decision, note, decided_by, decided_by_key) VALUES ($1,$2,$3,$4,$5) RETURNING *`,
-      [d.submissionId, d.decision, d.note, d.decidedBy, d.decidedByKey],
-    );
+    const { rows } = await this.db.query(`INSERT INTO decisions (submission_id, decision, note, decided_by, decided_by_key) VALUES ($1,$2,$3,$4,$5) RETURNING *`, [
+      d.submissionId,
+      d.decision,
+      d.note,
+      d.decidedBy,
+      d.decidedByKey,
+    ]);
     return toRow(rows[0]);
   }
 

@@ -27,5 +27,8 @@ export function didNotRun(doc: ReportDocument): DidNotRun | null {
   if (phase) return { step: stepOf(phase.step), reason: `${phase.phase.replace(/_/g, ' ')} ${STATUS_WORDS[phase.status]}` };
   const container = doc.sandbox.find((s) => OUTCOME_WORDS[s.outcome]);
   if (container) return { step: stepOf(container.step), reason: `the ${container.step} step ${OUTCOME_WORDS[container.outcome]}` };
-  return { step: doc.sandbox.some((s) => s.step === 'predict') ? 'predicting' : 'training', reason: 'the pipeline did not produce predictions (solution.py could not be used as the brief describes)' };
+  return {
+    step: doc.sandbox.some((s) => s.step === 'predict') ? 'predicting' : 'training',
+    reason: 'the pipeline did not produce predictions (solution.py could not be used as the brief describes)',
+  };
 }

@@ -22,7 +22,7 @@ export class SessionRepository {
     const id = crypto.randomBytes(32).toString('base64url');
     const csrfToken = crypto.randomBytes(32).toString('base64url');
     const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-    await this.db.query('DELETE FROM web_sessions WHERE expires_at < now() - interval \'1 day\'');
+    await this.db.query("DELETE FROM web_sessions WHERE expires_at < now() - interval '1 day'");
     await this.db.query(
       `INSERT INTO web_sessions (id_sha256, api_key_id, name, role, assessment_ids, csrf_token, expires_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7)`,

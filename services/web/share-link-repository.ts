@@ -36,10 +36,14 @@ export class ShareLinkRepository {
 
   async create(s: { submissionId: string; reportId: string; createdBy: string; expiresAt: Date }): Promise<{ link: ShareLinkRow; token: string }> {
     const token = crypto.randomBytes(32).toString('base64url');
-    const { rows } = await this.db.query(
-      `INSERT INTO share_links (id, submission_id, report_id, token_sha256, created_by, expires_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING *`,
-      [crypto.randomUUID(), s.submissionId, s.reportId, sha256(token), s.createdBy, s.expiresAt],
-    );
+    const { rows } = await this.db.query(`INSERT INTO share_links (id, submission_id, report_id, token_sha256, created_by, expires_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING *`, [
+      crypto.randomUUID(),
+      s.submissionId,
+      s.reportId,
+      sha256(token),
+      s.createdBy,
+      s.expiresAt,
+    ]);
     return { link: toRow(rows[0]), token };
   }
 

@@ -1,5 +1,25 @@
 /** Abbreviations kept as abbreviations when a measurement key is read out. */
-const ACRONYMS: Record<string, string> = { auc: 'AUC', roc: 'ROC', pr: 'PR', cv: 'CV', se: 'SE', sd: 'SD', fn: 'FN', fp: 'FP', tp: 'TP', tn: 'TN', id: 'ID', ids: 'IDs', csv: 'CSV', f1: 'F1', ks: 'KS', p: 'p', ece: 'ECE', ms: 'ms', mb: 'MB' };
+const ACRONYMS: Record<string, string> = {
+  auc: 'AUC',
+  roc: 'ROC',
+  pr: 'PR',
+  cv: 'CV',
+  se: 'SE',
+  sd: 'SD',
+  fn: 'FN',
+  fp: 'FP',
+  tp: 'TP',
+  tn: 'TN',
+  id: 'ID',
+  ids: 'IDs',
+  csv: 'CSV',
+  f1: 'F1',
+  ks: 'KS',
+  p: 'p',
+  ece: 'ECE',
+  ms: 'ms',
+  mb: 'MB',
+};
 
 /** A measurement key as people read it: "holdoutRocAuc" → "Holdout ROC AUC", "n_folds" → "N folds". */
 export function valueLabel(key: string): string {

@@ -42,7 +42,11 @@ export async function registerWeb(app: FastifyInstance, ctx: WebDeps): Promise<v
 
     scope.addHook('onRequest', async (req, reply) => {
       if (req.method !== 'POST') return;
-      if (!sameOrigin(ctx, req)) return reply.code(403).type('text/html; charset=utf-8').send(problemPage({ title: 'Request refused', lead: 'This form was sent from another site, so it was not accepted.', reference: 'cross_origin' }));
+      if (!sameOrigin(ctx, req))
+        return reply
+          .code(403)
+          .type('text/html; charset=utf-8')
+          .send(problemPage({ title: 'Request refused', lead: 'This form was sent from another site, so it was not accepted.', reference: 'cross_origin' }));
     });
     scope.addHook('onSend', async (req, reply, payload) => {
       reply.header('x-content-type-options', 'nosniff');
@@ -68,7 +72,15 @@ export async function registerWeb(app: FastifyInstance, ctx: WebDeps): Promise<v
       await scope.register(
         async (s) => {
           s.setNotFoundHandler((req, reply) =>
-            sendHtml(reply, 404, problemPage({ title: 'Page not found', lead: 'There is nothing at this address. If you followed an invite link, open it again from the original message.', reference: 'not_found' })),
+            sendHtml(
+              reply,
+              404,
+              problemPage({
+                title: 'Page not found',
+                lead: 'There is nothing at this address. If you followed an invite link, open it again from the original message.',
+                reference: 'not_found',
+              }),
+            ),
           );
         },
         { prefix },
@@ -99,18 +111,44 @@ function htmlError(err: FastifyError, req: FastifyRequest, reply: FastifyReply, 
     return sendHtml(reply, p.status, p.body);
   }
   if (hasZodFastifySchemaValidationErrors(err))
-    return sendHtml(reply, 400, problemPage({ title: 'That request was not understood', lead: 'Some of the values sent are not valid. Go back, check the form and try again.', reference: 'invalid_request' }));
+    return sendHtml(
+      reply,
+      400,
+      problemPage({ title: 'That request was not understood', lead: 'Some of the values sent are not valid. Go back, check the form and try again.', reference: 'invalid_request' }),
+    );
   const status = err instanceof DomainError ? httpStatusOf(err) : (err.statusCode ?? 500);
   if (status === 413 || err.code === 'FST_REQ_FILE_TOO_LARGE' || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return sendHtml(reply, 413, problemPage({ title: 'That was too large', lead: `The request is larger than the limit of ${Math.round(ctx.config.UPLOAD_MAX_BYTES / 1024 / 1024)} MB.`, reference: 'payload_too_large' }));
-  if (status === 404) return sendHtml(reply, 404, problemPage({ title: 'Page not found', lead: 'There is nothing at this address. It may have moved, or the link is incomplete.', reference: 'not_found' }));
+    return sendHtml(
+      reply,
+      413,
+      problemPage({
+        title: 'That was too large',
+        lead: `The request is larger than the limit of ${Math.round(ctx.config.UPLOAD_MAX_BYTES / 1024 / 1024)} MB.`,
+        reference: 'payload_too_large',
+      }),
+    );
+  if (status === 404)
+    return sendHtml(reply, 404, problemPage({ title: 'Page not found', lead: 'There is nothing at this address. It may have moved, or the link is incomplete.', reference: 'not_found' }));
   if (status < 500)
-    return sendHtml(reply, status, problemPage({ title: 'That did not work', lead: err instanceof DomainError ? err.message : 'The request could not be handled.', reference: err instanceof DomainError ? err.code : 'bad_request' }));
+    return sendHtml(
+      reply,
+      status,
+      problemPage({
+        title: 'That did not work',
+        lead: err instanceof DomainError ? err.message : 'The request could not be handled.',
+        reference: err instanceof DomainError ? err.code : 'bad_request',
+      }),
+    );
   const ref = crypto.randomBytes(4).toString('hex');
   req.log.error({ err, ref }, 'page failed');
   return sendHtml(
     reply,
     status === 503 ? 503 : 500,
-    problemPage({ title: 'Something went wrong on our side', lead: 'This is not caused by anything you did. Please try again in a minute.', more: html`<p class="muted small">If it keeps happening, send us the reference below.</p>`, reference: `${req.id}/${ref}` }),
+    problemPage({
+      title: 'Something went wrong on our side',
+      lead: 'This is not caused by anything you did. Please try again in a minute.',
+      more: html`<p class="muted small">If it keeps happening, send us the reference below.</p>`,
+      reference: `${req.id}/${ref}`,
+    }),
   );
 }

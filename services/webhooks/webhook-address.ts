@@ -99,8 +99,7 @@ export interface ResolvedAddress {
 export type LookupAll = (host: string) => Promise<ResolvedAddress[]>;
 
 /** Every address the system resolver gives, in its order. */
-export const systemLookup: LookupAll = async (host) =>
-  (await dns.promises.lookup(host, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+export const systemLookup: LookupAll = async (host) => (await dns.promises.lookup(host, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 
 export type WebhookTarget =
   | ({ ok: true; host: string } & ResolvedAddress)

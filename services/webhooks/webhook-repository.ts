@@ -37,10 +37,15 @@ export class WebhookRepository {
   constructor(private readonly db: Db) {}
 
   async createEndpoint(e: { url: string; secret: string; description: string; assessmentIds: string[] | null; events: WebhookEvent[]; createdBy: string }): Promise<EndpointRow> {
-    const { rows } = await this.db.query(
-      `INSERT INTO webhook_endpoints (id, url, secret, description, assessment_ids, events, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *`,
-      [crypto.randomUUID(), e.url, e.secret, e.description, e.assessmentIds, e.events, e.createdBy],
-    );
+    const { rows } = await this.db.query(`INSERT INTO webhook_endpoints (id, url, secret, description, assessment_ids, events, created_by) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING *`, [
+      crypto.randomUUID(),
+      e.url,
+      e.secret,
+      e.description,
+      e.assessmentIds,
+      e.events,
+      e.createdBy,
+    ]);
     return toEndpoint(rows[0]);
   }
 
@@ -59,19 +64,16 @@ export class WebhookRepository {
   }
 
   async enableEndpoint(id: string): Promise<EndpointRow | null> {
-    const { rows } = await this.db.query(
-      'UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL, consecutive_failures = 0 WHERE id = $1 RETURNING *',
-      [id],
-    );
+    const { rows } = await this.db.query('UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL, consecutive_failures = 0 WHERE id = $1 RETURNING *', [id]);
     return rows[0] ? toEndpoint(rows[0]) : null;
   }
 
   /** Enabled endpoints subscribed to this event for this assessment. */
   async subscribers(event: WebhookEvent, assessmentId: string): Promise<EndpointRow[]> {
-    const { rows } = await this.db.query(
-      `SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL AND $1 = ANY(events) AND (assessment_ids IS NULL OR $2 = ANY(assessment_ids))`,
-      [event, assessmentId],
-    );
+    const { rows } = await this.db.query(`SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL AND $1 = ANY(events) AND (assessment_ids IS NULL OR $2 = ANY(assessment_ids))`, [
+      event,
+      assessmentId,
+    ]);
     return rows.map(toEndpoint);
   }
 

@@ -23,7 +23,10 @@ export const createWebhookSchema = z
     description: z.string().max(500).default(''),
     /** Only events of these assessments; every assessment the caller may see when left out. */
     assessmentIds: z.array(z.string().min(1).max(100)).min(1).max(100).nullable().default(null),
-    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).default([...WEBHOOK_EVENTS]),
+    events: z
+      .array(z.enum(WEBHOOK_EVENTS))
+      .min(1)
+      .default([...WEBHOOK_EVENTS]),
   })
   .strict();
 export type CreateWebhook = z.infer<typeof createWebhookSchema>;

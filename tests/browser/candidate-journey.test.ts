@@ -99,12 +99,22 @@ describe('the whole path in Chromium', () => {
     // The brief is rendered from Markdown.
     expect(await page.locator('.prose h2').first().textContent()).toBe('Smoke test task');
     expect(await page.locator('.prose code').count()).toBeGreaterThan(3);
-    const csv = await page.request.get(await page.getByRole('link', { name: 'Download train.csv' }).getAttribute('href').then((h) => h!));
+    const csv = await page.request.get(
+      await page
+        .getByRole('link', { name: 'Download train.csv' })
+        .getAttribute('href')
+        .then((h) => h!),
+    );
     expect(csv.status()).toBe(200);
     expect(csv.headers()['content-disposition']).toMatch(/attachment; filename="train.csv"/);
     const header = (await csv.text()).split('\n')[0]!;
     expect(header.split(',')).toEqual(expect.arrayContaining(['x1', 'x2', 'x3', 'color', 'label']));
-    const dict = await page.request.get(await page.getByRole('link', { name: 'Download the data dictionary' }).getAttribute('href').then((h) => h!));
+    const dict = await page.request.get(
+      await page
+        .getByRole('link', { name: 'Download the data dictionary' })
+        .getAttribute('href')
+        .then((h) => h!),
+    );
     expect(dict.status()).toBe(200);
     expect(await dict.text()).toBe(await env.ctx.assessments.readDoc('smoke-binary', 'dataDictionary'));
     // Accessible form: the file input has its label, the drop zone and the progress bar exist.
@@ -229,7 +239,9 @@ describe('the whole path in Chromium', () => {
     expect(await page.locator('#check-calibration svg.chart-reliability line.diagonal').count()).toBe(1);
     // Reviewers only: where the submission stands. It is the only graded one here, and the smoke
     // assessment has no reference model, so there is no money-saved number to rank.
-    expect(await page.locator('.scorecard [data-cohort-position]').textContent()).toMatch(/Reviewers only\s+no money saved to compare; the only graded submission with final score so far\.$/);
+    expect(await page.locator('.scorecard [data-cohort-position]').textContent()).toMatch(
+      /Reviewers only\s+no money saved to compare; the only graded submission with final score so far\.$/,
+    );
     expect(await page.locator('#check-cv\\.used .evidence pre').first().textContent()).toContain('cross_val_score');
     expect(await page.locator('.category').count()).toBe(5);
     expect(await page.locator('#resources tbody tr').count()).toBeGreaterThanOrEqual(5);
@@ -350,7 +362,12 @@ describe('the whole path in Chromium', () => {
 describe('invites API', () => {
   it('creates an invite over the API with a bearer key and validates its input', async () => {
     const auth = { authorization: `Bearer ${reviewerKey}` };
-    const ok = await env.app.inject({ method: 'POST', url: '/v1/invites', headers: auth, payload: { assessmentId: 'smoke-binary', candidateName: 'Alan Turing', candidateEmail: 'alan@example.com', expiresInHours: 48, maxAttempts: 1 } });
+    const ok = await env.app.inject({
+      method: 'POST',
+      url: '/v1/invites',
+      headers: auth,
+      payload: { assessmentId: 'smoke-binary', candidateName: 'Alan Turing', candidateEmail: 'alan@example.com', expiresInHours: 48, maxAttempts: 1 },
+    });
     expect(ok.statusCode).toBe(201);
     const body = ok.json();
     expect(body).toMatchObject({ assessmentId: 'smoke-binary', candidateName: 'Alan Turing', maxAttempts: 1, attemptsUsed: 0, createdBy: 'Rita Reviewer' });
@@ -363,7 +380,12 @@ describe('invites API', () => {
     const unknown = await env.app.inject({ method: 'POST', url: '/v1/invites', headers: auth, payload: { assessmentId: 'no-such', candidateName: 'x', candidateEmail: 'x@example.com' } });
     expect(unknown.statusCode).toBe(404);
     const ci = (await env.app.apiKeys.create({ name: 'ci', role: 'ci', assessmentIds: null })).key;
-    const forbidden = await env.app.inject({ method: 'POST', url: '/v1/invites', headers: { authorization: `Bearer ${ci}` }, payload: { assessmentId: 'smoke-binary', candidateName: 'x', candidateEmail: 'x@example.com' } });
+    const forbidden = await env.app.inject({
+      method: 'POST',
+      url: '/v1/invites',
+      headers: { authorization: `Bearer ${ci}` },
+      payload: { assessmentId: 'smoke-binary', candidateName: 'x', candidateEmail: 'x@example.com' },
+    });
     expect(forbidden.statusCode).toBe(403);
     const list = await env.app.inject({ url: '/v1/invites?assessmentId=smoke-binary', headers: auth });
     expect(list.json().invites.map((i: { candidateName: string }) => i.candidateName)).toEqual(['Alan Turing', 'Grace Hopper']);
@@ -383,7 +405,12 @@ describe('invites API', () => {
 describe('phone width', () => {
   it('the invite page fits a phone screen', async () => {
     const { token } = await env.app
-      .inject({ method: 'POST', url: '/v1/invites', headers: { authorization: `Bearer ${reviewerKey}` }, payload: { assessmentId: 'smoke-binary', candidateName: 'Katherine Johnson', candidateEmail: 'kj@example.com' } })
+      .inject({
+        method: 'POST',
+        url: '/v1/invites',
+        headers: { authorization: `Bearer ${reviewerKey}` },
+        payload: { assessmentId: 'smoke-binary', candidateName: 'Katherine Johnson', candidateEmail: 'kj@example.com' },
+      })
       .then((r) => r.json());
     const page = await (await env.newContext({ viewport: { width: 390, height: 844 } })).newPage();
     await page.goto(`/i/${token}`);

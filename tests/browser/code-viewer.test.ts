@@ -29,7 +29,12 @@ afterAll(async () => {
 });
 
 async function invite(name: string, maxAttempts = 3): Promise<string> {
-  const res = await env.app.inject({ method: 'POST', url: '/v1/invites', headers: ADMIN, payload: { assessmentId: 'smoke-binary', candidateName: name, candidateEmail: 'c@example.com', maxAttempts } });
+  const res = await env.app.inject({
+    method: 'POST',
+    url: '/v1/invites',
+    headers: ADMIN,
+    payload: { assessmentId: 'smoke-binary', candidateName: name, candidateEmail: 'c@example.com', maxAttempts },
+  });
   expect(res.statusCode).toBe(201);
   return res.json().token as string;
 }
@@ -89,7 +94,12 @@ describe('code viewer', () => {
     expect(await row.getAttribute('class')).toContain('marked');
     expect(await row.evaluate((el) => el.matches(':target'))).toBe(true);
     expect(await row.locator('td.src').textContent()).toContain('fit_transform');
-    expect(await row.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })).toBe(true);
+    expect(
+      await row.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight;
+      }),
+    ).toBe(true);
     // Highlighted by highlight.js: keywords are spans of our own classes.
     expect(await reviewer.locator('tr#L2 .hljs-keyword').count()).toBeGreaterThan(0);
 

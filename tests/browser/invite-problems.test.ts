@@ -57,7 +57,16 @@ describe('invite links that cannot be used show their own page', () => {
     const id = crypto.randomUUID();
     const expiresAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3600_000);
     const token = signInviteToken(env.ctx.config.INVITE_SECRET, { inviteId: id, expiresAt });
-    await new InviteRepository(env.ctx.db).insert({ id, assessmentId: 'smoke-binary', candidateName: 'Late Larry', candidateEmail: 'l@example.com', tokenSha256: hashInviteToken(token), expiresAt, maxAttempts: 2, createdBy: 'test' });
+    await new InviteRepository(env.ctx.db).insert({
+      id,
+      assessmentId: 'smoke-binary',
+      candidateName: 'Late Larry',
+      candidateEmail: 'l@example.com',
+      tokenSha256: hashInviteToken(token),
+      expiresAt,
+      maxAttempts: 2,
+      createdBy: 'test',
+    });
     const page = await (await env.newContext()).newPage();
     await expectProblemPage(page, await page.goto(`/i/${token}`), 410, 'This invite link has expired');
     expect(await page.getByRole('alert').textContent()).toMatch(/time to upload for this assessment is over/);

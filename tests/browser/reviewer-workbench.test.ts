@@ -120,7 +120,9 @@ describe('cohort list', () => {
     expect(res.headers()['content-type']).toMatch(/^text\/csv/);
     expect(res.headers()['content-disposition']).toContain('attachment; filename="candidates-smoke-binary.csv"');
     const lines = (await res.text()).trimEnd().split('\r\n');
-    expect(lines[0]).toBe('candidate,email,file,submitted_at,attempts,status,verdict,final_score,automatic_score,manual_scored,decision,decided_by,decision_note,failed_checks,submission_id');
+    expect(lines[0]).toBe(
+      'candidate,email,file,submitted_at,attempts,status,verdict,final_score,automatic_score,manual_scored,decision,decided_by,decision_note,failed_checks,submission_id',
+    );
     expect(lines.slice(1).map((l) => l.split(',').at(-1))).toEqual(shown);
     // q=o matches "Bob", "Grace Hopper" and "Ada Lovelace", sorted by name.
     expect(lines).toHaveLength(4);
@@ -239,7 +241,9 @@ describe('share link', () => {
 
   it('is refused after it expires and after it is revoked; the expiry has a maximum', async () => {
     const expiring = await createLink(1);
-    await env.ctx.db.query(`UPDATE share_links SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' WHERE revoked_at IS NULL AND expires_at < now() + interval '1 day 1 minute'`);
+    await env.ctx.db.query(
+      `UPDATE share_links SET created_at = now() - interval '2 days', expires_at = now() - interval '1 second' WHERE revoked_at IS NULL AND expires_at < now() + interval '1 day 1 minute'`,
+    );
     const stranger = await (await env.newContext()).newPage();
     expect((await stranger.goto(expiring))?.status()).toBe(404);
     expect(await stranger.getByRole('heading', { level: 1 }).textContent()).toBe('This link does not work');
@@ -252,12 +256,19 @@ describe('share link', () => {
     const before = await live.count();
     await live.first().getByRole('button', { name: 'Revoke' }).click();
     await page.waitForLoadState();
-    expect(await page.locator('#share-links tr[data-share-link]').filter({ has: page.getByRole('button', { name: 'Revoke' }) }).count()).toBe(before - 1);
+    expect(
+      await page
+        .locator('#share-links tr[data-share-link]')
+        .filter({ has: page.getByRole('button', { name: 'Revoke' }) })
+        .count(),
+    ).toBe(before - 1);
     // Newest first: the link just revoked is the 5-day one.
     expect((await stranger.goto(revoked))?.status()).toBe(404);
 
     const csrf = await page.locator('#share input[name=_csrf]').first().inputValue();
-    const tooLong = await page.request.post(`/review/submissions/${ids.ada}/share-links`, { form: { _csrf: csrf, report_id: (await env.ctx.reports.latest(ids.ada))!.id, expires_in_days: '365' } });
+    const tooLong = await page.request.post(`/review/submissions/${ids.ada}/share-links`, {
+      form: { _csrf: csrf, report_id: (await env.ctx.reports.latest(ids.ada))!.id, expires_in_days: '365' },
+    });
     expect(tooLong.status()).toBe(400);
     expect(await tooLong.text()).toContain('at most 30 days');
     await page.close();

@@ -37,7 +37,9 @@ describe('invite tokens', () => {
 describe('html templating', () => {
   it('escapes every interpolation unless it is our own markup', () => {
     const name = `<img src=x onerror="alert('1')">&`;
-    expect(html`<p title="${name}">${name}</p>`.value).toBe('<p title="&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;">&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;</p>');
+    expect(html`<p title="${name}">${name}</p>`.value).toBe(
+      '<p title="&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;">&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt;&amp;</p>',
+    );
     expect(html`<ul>${['<a>', html`<li>${'<b>'}</li>`]}</ul>`.value).toBe('<ul>&lt;a&gt;<li>&lt;b&gt;</li></ul>');
     expect(html`${null}${undefined}${false}${0}${trusted('<br>')}`.value).toBe('0<br>');
     expect(escapeHtml('`x`')).toBe('&#96;x&#96;');
@@ -56,7 +58,9 @@ describe('safe Markdown', () => {
   });
 
   it('keeps only http(s), mailto and in-page links; images become links', () => {
-    const out = renderMarkdown('[a](javascript:alert(1)) [b](data:text/html,x) [c](https://ok.example "t\\"q") [d](mailto:x@example.com) [e](#top) [f](/review) ![i](https://img.example/p.png)').value;
+    const out = renderMarkdown(
+      '[a](javascript:alert(1)) [b](data:text/html,x) [c](https://ok.example "t\\"q") [d](mailto:x@example.com) [e](#top) [f](/review) ![i](https://img.example/p.png)',
+    ).value;
     expect(out).not.toMatch(/javascript:|data:text|href="\/review"/);
     expect(out).toContain('<a href="https://ok.example" title="t&quot;q" rel="nofollow noopener noreferrer">c</a>');
     expect(out).toContain('href="mailto:x@example.com"');
@@ -95,7 +99,13 @@ describe("the candidate's view of a report", () => {
       checks: [
         { title: 'title of b' },
         { title: 'title of c', status: 'fail', summary: 'summary of c' },
-        { title: 'title of d', status: 'fail', summary: 'summary of d', explanation: 'explanation of d', evidence: [{ label: 'evidence', detail: 'evidence of d', file: 'solution.py', line: 3, code: 'x = 1' }] },
+        {
+          title: 'title of d',
+          status: 'fail',
+          summary: 'summary of d',
+          explanation: 'explanation of d',
+          evidence: [{ label: 'evidence', detail: 'evidence of d', file: 'solution.py', line: 3, code: 'x = 1' }],
+        },
       ],
     });
     expect(JSON.stringify(v)).not.toMatch(/title of a|secret|0\.9|log|42/);

@@ -16,8 +16,16 @@ import { recordCase } from '../support/security-cases.ts';
  * other tests down with it.
  */
 const run = promisify(execFile);
-const alive = (pid: string) => run('kill', ['-0', pid]).then(() => true, () => false);
-const engineUp = () => run('docker', ['info']).then(() => true, () => false);
+const alive = (pid: string) =>
+  run('kill', ['-0', pid]).then(
+    () => true,
+    () => false,
+  );
+const engineUp = () =>
+  run('docker', ['info']).then(
+    () => true,
+    () => false,
+  );
 let ctx: DockerContext | undefined;
 let worker: ChildProcess | undefined;
 let restart: (() => Promise<void>) | undefined;
@@ -35,7 +43,16 @@ describe('Docker engine', () => {
     const cmdline = (await run('ps', ['-o', 'args=', '-p', pid])).stdout.trim().split(/\s+/);
     restart = async () => {
       // The old daemon and its containerd must be gone before a new one can own the socket.
-      await eventually(async () => !(await alive(pid)) && !(await run('pgrep', ['-f', 'containerd --config /var/run/docker/containerd']).then(() => true, () => false)), 60_000, 250);
+      await eventually(
+        async () =>
+          !(await alive(pid)) &&
+          !(await run('pgrep', ['-f', 'containerd --config /var/run/docker/containerd']).then(
+            () => true,
+            () => false,
+          )),
+        60_000,
+        250,
+      );
       for (let attempt = 0; attempt < 3 && !(await engineUp()); attempt++) {
         spawn(cmdline[0]!, cmdline.slice(1), { detached: true, stdio: 'ignore' }).unref();
         await eventually(engineUp, 45_000, 500).catch(() => {});
@@ -59,6 +76,10 @@ describe('Docker engine', () => {
     expect(await ctx.reports.countForGrading(id)).toBe(1);
     const g = (await ctx.submissions.getGrading(id))!;
     expect(g.attempts).toBeGreaterThanOrEqual(2);
-    recordCase(18, 'stop the Docker engine mid-job', `grading failed visibly ("${failed.lastError?.slice(0, 80)}"), was retried (${g.attempts} attempts) and completed once the engine was back`);
+    recordCase(
+      18,
+      'stop the Docker engine mid-job',
+      `grading failed visibly ("${failed.lastError?.slice(0, 80)}"), was retried (${g.attempts} attempts) and completed once the engine was back`,
+    );
   });
 });

@@ -36,8 +36,7 @@ afterAll(async () => {
 async function gradeTampered(twin: string, tamper: string): Promise<ReportDocument> {
   const entries = fs.readdirSync(path.join(CHURN, twin)).map((name) => {
     let data = fs.readFileSync(path.join(CHURN, twin, name));
-    if (name === 'solution.py')
-      data = Buffer.concat([data, fs.readFileSync(path.join(TAMPER, '_detach.py')), fs.readFileSync(path.join(TAMPER, `${tamper}.py`))]);
+    if (name === 'solution.py') data = Buffer.concat([data, fs.readFileSync(path.join(TAMPER, '_detach.py')), fs.readFileSync(path.join(TAMPER, `${tamper}.py`))]);
     return { name, data };
   });
   return gradeArchive(ctx, 'churn-messy-csv', tamper, await makeTarGz(entries), work);
@@ -46,42 +45,71 @@ async function gradeTampered(twin: string, tamper: string): Promise<ReportDocume
 const statuses = (r: ReportDocument) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
 const summaries = (r: ReportDocument) => JSON.stringify(Object.fromEntries(r.checks.map((c) => [c.id, `${c.status}: ${c.summary}`])), null, 2);
 const logs = (r: ReportDocument, marker: string) =>
-  r.logs.flatMap((l) => `${l.stdout}\n${l.stderr}`.split('\n').filter((line) => line.startsWith(marker)).map((line) => `${l.step}/${l.phase}: ${line}`));
+  r.logs.flatMap((l) =>
+    `${l.stdout}\n${l.stderr}`
+      .split('\n')
+      .filter((line) => line.startsWith(marker))
+      .map((line) => `${l.step}/${l.phase}: ${line}`),
+  );
 
 describe('tampering submissions get exactly the statuses of their honest twins', () => {
-  it('cases 19 and 22: a detached process rewriting result.json, reading and signalling the harness, scribbling on later phases', async () => {
-    const r = await gradeTampered('leak-preprocessing', 'rewrite-result');
-    expect(statuses(r), summaries(r)).toEqual(expected['leak-preprocessing']!.checks);
-    expect(r.checks.find((c) => c.id === 'leakage.preprocessing')!.status).toBe('fail');
-    const probes = logs(r, 'TAMPER-PROBE');
-    expect(probes.length).toBeGreaterThan(0);
-    // Every process it could see that was not its own: memory unreadable, signals refused, and
-    // (under runc) the environment unreadable. gVisor's /proc hands out other uids' environments;
-    // nothing secret is ever in one (the null run's seed reaches the supervisor through /in).
-    const all = probes.join('\n');
-    expect(all).toMatch(/\d+:mem=denied,environ=(denied|READ),signal=denied/);
-    expect(all).not.toMatch(/mem=READ|=SENT/);
-    if (process.env.SANDBOX_RUNTIME !== 'runsc') expect(all).not.toMatch(/environ=READ/);
-    recordCase(19, 'a detached process rewrites result.json and predictions.json', 'the harness supervisor alone writes /out; every process of a phase is ended before its result counts; statuses equal the honest twin');
-    recordCase(22, 'read /proc/<pid>/mem and environ of the harness, signal it', `denied for every other process (${probes.length} probes); statuses equal the honest twin`);
-  }, SLOW);
+  it(
+    'cases 19 and 22: a detached process rewriting result.json, reading and signalling the harness, scribbling on later phases',
+    async () => {
+      const r = await gradeTampered('leak-preprocessing', 'rewrite-result');
+      expect(statuses(r), summaries(r)).toEqual(expected['leak-preprocessing']!.checks);
+      expect(r.checks.find((c) => c.id === 'leakage.preprocessing')!.status).toBe('fail');
+      const probes = logs(r, 'TAMPER-PROBE');
+      expect(probes.length).toBeGreaterThan(0);
+      // Every process it could see that was not its own: memory unreadable, signals refused, and
+      // (under runc) the environment unreadable. gVisor's /proc hands out other uids' environments;
+      // nothing secret is ever in one (the null run's seed reaches the supervisor through /in).
+      const all = probes.join('\n');
+      expect(all).toMatch(/\d+:mem=denied,environ=(denied|READ),signal=denied/);
+      expect(all).not.toMatch(/mem=READ|=SENT/);
+      if (process.env.SANDBOX_RUNTIME !== 'runsc') expect(all).not.toMatch(/environ=READ/);
+      recordCase(
+        19,
+        'a detached process rewrites result.json and predictions.json',
+        'the harness supervisor alone writes /out; every process of a phase is ended before its result counts; statuses equal the honest twin',
+      );
+      recordCase(22, 'read /proc/<pid>/mem and environ of the harness, signal it', `denied for every other process (${probes.length} probes); statuses equal the honest twin`);
+    },
+    SLOW,
+  );
 
-  it('case 20: predictions answered from other inputs, looked up by id and by a hash of the other columns, and a rewriter of predictions.json', async () => {
-    const r = await gradeTampered('leak-target', 'lookup-inputs');
-    expect(statuses(r), summaries(r)).toEqual(expected['leak-target']!.checks);
-    const target = r.checks.find((c) => c.id === 'leakage.target')!;
-    expect(target.status).toBe('fail');
-    expect(Number(target.values.flipRate)).toBeGreaterThan(0.03);
-    recordCase(20, 'answer one comparison input from another (by id, by a hash of the other columns, through a cache in /tmp and /dev/shm)', `each input in its own process, ids re-keyed, rows reshuffled, nothing survives a process: leakage.target still fails (flip rate ${(Number(target.values.flipRate) * 100).toFixed(1)}%)`);
-  }, SLOW);
+  it(
+    'case 20: predictions answered from other inputs, looked up by id and by a hash of the other columns, and a rewriter of predictions.json',
+    async () => {
+      const r = await gradeTampered('leak-target', 'lookup-inputs');
+      expect(statuses(r), summaries(r)).toEqual(expected['leak-target']!.checks);
+      const target = r.checks.find((c) => c.id === 'leakage.target')!;
+      expect(target.status).toBe('fail');
+      expect(Number(target.values.flipRate)).toBeGreaterThan(0.03);
+      recordCase(
+        20,
+        'answer one comparison input from another (by id, by a hash of the other columns, through a cache in /tmp and /dev/shm)',
+        `each input in its own process, ids re-keyed, rows reshuffled, nothing survives a process: leakage.target still fails (flip rate ${(Number(target.values.flipRate) * 100).toFixed(1)}%)`,
+      );
+    },
+    SLOW,
+  );
 
-  it('case 21: the shuffled-label rerun recognised by path, file, call order or the harness memory', async () => {
-    const r = await gradeTampered('leak-null-labels', 'detect-null-run');
-    expect(statuses(r), summaries(r)).toEqual(expected['leak-null-labels']!.checks);
-    const verdicts = logs(r, 'TAMPER-NULL');
-    // Both runs of evaluate() (the real one and the permuted copy) saw nothing that told them apart.
-    expect(verdicts.filter((l) => l.includes('looks real')).length).toBe(2);
-    expect(verdicts.join('\n')).not.toMatch(/path|file differs|call order|harness memory/);
-    recordCase(21, 'recognise the shuffled-label rerun (path, the file compared with the first call, call order, a marker, the harness memory)', 'same path, same writer, same tracing, fresh process and folder, random order: leakage.null_labels still fails');
-  }, SLOW);
+  it(
+    'case 21: the shuffled-label rerun recognised by path, file, call order or the harness memory',
+    async () => {
+      const r = await gradeTampered('leak-null-labels', 'detect-null-run');
+      expect(statuses(r), summaries(r)).toEqual(expected['leak-null-labels']!.checks);
+      const verdicts = logs(r, 'TAMPER-NULL');
+      // Both runs of evaluate() (the real one and the permuted copy) saw nothing that told them apart.
+      expect(verdicts.filter((l) => l.includes('looks real')).length).toBe(2);
+      expect(verdicts.join('\n')).not.toMatch(/path|file differs|call order|harness memory/);
+      recordCase(
+        21,
+        'recognise the shuffled-label rerun (path, the file compared with the first call, call order, a marker, the harness memory)',
+        'same path, same writer, same tracing, fresh process and folder, random order: leakage.null_labels still fails',
+      );
+    },
+    SLOW,
+  );
 });

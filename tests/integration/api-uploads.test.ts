@@ -60,10 +60,37 @@ describe('submission upload', () => {
     ['zip absolute path', async () => makeZip([{ name: '/etc/passwd', data: 'x' }]), 'zip', /absolute path/],
     ['zip windows path', async () => makeZip([{ name: 'a\\..\\x', data: 'x' }]), 'zip', /backslash/],
     ['zip symlink', async () => makeZip([{ name: 'solution.py', data: '/etc/shadow', mode: 0o120777 }]), 'zip', /symbolic links/],
-    ['zip duplicate names', async () => makeZip([{ name: 'a', data: '1' }, { name: 'a', data: '2' }]), 'zip', /duplicate/],
+    [
+      'zip duplicate names',
+      async () =>
+        makeZip([
+          { name: 'a', data: '1' },
+          { name: 'a', data: '2' },
+        ]),
+      'zip',
+      /duplicate/,
+    ],
     ['zip bomb (declared size)', async () => makeZip([{ name: 'x.csv', data: Buffer.alloc(10), deflate: true, declaredSize: 2 ** 31 }]), 'zip', /uncompressed size/],
-    ['overlapping-entry zip bomb', async () => makeZip(Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, data: Buffer.alloc(5000), deflate: true })), { overlapAllOnFirst: true }), 'zip', /overlaps/],
-    ['tar hard link', () => makeTarGz([{ name: 'solution.py', data: 'x' }, { name: 'h', type: 'link', linkname: 'solution.py' }]), 'tar.gz', /hard links/],
+    [
+      'overlapping-entry zip bomb',
+      async () =>
+        makeZip(
+          Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, data: Buffer.alloc(5000), deflate: true })),
+          { overlapAllOnFirst: true },
+        ),
+      'zip',
+      /overlaps/,
+    ],
+    [
+      'tar hard link',
+      () =>
+        makeTarGz([
+          { name: 'solution.py', data: 'x' },
+          { name: 'h', type: 'link', linkname: 'solution.py' },
+        ]),
+      'tar.gz',
+      /hard links/,
+    ],
     ['tar symlink', () => makeTarGz([{ name: 'solution.py', type: 'symlink', linkname: '/etc/passwd' }]), 'tar.gz', /symbolic links/],
     ['tar device', () => makeTarGz([{ name: 'null', type: 'character-device' }]), 'tar.gz', /special entry/],
     ['not an archive', async () => Buffer.from('print("hello")\n'), 'zip', /not a .zip or .tar.gz/],
@@ -146,7 +173,13 @@ describe('abuse', () => {
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) {
         const body = multipart({ name: 'x.zip', data: Buffer.from('not an archive') });
-        const res = await a.inject({ method: 'POST', url: '/v1/assessments/smoke-binary/submissions', payload: body.payload, headers: { ...body.headers, ...ADMIN }, remoteAddress: '10.9.8.7' });
+        const res = await a.inject({
+          method: 'POST',
+          url: '/v1/assessments/smoke-binary/submissions',
+          payload: body.payload,
+          headers: { ...body.headers, ...ADMIN },
+          remoteAddress: '10.9.8.7',
+        });
         codes.push(res.statusCode);
         if (res.statusCode === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       }

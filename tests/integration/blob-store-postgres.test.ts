@@ -28,8 +28,7 @@ describe('Postgres blob store', () => {
     dirs.push(dir);
     return { dir, store: new PostgresBlobStore(db, dir) };
   };
-  const rows = async (sha256: string) =>
-    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM blob_chunks WHERE sha256 = $1`, [sha256])).rows[0]!.n;
+  const rows = async (sha256: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM blob_chunks WHERE sha256 = $1`, [sha256])).rows[0]!.n;
 
   beforeAll(async () => {
     database = await throwawayDatabase();
@@ -70,9 +69,11 @@ describe('Postgres blob store', () => {
   it('refuses a blob over the limit: nothing in the database, nothing left on disk', async () => {
     const a = host();
     const before = (await db.query(`SELECT count(*)::int AS n FROM blobs`)).rows[0].n;
-    const big = Readable.from((function* () {
-      for (let i = 0; i < 5; i++) yield crypto.randomBytes(BLOB_CHUNK_BYTES);
-    })());
+    const big = Readable.from(
+      (function* () {
+        for (let i = 0; i < 5; i++) yield crypto.randomBytes(BLOB_CHUNK_BYTES);
+      })(),
+    );
     await expect(a.store.put(big, 3 * BLOB_CHUNK_BYTES)).rejects.toBeInstanceOf(PayloadTooLargeError);
     expect((await db.query(`SELECT count(*)::int AS n FROM blobs`)).rows[0].n).toBe(before);
     expect(listFiles(path.join(a.dir, 'blobs'))).toEqual([]);
@@ -99,13 +100,15 @@ describe('Postgres blob store', () => {
     const total = 50 * 1024 * 1024;
     const piece = 64 * 1024;
     const hash = crypto.createHash('sha256');
-    const source = Readable.from((function* () {
-      for (let sent = 0; sent < total; sent += piece) {
-        const p = crypto.randomBytes(piece);
-        hash.update(p);
-        yield p;
-      }
-    })());
+    const source = Readable.from(
+      (function* () {
+        for (let sent = 0; sent < total; sent += piece) {
+          const p = crypto.randomBytes(piece);
+          hash.update(p);
+          yield p;
+        }
+      })(),
+    );
     const used = () => {
       const m = process.memoryUsage();
       return m.heapUsed + m.arrayBuffers;
@@ -149,7 +152,15 @@ describe('a grading of an archive stored by another host', () => {
     await fsp.cp(path.join(ROOT, 'tests/fixtures/submissions/smoke/good'), folder, { recursive: true });
     const blob = await api.blobs.put(Readable.from([await tarGzOfFolder(folder)]), 10 * 1024 * 1024);
     await fsp.rm(folder, { recursive: true });
-    const { submission } = await api.submissions.createSubmission({ assessmentId: 'smoke-binary', archiveSha256: blob.sha256, archiveBytes: blob.bytes, archiveFormat: 'tar.gz', fileName: 'good.tar.gz', candidate: null, inviteId: null });
+    const { submission } = await api.submissions.createSubmission({
+      assessmentId: 'smoke-binary',
+      archiveSha256: blob.sha256,
+      archiveBytes: blob.bytes,
+      archiveFormat: 'tar.gz',
+      fileName: 'good.tar.gz',
+      candidate: null,
+      inviteId: null,
+    });
     const { grading } = await api.submissions.createGrading(submission.id, `initial:${submission.id}`, 'initial');
     expect(fs.existsSync(worker.blobs.pathOf(blob.sha256))).toBe(false);
 

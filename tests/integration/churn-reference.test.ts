@@ -97,7 +97,10 @@ describe('the quality score ranks what the checks cannot (issue 13)', () => {
     const flipped: string[] = [];
     for (const [name, report] of reports) {
       const rescored = reportScores(report.measurements as Partial<Record<CheckId, Measurement>>, changed, [], { hadPredictions: report.metrics.holdout !== null });
-      expect(rescored.checks.map((c) => c.status), name).toEqual(report.checks.map((c) => c.status));
+      expect(
+        rescored.checks.map((c) => c.status),
+        name,
+      ).toEqual(report.checks.map((c) => c.status));
       if (rescored.passed !== report.passed) flipped.push(name);
     }
     expect(flipped.sort()).toEqual([...quality.flips].sort());

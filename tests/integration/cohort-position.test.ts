@@ -13,10 +13,11 @@ type QualityAt = 'check' | 'measurement' | 'none';
 
 async function submission(assessmentId: string): Promise<string> {
   const id = crypto.randomUUID();
-  await db.query(
-    `INSERT INTO submissions (id, assessment_id, archive_sha256, archive_bytes, archive_format, file_name) VALUES ($1, $2, $3, 1, 'zip', 'a.zip')`,
-    [id, assessmentId, crypto.randomBytes(32).toString('hex')],
-  );
+  await db.query(`INSERT INTO submissions (id, assessment_id, archive_sha256, archive_bytes, archive_format, file_name) VALUES ($1, $2, $3, 1, 'zip', 'a.zip')`, [
+    id,
+    assessmentId,
+    crypto.randomBytes(32).toString('hex'),
+  ]);
   return id;
 }
 

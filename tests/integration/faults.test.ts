@@ -63,10 +63,14 @@ describe('faults', () => {
     await new Promise((r) => first.once('exit', r));
     const second = spawnWorker(ctx, { WORKER_CONCURRENCY: '2' });
     workers.push(second);
-    await eventually(async () => {
-      const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM gradings WHERE id = ANY($1) AND status = 'completed'`, [ids]);
-      return rows[0].n === 10;
-    }, 300_000, 1_000);
+    await eventually(
+      async () => {
+        const { rows } = await ctx.db.query(`SELECT count(*)::int AS n FROM gradings WHERE id = ANY($1) AND status = 'completed'`, [ids]);
+        return rows[0].n === 10;
+      },
+      300_000,
+      1_000,
+    );
     const { rows } = await ctx.db.query(`SELECT grading_id, count(*)::int AS n FROM reports WHERE grading_id = ANY($1) GROUP BY grading_id`, [ids]);
     expect(rows.length).toBe(10);
     expect(rows.every((r) => r.n === 1)).toBe(true);

@@ -140,10 +140,17 @@ describe('end to end: API → Redis → worker → Docker → Postgres', () => {
 describe('CLI', () => {
   it('grades a folder through the same pipeline and prints only the report', async () => {
     const env = { ...process.env, LOG_LEVEL: 'silent', DATASET_CACHE_DIR: ctx.config.DATASET_CACHE_DIR, DATA_DIR: ctx.config.DATA_DIR };
-    const { stdout } = await run('node', ['bin/grader.js', 'grade', path.join(FIXTURES, 'good'), '--assessment', 'smoke-binary', '--format', 'json'], { cwd: ROOT, env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run('node', ['bin/grader.js', 'grade', path.join(FIXTURES, 'good'), '--assessment', 'smoke-binary', '--format', 'json'], {
+      cwd: ROOT,
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const report = reportDocumentSchema.parse(JSON.parse(stdout));
     expect(report.passed).toBe(true);
-    const md = await run('node', ['bin/grader.js', 'grade', path.join(FIXTURES, 'memory-bomb'), '--assessment', 'smoke-binary', '--format', 'md'], { cwd: ROOT, env: { ...env, PHASE_TIMEOUT_CAP_S: '6' } });
+    const md = await run('node', ['bin/grader.js', 'grade', path.join(FIXTURES, 'memory-bomb'), '--assessment', 'smoke-binary', '--format', 'md'], {
+      cwd: ROOT,
+      env: { ...env, PHASE_TIMEOUT_CAP_S: '6' },
+    });
     expect(md.stdout).toMatch(/^# Grading report: smoke-binary/);
     expect(md.stdout).toMatch(/sandbox\.resources.*FAIL/);
   });

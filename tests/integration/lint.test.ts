@@ -16,10 +16,7 @@ import { lintFindingSchema } from '../../services/grading/harness-output.ts';
 const run = promisify(execFile);
 const image = process.env.RUNNER_IMAGE ?? 'grader-runner:latest';
 const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'lint');
-const expected = JSON.parse(readFileSync(join(fixturesDir, 'expected.json'), 'utf8')) as Record<
-  string,
-  { rule: string; line: number; cell?: number }[]
->;
+const expected = JSON.parse(readFileSync(join(fixturesDir, 'expected.json'), 'utf8')) as Record<string, { rule: string; line: number; cell?: number }[]>;
 const fixtures = readdirSync(fixturesDir)
   .filter((f) => f.endsWith('.py') || f.endsWith('.ipynb'))
   .sort();
@@ -28,9 +25,20 @@ async function lint(files: string[]): Promise<z.infer<typeof lintFindingSchema>[
   const { stdout } = await run(
     'docker',
     [
-      'run', '--rm', '--network', 'none', '--read-only', '--user', '65534:65534',
-      '-v', `${fixturesDir}:/src:ro`,
-      image, 'python3', '-I', '/opt/harness/lint.py', ...files.map((f) => `/src/${f}`),
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--read-only',
+      '--user',
+      '65534:65534',
+      '-v',
+      `${fixturesDir}:/src:ro`,
+      image,
+      'python3',
+      '-I',
+      '/opt/harness/lint.py',
+      ...files.map((f) => `/src/${f}`),
     ],
     { timeout: 120_000, maxBuffer: 4 * 1024 * 1024 },
   );
@@ -68,10 +76,7 @@ describe('static lint (in the runner image)', () => {
     const text = readFileSync(join(fixturesDir, file), 'utf8');
     for (const f of findings) {
       const { cell } = where(f.file);
-      const lines =
-        cell === undefined
-          ? text.split('\n')
-          : notebookCellSource(text, cell).split('\n');
+      const lines = cell === undefined ? text.split('\n') : notebookCellSource(text, cell).split('\n');
       expect(f.code).toBe(lines[f.line - 1]?.trim());
       expect(f.message.length).toBeGreaterThan(10);
     }

@@ -34,7 +34,15 @@ describe('runner image pin', () => {
     await fsp.writeFile(path.join(folder, 'NOTES.md'), `${tag}\n`);
     const blob = await ctx.blobs.put(Readable.from([await tarGzOfFolder(folder)]), 10 * 1024 * 1024);
     await fsp.rm(folder, { recursive: true });
-    const { submission } = await ctx.submissions.createSubmission({ assessmentId: 'smoke-binary', archiveSha256: blob.sha256, archiveBytes: blob.bytes, archiveFormat: 'tar.gz', fileName: 'a.tar.gz', candidate: null, inviteId: null });
+    const { submission } = await ctx.submissions.createSubmission({
+      assessmentId: 'smoke-binary',
+      archiveSha256: blob.sha256,
+      archiveBytes: blob.bytes,
+      archiveFormat: 'tar.gz',
+      fileName: 'a.tar.gz',
+      candidate: null,
+      inviteId: null,
+    });
     return (await ctx.submissions.createGrading(submission.id, `initial:${submission.id}`, 'initial')).grading;
   }
   const pinnedOf = async (id: string) => (await ctx.db.query(`SELECT runner_image_digest AS d FROM gradings WHERE id = $1`, [id])).rows[0].d;

@@ -32,7 +32,11 @@ async function grade(archive: Buffer): Promise<ReportDocument> {
   await eventually(async () => (await ctx.submissions.getGrading(a.grading.id))?.status === 'completed', 120_000);
   return reportDocumentSchema.parse((await ctx.reports.latest(a.submission.id))!.document);
 }
-const logText = (r: ReportDocument, phase: string) => r.logs.filter((l) => l.phase === phase).map((l) => l.stdout).join('\n');
+const logText = (r: ReportDocument, phase: string) =>
+  r.logs
+    .filter((l) => l.phase === phase)
+    .map((l) => l.stdout)
+    .join('\n');
 
 describe('hostile submissions inside real gradings', () => {
   it('case 9: the training container holds no holdout data; the prediction container holds no labels', async () => {
@@ -48,7 +52,11 @@ describe('hostile submissions inside real gradings', () => {
     expect(seen.length).toBeGreaterThan(5);
     for (const line of seen) expect(line).toMatch(/^SNOOP\[predict\] \['(\/tmp\/w-[0-9a-f]+)\/holdout\.csv', '\1\/model\.pkl'\]$/);
     expect(predict).not.toMatch(/labels|reference|train\.csv|prediction_time|as_recorded|\/in\//);
-    recordCase(9, 'search for holdout data during a real grading', `train: no data file but its own copy; predict: each of ${seen.length} processes sees only its own input and model (neutral names), no labels, no other variant`);
+    recordCase(
+      9,
+      'search for holdout data during a real grading',
+      `train: no data file but its own copy; predict: each of ${seen.length} processes sees only its own input and model (neutral names), no labels, no other variant`,
+    );
   });
 
   it('case 13: a gzip bomb inside the submission is bounded by the sandbox limits', async () => {

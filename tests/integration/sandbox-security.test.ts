@@ -201,15 +201,15 @@ describe('sandbox: isolation', () => {
           'libc = ctypes.CDLL(None, use_errno=True)',
           'res = {"uid": os.getuid(), "euid": os.geteuid()}',
           'res["capeff"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]',
-          'res["nonewprivs"] = str(libc.prctl(39, 0, 0, 0, 0))',  // PR_GET_NO_NEW_PRIVS (gVisor's /proc/self/status has no such line)
+          'res["nonewprivs"] = str(libc.prctl(39, 0, 0, 0, 0))', // PR_GET_NO_NEW_PRIVS (gVisor's /proc/self/status has no such line)
           'res["mount"] = libc.mount(b"tmpfs", b"/tmp", b"tmpfs", 0, None)',
-          'res["unshare"] = libc.unshare(0x10000000)',  // CLONE_NEWUSER
-          'res["ptrace"] = libc.ptrace(16, 1, None, None)',  // PTRACE_ATTACH to pid 1
-          'res["keyctl"] = libc.syscall(250, 0, 0, 0, 0)',  // keyctl(KEYCTL_GET_KEYRING_ID) on x86_64
+          'res["unshare"] = libc.unshare(0x10000000)', // CLONE_NEWUSER
+          'res["ptrace"] = libc.ptrace(16, 1, None, None)', // PTRACE_ATTACH to pid 1
+          'res["keyctl"] = libc.syscall(250, 0, 0, 0, 0)', // keyctl(KEYCTL_GET_KEYRING_ID) on x86_64
           'res["docker_sock"] = os.path.exists("/var/run/docker.sock") or os.path.exists("/run/docker.sock")',
           'try:',
           '    os.setuid(0); res["setuid"] = "became root"',
-          'except OSError:',  // EPERM under runc, EINVAL under gVisor
+          'except OSError:', // EPERM under runc, EINVAL under gVisor
           '    res["setuid"] = "denied"',
           'print(json.dumps(res))',
         ]),
@@ -304,11 +304,21 @@ describe('container runtime', () => {
     const runtime = RUNTIME ? ['--runtime', RUNTIME] : [];
     const results: string[] = [];
     for (const fd of [4, 5, 6, 7, 8]) {
-      const r = await run('docker', ['run', '--rm', ...runtime, '--network', 'none', '-w', `/proc/self/fd/${fd}`, IMAGE, 'sh', '-c', 'ls ../../../../ 2>&1 | head -3; cat ../../../../etc/hostname 2>&1'], {
-        timeout: 30_000,
-      }).then(
+      const r = await run(
+        'docker',
+        ['run', '--rm', ...runtime, '--network', 'none', '-w', `/proc/self/fd/${fd}`, IMAGE, 'sh', '-c', 'ls ../../../../ 2>&1 | head -3; cat ../../../../etc/hostname 2>&1'],
+        {
+          timeout: 30_000,
+        },
+      ).then(
         (x) => `ran: ${x.stdout.trim().replace(/\n/g, ' ')}`,
-        (e) => `refused: ${String(e.stderr).trim().split('\n').find((l) => /error/i.test(l)) ?? String(e.stderr).trim().split('\n')[0]}`,
+        (e) =>
+          `refused: ${
+            String(e.stderr)
+              .trim()
+              .split('\n')
+              .find((l) => /error/i.test(l)) ?? String(e.stderr).trim().split('\n')[0]
+          }`,
       );
       results.push(r);
       // Either the runtime refuses the cwd, or the process is confined: the host's hostname never shows.

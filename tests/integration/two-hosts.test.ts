@@ -44,7 +44,15 @@ describe('two worker hosts, one killed mid-grading', () => {
     await fsp.writeFile(path.join(folder, 'NOTES.md'), `${tag}\n`);
     const blob = await api.blobs.put(Readable.from([await tarGzOfFolder(folder)]), 10 * 1024 * 1024);
     await fsp.rm(folder, { recursive: true });
-    const { submission } = await api.submissions.createSubmission({ assessmentId: 'smoke-binary', archiveSha256: blob.sha256, archiveBytes: blob.bytes, archiveFormat: 'tar.gz', fileName: `${tag}.tar.gz`, candidate: null, inviteId: null });
+    const { submission } = await api.submissions.createSubmission({
+      assessmentId: 'smoke-binary',
+      archiveSha256: blob.sha256,
+      archiveBytes: blob.bytes,
+      archiveFormat: 'tar.gz',
+      fileName: `${tag}.tar.gz`,
+      candidate: null,
+      inviteId: null,
+    });
     const { grading } = await api.submissions.createGrading(submission.id, `initial:${submission.id}`, 'initial');
     await api.queue.enqueue(grading.id, { assessmentId: 'smoke-binary', reason: 'initial' });
     return { grading, blob };
@@ -66,8 +74,7 @@ describe('two worker hosts, one killed mid-grading', () => {
 
     const b = spawnWorker(hostB, { BLOB_STORE: 'postgres', WORKER_CONCURRENCY: '1' });
     workers.push(b);
-    for (const g of [first.grading, second.grading])
-      await eventually(async () => ((await row(g.id)).status === 'completed' ? true : null), 480_000, 1_000);
+    for (const g of [first.grading, second.grading]) await eventually(async () => ((await row(g.id)).status === 'completed' ? true : null), 480_000, 1_000);
 
     for (const g of [first.grading, second.grading]) {
       const r = await row(g.id);

@@ -86,16 +86,34 @@ describe('case 24: webhooks cannot reach the service network', () => {
       'webhook URL refused: hooks.example.com resolves to 192.168.1.20, a private address',
     );
     expect((await app.inject({ url: '/v1/webhooks', headers: ADMIN })).json().webhooks).toEqual([]);
-    recordCase(24, 'webhook registration', `${refused.length + 1} internal URLs (loopback in 5 IPv4 spellings, ::1, IPv4-mapped, metadata IP and names, private, CGNAT, a name resolving to 192.168.1.20) refused with 400 naming the address`);
+    recordCase(
+      24,
+      'webhook registration',
+      `${refused.length + 1} internal URLs (loopback in 5 IPv4 spellings, ::1, IPv4-mapped, metadata IP and names, private, CGNAT, a name resolving to 192.168.1.20) refused with 400 naming the address`,
+    );
   });
 
   it('delivery checks again after resolving and connects only to what it checked: a rebound name and a stored internal URL fail unsent', async () => {
     const lookup = rebindingDns('hooks.example.com');
-    const rebound = await new WebhookService(ctx, lookup).create(admin, { url: `http://hooks.example.com:${port}/hook`, description: 'public at registration', assessmentIds: null, events: ['report.created'] });
+    const rebound = await new WebhookService(ctx, lookup).create(admin, {
+      url: `http://hooks.example.com:${port}/hook`,
+      description: 'public at registration',
+      assessmentIds: null,
+      events: ['report.created'],
+    });
     // Stored before the check existed (or written to the table by hand): checked at delivery all the same.
-    const stored = await ctx.webhooks.createEndpoint({ url: `http://0x7f.1:${port}/hook`, secret: 'whsec_x', description: 'old', assessmentIds: null, events: ['report.created'], createdBy: 'admin' });
+    const stored = await ctx.webhooks.createEndpoint({
+      url: `http://0x7f.1:${port}/hook`,
+      secret: 'whsec_x',
+      description: 'old',
+      assessmentIds: null,
+      events: ['report.created'],
+      createdBy: 'admin',
+    });
     worker = startWebhookWorker(ctx, { lookup });
-    const ids = await ctx.webhooks.insertDeliveries([rebound.id, stored.id].map((endpointId) => ({ endpointId, event: 'report.created' as const, idempotencyKey: 'report:ssrf', body: '{}' })));
+    const ids = await ctx.webhooks.insertDeliveries(
+      [rebound.id, stored.id].map((endpointId) => ({ endpointId, event: 'report.created' as const, idempotencyKey: 'report:ssrf', body: '{}' })),
+    );
     await ctx.webhookQueue.enqueue(ids);
     const logOf = (endpointId: string) =>
       eventually(async () => {
@@ -106,6 +124,10 @@ describe('case 24: webhooks cannot reach the service network', () => {
     expect(a).toMatchObject({ attempts: 0, lastError: 'not sent: hooks.example.com resolves to 127.0.0.1, a loopback address; set WEBHOOK_ALLOWED_HOSTS to allow internal receivers' });
     expect(b).toMatchObject({ attempts: 0, lastError: 'not sent: 127.0.0.1 is a loopback address; set WEBHOOK_ALLOWED_HOSTS to allow internal receivers' });
     expect(heard).toEqual([]);
-    recordCase(24, 'webhook delivery', `a name public at registration and loopback at delivery (DNS rebinding), and a stored http://0x7f.1 URL: both failed unsent ("${a.lastError?.slice(0, 70)}..."); the loopback receiver heard nothing`);
+    recordCase(
+      24,
+      'webhook delivery',
+      `a name public at registration and loopback at delivery (DNS rebinding), and a stored http://0x7f.1 URL: both failed unsent ("${a.lastError?.slice(0, 70)}..."); the loopback receiver heard nothing`,
+    );
   });
 });

@@ -129,7 +129,11 @@ describe('webhooks', () => {
     const list = (await app.inject({ url: '/v1/webhooks', headers: ADMIN })).json().webhooks;
     expect(list.map((w: { id: string }) => w.id).sort()).toEqual(Object.values(hooks).sort());
     expect(JSON.stringify(list)).not.toContain('whsec_');
-    expect(list.find((w: { id: string }) => w.id === hooks.flaky)).toMatchObject({ enabled: true, events: ['report.created', 'regrade.completed', 'grading.failed'], assessmentIds: ['smoke-binary'] });
+    expect(list.find((w: { id: string }) => w.id === hooks.flaky)).toMatchObject({
+      enabled: true,
+      events: ['report.created', 'regrade.completed', 'grading.failed'],
+      assessmentIds: ['smoke-binary'],
+    });
     for (const url of ['ftp://127.0.0.1/x', 'not a url', 'http://user:pw@127.0.0.1/x']) {
       const res = await app.inject({ method: 'POST', url: '/v1/webhooks', headers: ADMIN, payload: { url } });
       expect([url, res.statusCode]).toEqual([url, 400]);
@@ -225,14 +229,29 @@ describe('webhooks', () => {
     const blob = await ctx.blobs.put(Readable.from([await tarGzOfFolder(folder)]), 10 * 1024 * 1024);
     await fsp.rm(folder, { recursive: true });
     await fsp.rename(blob.path, `${blob.path}.aside`);
-    const { submission } = await ctx.submissions.createSubmission({ assessmentId: 'smoke-binary', archiveSha256: blob.sha256, archiveBytes: blob.bytes, archiveFormat: 'tar.gz', fileName: 'lost.tar.gz', candidate: null, inviteId: null });
+    const { submission } = await ctx.submissions.createSubmission({
+      assessmentId: 'smoke-binary',
+      archiveSha256: blob.sha256,
+      archiveBytes: blob.bytes,
+      archiveFormat: 'tar.gz',
+      fileName: 'lost.tar.gz',
+      candidate: null,
+      inviteId: null,
+    });
     const { grading } = await ctx.submissions.createGrading(submission.id, `initial:${submission.id}`, 'initial');
     await ctx.queue.enqueue(grading.id);
 
     const [received] = await eventually(async () => (alerts.requests.length ? alerts.requests : null), 30_000);
     const event = JSON.parse(received!.body);
     expect(received!.signatureValid).toBe(true);
-    expect(event).toMatchObject({ event: 'grading.failed', eventId: `grading-failed:${grading.id}`, submissionId: submission.id, gradingId: grading.id, assessmentId: 'smoke-binary', reason: 'initial' });
+    expect(event).toMatchObject({
+      event: 'grading.failed',
+      eventId: `grading-failed:${grading.id}`,
+      submissionId: submission.id,
+      gradingId: grading.id,
+      assessmentId: 'smoke-binary',
+      reason: 'initial',
+    });
     expect(event.error).toMatch(/stored archive .* is missing/);
     expect(event.retryUrl).toBe(`https://grader.example.test/v1/submissions/${submission.id}/gradings`);
     const status = (await app.inject({ url: `/v1/submissions/${submission.id}`, headers: ADMIN })).json();

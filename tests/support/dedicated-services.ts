@@ -21,15 +21,44 @@ export class DedicatedRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
   async start(): Promise<void> {
-    spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', this.policy, '--save', '', '--daemonize', 'no'], {
-      stdio: 'ignore',
-      detached: true,
-    }).unref();
+    spawn(
+      'redis-server',
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(this.port),
+        '--dir',
+        this.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--maxmemory-policy',
+        this.policy,
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+      ],
+      {
+        stdio: 'ignore',
+        detached: true,
+      },
+    ).unref();
     await eventually(async () => (await run('redis-cli', ['-p', String(this.port), 'ping'])).stdout.includes('PONG'), 10_000, 100);
   }
   async kill(): Promise<void> {
     await run('pkill', ['-9', '-f', `redis-server 127.0.0.1:${this.port}`]).catch(() => {});
-    await eventually(async () => !(await run('redis-cli', ['-p', String(this.port), 'ping']).then(() => true, () => false)), 10_000, 100);
+    await eventually(
+      async () =>
+        !(await run('redis-cli', ['-p', String(this.port), 'ping']).then(
+          () => true,
+          () => false,
+        )),
+      10_000,
+      100,
+    );
   }
   async destroy(): Promise<void> {
     await this.kill();

@@ -4,8 +4,7 @@ import crypto from 'node:crypto';
 export function multipart(file: { field?: string; name: string; data: Buffer }, fields: Record<string, string> = {}) {
   const boundary = `----grader${crypto.randomBytes(8).toString('hex')}`;
   const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields))
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
   parts.push(
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${file.field ?? 'archive'}"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
     file.data,

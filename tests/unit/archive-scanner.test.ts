@@ -66,7 +66,13 @@ describe('entry names', () => {
 
 describe('zip archives', () => {
   it('accepts a plain archive and extracts it with safe permissions', async () => {
-    const file = write('ok.zip', makeZip([{ name: 'solution.py', data: 'def train(p):\n  return 1\n', deflate: true }, { name: 'pkg/util.py', data: 'X = 1\n' }]));
+    const file = write(
+      'ok.zip',
+      makeZip([
+        { name: 'solution.py', data: 'def train(p):\n  return 1\n', deflate: true },
+        { name: 'pkg/util.py', data: 'X = 1\n' },
+      ]),
+    );
     const scan = await scanArchive(file, limits);
     expect(scan.format).toBe('zip');
     expect(scan.entries.map((e) => e.name).sort()).toEqual(['pkg/util.py', 'solution.py']);
@@ -82,13 +88,37 @@ describe('zip archives', () => {
     ['windows path', [{ name: 'C:\\Windows\\x', data: 'x' }], 'C:\\\\Windows\\\\x', 'backslash'],
     ['symlink', [{ name: 'link', data: '/etc/passwd', mode: 0o120777 }], 'link', 'symbolic links'],
     ['device', [{ name: 'dev', data: '', mode: 0o020644 }], 'dev', 'special files'],
-    ['duplicate', [{ name: 'a.py', data: '1' }, { name: 'a.py', data: '2' }], 'a.py', 'duplicate'],
-    ['duplicate after normalising', [{ name: 'a.py', data: '1' }, { name: './a.py', data: '2' }], 'a.py', 'duplicate'],
+    [
+      'duplicate',
+      [
+        { name: 'a.py', data: '1' },
+        { name: 'a.py', data: '2' },
+      ],
+      'a.py',
+      'duplicate',
+    ],
+    [
+      'duplicate after normalising',
+      [
+        { name: 'a.py', data: '1' },
+        { name: './a.py', data: '2' },
+      ],
+      'a.py',
+      'duplicate',
+    ],
     ['bidi override', [{ name: 'report\u202Eyp.exe', data: 'x' }], 'report\\u202Eyp.exe', 'bidirectional control'],
     ['bidi isolate in a folder', [{ name: 'src\u2067/x.py', data: 'x' }], 'src\\u2067/x.py', 'bidirectional control'],
     ['bidi-named symlink', [{ name: 'l\u202Ek', data: '/etc/passwd', mode: 0o120777 }], 'l\\u202Ek', 'symbolic links'],
     ['local header name differs', [{ name: 'notes.txt', localName: 'evil.sh', data: 'x' }], 'notes.txt', 'its local header names it "evil.sh" (the two names must agree)'],
-    ['local header name with a traversal', [{ name: 'solution.py', data: 'x' }, { name: 'data/x.csv', localName: '../../x.csv', data: 'x' }], 'data/x.csv', 'its local header names it "../../x.csv"'],
+    [
+      'local header name with a traversal',
+      [
+        { name: 'solution.py', data: 'x' },
+        { name: 'data/x.csv', localName: '../../x.csv', data: 'x' },
+      ],
+      'data/x.csv',
+      'its local header names it "../../x.csv"',
+    ],
     ['local header hiding a bidi name', [{ name: 'readme.txt', localName: 'readme\u202Etxt.sh', data: 'x' }], 'readme.txt', 'its local header names it "readme\\u202Etxt.sh"'],
     ['local header decoding the name differently', [{ name: 'résumé.txt', localCp437: true, data: 'x' }], 'résumé.txt', 'UTF-8 flag'],
     ['Unicode Path field renaming the entry', [{ name: 'notes.txt', unicodePath: '../notes.txt', data: 'x' }], 'notes.txt', 'Unicode Path extra field gives it another name'],
@@ -111,7 +141,13 @@ describe('zip archives', () => {
   });
 
   it('refuses a zip whose local header names disagree before extracting anything', async () => {
-    const file = write('disagree.zip', makeZip([{ name: 'a.txt', data: 'a' }, { name: 'b.txt', localName: 'c.txt', data: 'b' }]));
+    const file = write(
+      'disagree.zip',
+      makeZip([
+        { name: 'a.txt', data: 'a' },
+        { name: 'b.txt', localName: 'c.txt', data: 'b' },
+      ]),
+    );
     const out = path.join(dir, 'disagree-out');
     await expect(extractArchive(file, out, limits)).rejects.toThrow('archive entry "b.txt": its local header names it "c.txt"');
     expect(fs.readdirSync(out)).toEqual([]);
@@ -150,7 +186,13 @@ describe('zip archives', () => {
 
 describe('tar.gz archives', () => {
   it('accepts and extracts a plain archive', async () => {
-    const file = write('ok.tar.gz', await makeTarGz([{ name: 'sub/', type: 'directory' }, { name: 'sub/solution.py', data: 'x = 1\n' }]));
+    const file = write(
+      'ok.tar.gz',
+      await makeTarGz([
+        { name: 'sub/', type: 'directory' },
+        { name: 'sub/solution.py', data: 'x = 1\n' },
+      ]),
+    );
     const scan = await scanArchive(file, limits);
     expect(scan.format).toBe('tar.gz');
     await extractArchive(file, path.join(dir, 'tok'), limits);
@@ -173,7 +215,13 @@ describe('tar.gz archives', () => {
   });
 
   it('rejects duplicate names', async () => {
-    const file = write('dup.tar.gz', await makeTarGz([{ name: 'a.py', data: '1' }, { name: 'a.py', data: '2' }]));
+    const file = write(
+      'dup.tar.gz',
+      await makeTarGz([
+        { name: 'a.py', data: '1' },
+        { name: 'a.py', data: '2' },
+      ]),
+    );
     expect((await rejection(file)).message).toContain('duplicate');
   });
 

@@ -15,7 +15,11 @@ const reliability = [
 
 /** Every attribute `name` of the SVG, as numbers. */
 const attrs = (svg: string, name: string) => [...svg.matchAll(new RegExp(` ${name}="([^"]*)"`, 'g'))].map((m) => Number(m[1]));
-const viewBox = (svg: string) => svg.match(/viewBox="0 0 (\d+) (\d+)"/)!.slice(1).map(Number);
+const viewBox = (svg: string) =>
+  svg
+    .match(/viewBox="0 0 (\d+) (\d+)"/)!
+    .slice(1)
+    .map(Number);
 
 /** What every chart must hold to: CSP-safe, no broken numbers, text legible when shrunk, inside its box. */
 function expectWellFormed(svg: string) {
@@ -39,7 +43,16 @@ describe('latency histogram', () => {
     const svg = latencyChart(latency, 80).value;
     expectWellFormed(svg);
     const bars = [...svg.matchAll(/<rect class="bar" x="([\d.]+)"[^>]*fill="([^"]+)"><title>([^<]+)<\/title>/g)];
-    expect(bars.map((b) => b[3])).toEqual(['1–2 ms: 3 calls', '2–5 ms: 120 calls', '5–10 ms: 60 calls', '10–20 ms: 10 calls', '20–40 ms: 4 calls', '40–80 ms: 1 calls', '80–160 ms: 2 calls', 'over 5120 ms: 1 calls']);
+    expect(bars.map((b) => b[3])).toEqual([
+      '1–2 ms: 3 calls',
+      '2–5 ms: 120 calls',
+      '5–10 ms: 60 calls',
+      '10–20 ms: 10 calls',
+      '20–40 ms: 4 calls',
+      '40–80 ms: 1 calls',
+      '80–160 ms: 2 calls',
+      'over 5120 ms: 1 calls',
+    ]);
     expect(bars.map((b) => b[2])).toEqual([...Array(6).fill('#1f46c4'), '#b02020', '#b02020']);
     // The line sits at the right edge of the 40-80 ms bucket: 7 of 14 bucket widths into the plot.
     const budgetX = Number(svg.match(/<g class="budget"><line x1="([\d.]+)"/)![1]);
@@ -73,7 +86,9 @@ describe('cost by cut-off', () => {
     const svg = costThresholdChart(cost, 0.2, 0.5, { best: 990, effective: null }).value;
     expect(svg).toContain('cheapest cut-off: p ≥ 0.20, cost 990</text>');
     expect(svg).toContain('cut-off: p ≥ 0.50, cost 37k</text>');
-    expect(checkChartOf({ id: 'business.threshold', series: { costByThreshold: cost }, values: { bestThreshold: 0.2, bestCost: 990, effectiveThreshold: 0.5, ownCost: 36500 } })).toMatchObject({ bestCost: 990, effectiveCost: 36500 });
+    expect(
+      checkChartOf({ id: 'business.threshold', series: { costByThreshold: cost }, values: { bestThreshold: 0.2, bestCost: 990, effectiveThreshold: 0.5, ownCost: 36500 } }),
+    ).toMatchObject({ bestCost: 990, effectiveCost: 36500 });
   });
 
   it('leaves out a mark it has no number for', () => {
@@ -87,7 +102,10 @@ describe('reliability curve', () => {
   it('draws the diagonal from (0,0) to (1,1) and one dot per bin', () => {
     const svg = reliabilityChart(reliability).value;
     expectWellFormed(svg);
-    const d = svg.match(/<line class="diagonal" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/)!.slice(1).map(Number);
+    const d = svg
+      .match(/<line class="diagonal" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/)!
+      .slice(1)
+      .map(Number);
     expect(d).toEqual([46, 246, 308, 14]);
     expect(svg.match(/<circle class="bin"/g)).toHaveLength(3);
     expect(svg).toContain('predicted 70.0%, observed 81.0%');
@@ -100,7 +118,11 @@ describe('which check gets which chart', () => {
   it('takes the latency budget from the rubric thresholds only when it is a number, the marks from the check values', () => {
     expect(checkChartOf(check('serving.latency', { latencyMs: latency }), { p99Ms: 120 })).toMatchObject({ kind: 'latency', budgetMs: 120 });
     expect(checkChartOf(check('serving.latency', { latencyMs: latency }), { p99Ms: '<script>alert(1)</script>' })).toMatchObject({ budgetMs: null });
-    expect(checkChartOf(check('business.threshold', { costByThreshold: cost }, { bestThreshold: 0.12, effectiveThreshold: 'x' }))).toMatchObject({ kind: 'cost', best: 0.12, effective: null });
+    expect(checkChartOf(check('business.threshold', { costByThreshold: cost }, { bestThreshold: 0.12, effectiveThreshold: 'x' }))).toMatchObject({
+      kind: 'cost',
+      best: 0.12,
+      effective: null,
+    });
     expect(checkChartOf(check('calibration', { reliability: [...reliability, { x: Number.NaN, y: 1 }] }))).toEqual({ kind: 'reliability', points: reliability });
     expect(checkChartOf(check('calibration', { reliability: [] }))).toBeNull();
     expect(checkChartOf(check('cv.used', { reliability }))).toBeNull();
@@ -114,8 +136,20 @@ describe('which check gets which chart', () => {
   });
 
   it('gives a candidate the chart only for checks shown in full', () => {
-    const c = (visibility: string, id: string, series: Record<string, { x: number; y: number }[]>) => ({ id, title: id, status: 'pass', visibility, summary: 's', explanation: 'e', values: { p99Ms: 12, bestThreshold: 0.1, effectiveThreshold: 0.5 }, evidence: [], series });
-    const doc = { checks: [c('full', 'calibration', { reliability }), c('summary', 'serving.latency', { latencyMs: latency }), c('name', 'business.threshold', { costByThreshold: cost })] } as unknown as ReportDocument;
+    const c = (visibility: string, id: string, series: Record<string, { x: number; y: number }[]>) => ({
+      id,
+      title: id,
+      status: 'pass',
+      visibility,
+      summary: 's',
+      explanation: 'e',
+      values: { p99Ms: 12, bestThreshold: 0.1, effectiveThreshold: 0.5 },
+      evidence: [],
+      series,
+    });
+    const doc = {
+      checks: [c('full', 'calibration', { reliability }), c('summary', 'serving.latency', { latencyMs: latency }), c('name', 'business.threshold', { costByThreshold: cost })],
+    } as unknown as ReportDocument;
     const v = candidateView(doc, { checks: { 'serving.latency': { weight: 1, severity: 'major', thresholds: { p99Ms: 80 }, visibility: 'summary', whenNotRun: 'skipped' } } });
     expect(v.checks[0]!.chart).toEqual({ kind: 'reliability', points: reliability });
     expect(v.checks.slice(1).map((k) => k.chart)).toEqual([undefined, undefined]);

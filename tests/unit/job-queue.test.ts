@@ -56,11 +56,13 @@ describe('failed jobs', () => {
   it('every failed attempt is logged with the job id and payload, and the handler hears whether it was the last', async () => {
     const { logger, lines } = capture();
     const heard: unknown[] = [];
-    await handleFailedJob({ kind: gradingJob, logger, onFailed: async (data, err, at) => void heard.push([data, err.message, at]) }, job({ gradingId: ID }, 6, 6), new Error('docker: engine unreachable'));
+    await handleFailedJob(
+      { kind: gradingJob, logger, onFailed: async (data, err, at) => void heard.push([data, err.message, at]) },
+      job({ gradingId: ID }, 6, 6),
+      new Error('docker: engine unreachable'),
+    );
     expect(heard).toEqual([[{ gradingId: ID }, 'docker: engine unreachable', { attempt: 6, final: true }]]);
-    expect(lines).toEqual([
-      expect.objectContaining({ level: 50, msg: 'grading attempt failed', jobId: 'job-1', gradingId: ID, attempt: 6, final: true, err: 'docker: engine unreachable' }),
-    ]);
+    expect(lines).toEqual([expect.objectContaining({ level: 50, msg: 'grading attempt failed', jobId: 'job-1', gradingId: ID, attempt: 6, final: true, err: 'docker: engine unreachable' })]);
   });
 
   it('a failing final-failure handler is logged with the job id and both errors, not swallowed', async () => {
@@ -70,7 +72,15 @@ describe('failed jobs', () => {
       job({ gradingId: ID }, 6, 6),
       new Error('docker: engine unreachable'),
     );
-    expect(lines[1]).toMatchObject({ level: 50, msg: 'recording the failed grading failed', jobId: 'job-1', gradingId: ID, final: true, err: 'postgres: connection refused', jobErr: 'docker: engine unreachable' });
+    expect(lines[1]).toMatchObject({
+      level: 50,
+      msg: 'recording the failed grading failed',
+      jobId: 'job-1',
+      gradingId: ID,
+      final: true,
+      err: 'postgres: connection refused',
+      jobErr: 'docker: engine unreachable',
+    });
   });
 
   it('a job whose payload does not parse is logged but not handed to the handler', async () => {
@@ -101,9 +111,7 @@ describe('GradingFinished subscribers', () => {
   it('one failing subscriber does not stop the other; the failure is logged and never reaches the publisher', async () => {
     const { logger, lines } = capture();
     const heard: GradingFinished[] = [];
-    const bus = new GradingEvents(logger)
-      .subscribe('webhooks', () => Promise.reject(new Error('redis down')))
-      .subscribe('regrades', async (e) => void heard.push(e));
+    const bus = new GradingEvents(logger).subscribe('webhooks', () => Promise.reject(new Error('redis down'))).subscribe('regrades', async (e) => void heard.push(e));
     await expect(bus.publish(event)).resolves.toBeUndefined();
     expect(heard).toEqual([event]);
     expect(lines).toEqual([expect.objectContaining({ level: 50, subscriber: 'webhooks', gradingId: ID, err: 'redis down' })]);

@@ -20,28 +20,55 @@ const manifest = assessmentManifestSchema.parse({
 const truth = [1, 0, 0, 1, 0, 0, 0, 0, 1, 0];
 const labels = [1, 0, 0, 1, 0, 1, 0, 0, 0, 0] as (0 | 1)[];
 const phase = (name: string, status: 'ok' | 'error' = 'ok') => ({
-  name, status, durationMs: 10, cpuMs: 5, maxRssBytes: 1e6, signal: null, error: status === 'ok' ? null : 'boom', stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, pidsExhausted: false,
+  name,
+  status,
+  durationMs: 10,
+  cpuMs: 5,
+  maxRssBytes: 1e6,
+  signal: null,
+  error: status === 'ok' ? null : 'boom',
+  stdout: '',
+  stderr: '',
+  stdoutBytes: 0,
+  stderrBytes: 0,
+  pidsExhausted: false,
 });
 const set = (l: (0 | 1)[] | null, problem: string | null = null) => ({ labels: l, probabilities: null, labelsProblem: problem, probabilitiesProblem: null, durationMs: 1 });
 
 function input(over: { train?: Partial<TrainResult>; predict?: Partial<PredictResult> } = {}): MeasureInput {
   const train: TrainResult = {
-    harnessVersion: '1.0.0', mode: 'train',
+    harnessVersion: '1.0.0',
+    mode: 'train',
     solution: { found: true, path: 'solution.py', importError: null, functions: { train: true, predict: true, predict_proba: false, evaluate: true } },
-    lint: [], phases: [phase('train'), phase('train_repeat'), phase('evaluate'), phase('evaluate_null')],
-    evaluate: { metric: 'accuracy', foldScores: [0.9, 0.91, 0.89, 0.9, 0.9] }, evaluateProblem: null,
-    evaluateNull: { metric: 'accuracy', foldScores: [0.7, 0.7, 0.7, 0.7, 0.7] }, trainPositiveRate: 0.3,
-    trace: { events: [], eventsDropped: 0, splits: [], preprocessingLeaks: [], resamplingLeaks: [] }, models: ['model.pkl', 'model_repeat.pkl'],
+    lint: [],
+    phases: [phase('train'), phase('train_repeat'), phase('evaluate'), phase('evaluate_null')],
+    evaluate: { metric: 'accuracy', foldScores: [0.9, 0.91, 0.89, 0.9, 0.9] },
+    evaluateProblem: null,
+    evaluateNull: { metric: 'accuracy', foldScores: [0.7, 0.7, 0.7, 0.7, 0.7] },
+    trainPositiveRate: 0.3,
+    trace: { events: [], eventsDropped: 0, splits: [], preprocessingLeaks: [], resamplingLeaks: [] },
+    models: ['model.pkl', 'model_repeat.pkl'],
     ...over.train,
   };
   const predict: PredictResult = {
-    harnessVersion: '1.0.0', mode: 'predict', phases: [phase('predict')],
+    harnessVersion: '1.0.0',
+    mode: 'predict',
+    phases: [phase('predict')],
     variants: { prediction_time: set(labels), as_recorded: set([1, 1, 0, 1, 0, 1, 0, 0, 0, 0]), messy: set(null, 'predict raised KeyError: plan') },
     repeat: set(labels),
     transductive: { variant: 'prediction_time', sampleRows: [0, 5], rowByRow: [1, 0], shuffledChunks: labels, chunkSize: 3, problem: null },
     ...over.predict,
   };
-  return { manifest, truth, reference: null, train: { sandbox: null, result: train, problem: null }, predict: { sandbox: null, result: predict, problem: null }, seed: 1, limits: { memoryBytes: 1e9, trainSeconds: 60, predictSeconds: 60, pids: 64 }, topLevelEntries: ['solution.py'] };
+  return {
+    manifest,
+    truth,
+    reference: null,
+    train: { sandbox: null, result: train, problem: null },
+    predict: { sandbox: null, result: predict, problem: null },
+    seed: 1,
+    limits: { memoryBytes: 1e9, trainSeconds: 60, predictSeconds: 60, pids: 64 },
+    topLevelEntries: ['solution.py'],
+  };
 }
 
 describe('measure', () => {
@@ -68,7 +95,15 @@ describe('measure', () => {
   });
 
   it('records evaluate() as not provided when the module imported without it', () => {
-    const { measurements: m } = measure(input({ train: { evaluate: null, evaluateNull: null, solution: { found: true, path: 'solution.py', importError: null, functions: { train: true, predict: true, predict_proba: false, evaluate: false } } } }));
+    const { measurements: m } = measure(
+      input({
+        train: {
+          evaluate: null,
+          evaluateNull: null,
+          solution: { found: true, path: 'solution.py', importError: null, functions: { train: true, predict: true, predict_proba: false, evaluate: false } },
+        },
+      }),
+    );
     for (const id of EVALUATE_FED) expect(m[id], id).toMatchObject({ ran: false, reason: 'the submission has no evaluate() function', missing: 'evaluate' });
   });
 
@@ -86,8 +121,26 @@ describe('measure', () => {
 
   it('does not accuse the candidate when the platform or an earlier step kept evaluate() from running', () => {
     const cases: [string, MeasureInput][] = [
-      ['import failed', input({ train: { evaluate: null, evaluateNull: null, solution: { found: true, path: 'solution.py', importError: 'SyntaxError', functions: { train: false, predict: false, predict_proba: false, evaluate: false } } } })],
-      ['no solution.py', input({ train: { evaluate: null, evaluateNull: null, solution: { found: false, path: null, importError: null, functions: { train: false, predict: false, predict_proba: false, evaluate: false } } } })],
+      [
+        'import failed',
+        input({
+          train: {
+            evaluate: null,
+            evaluateNull: null,
+            solution: { found: true, path: 'solution.py', importError: 'SyntaxError', functions: { train: false, predict: false, predict_proba: false, evaluate: false } },
+          },
+        }),
+      ],
+      [
+        'no solution.py',
+        input({
+          train: {
+            evaluate: null,
+            evaluateNull: null,
+            solution: { found: false, path: null, importError: null, functions: { train: false, predict: false, predict_proba: false, evaluate: false } },
+          },
+        }),
+      ],
       ['train container produced nothing', { ...input(), train: { sandbox: null, result: null, problem: 'the training container was killed at the memory limit' } }],
       ['memory kill', withEvaluate({ status: 'killed', error: 'evaluate was killed by SIGKILL: most likely it ran out of memory (peak RSS 1990 MiB)' })],
       ['process limit', withEvaluate({ status: 'error', error: 'evaluate() raised: BlockingIOError: [Errno 11] Resource temporarily unavailable', pidsExhausted: true })],
@@ -101,12 +154,19 @@ describe('measure', () => {
   });
 
   it('a crash on the permuted-label copy alone fails leakage.null_labels as not provided', () => {
-    const crashed = input({ train: { evaluateNull: null, phases: [phase('train'), phase('train_repeat'), phase('evaluate'), { ...phase('evaluate_null', 'error'), error: 'evaluate() raised: RuntimeError: no' }] } });
+    const crashed = input({
+      train: { evaluateNull: null, phases: [phase('train'), phase('train_repeat'), phase('evaluate'), { ...phase('evaluate_null', 'error'), error: 'evaluate() raised: RuntimeError: no' }] },
+    });
     const { measurements: m } = measure(crashed);
     expect(m['leakage.null_labels']).toMatchObject({ ran: false, reason: 'evaluate() raised: RuntimeError: no', missing: 'evaluate' });
     expect(m['cv.used']!.ran).toBe(true);
     // The platform could not write the permuted copy: nothing the candidate did.
-    const platform = input({ train: { evaluateNull: null, phases: [phase('train'), phase('train_repeat'), phase('evaluate'), { ...phase('evaluate_null'), status: 'skipped', error: 'skipped: could not write the permuted copy: disk full' }] } });
+    const platform = input({
+      train: {
+        evaluateNull: null,
+        phases: [phase('train'), phase('train_repeat'), phase('evaluate'), { ...phase('evaluate_null'), status: 'skipped', error: 'skipped: could not write the permuted copy: disk full' }],
+      },
+    });
     expect(measure(platform).measurements['leakage.null_labels']).toMatchObject({ ran: false, missing: null });
   });
 

@@ -71,7 +71,12 @@ const regrade = (rows: DiffRow[], extra: Partial<RenderableRegrade> = {}): Rende
 describe('JUnit rendering', () => {
   it('has one testcase per submission; a flip is a failure, a failed regrade an error, a left-out one skipped', () => {
     const xml = renderJunit(
-      regrade([row(1, [80, true], [80, true]), row(2, [61, true], [59, false]), row(3, [70, true], null, { status: 'failed', error: 'sandbox <crashed> & "gone"' }), row(4, [70, true], null, { status: 'skipped', path: 'sandbox', error: 'dry run' })]),
+      regrade([
+        row(1, [80, true], [80, true]),
+        row(2, [61, true], [59, false]),
+        row(3, [70, true], null, { status: 'failed', error: 'sandbox <crashed> & "gone"' }),
+        row(4, [70, true], null, { status: 'skipped', path: 'sandbox', error: 'dry run' }),
+      ]),
     );
     expect(xml.match(/<testcase /g)).toHaveLength(4);
     expect(xml).toMatch(/<testsuite [^>]*tests="4" failures="1" errors="1" skipped="1" time="1.234"/);
@@ -128,7 +133,7 @@ describe('rescore patch', () => {
     expect(patch.fields.status).toBe('partial');
   });
 
-  it('applies today\'s rules to measurements stored before them: no evaluate() fails as not provided, and every check gets its basis', () => {
+  it("applies today's rules to measurements stored before them: no evaluate() fails as not provided, and every check gets its basis", () => {
     // As stored by a grading before measurements recorded a missing part.
     const contract = { ...m['contract.interface'], evidence: [{ label: 'Functions found', detail: 'train: yes, predict: yes, predict_proba: yes, evaluate: no' }] };
     const noEvaluate: Measurement = { ran: false, reason: 'the submission has no evaluate() function', values: {}, evidence: [] };

@@ -99,7 +99,10 @@ describe('scoring', () => {
   it('combines manual items with the automatic score as the rubric says', () => {
     const rubric = parseRubric(churnRubric());
     const auto = scoreMeasurements(measurements, rubric);
-    const both = scoreMeasurements(measurements, rubric, [{ itemId: 'eda', points: 5 }, { itemId: 'clarity', points: 0 }]);
+    const both = scoreMeasurements(measurements, rubric, [
+      { itemId: 'eda', points: 5 },
+      { itemId: 'clarity', points: 0 },
+    ]);
     expect(both.manualScore).toBeCloseTo(50, 8);
     expect(both.score).toBeCloseTo(0.8 * auto.automaticScore + 0.2 * 50, 8);
   });
@@ -133,7 +136,12 @@ describe('a graded part the candidate did not provide', () => {
     const full = rubric.manual.items.map((i) => ({ itemId: i.id, points: i.maxPoints }));
     for (const manual of [[], full]) {
       const s = scoreMeasurements(m, rubric, manual);
-      expect(s.checks.filter((c) => c.status !== 'pass').map((c) => c.id).sort()).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
+      expect(
+        s.checks
+          .filter((c) => c.status !== 'pass')
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
       // 38 of 48 weight: above the pass mark of 70 on points alone; the critical check decides.
       expect(s.automaticScore).toBeCloseTo((100 * 38) / 48, 8);
       expect(s.passed).toBe(false);
@@ -157,7 +165,7 @@ describe('reports stored before measurements recorded a missing part', () => {
     ['imbalance.metric', "evaluate's dict has no 'metric' (keys: ['roc_auc', 'std'])", imported, 'evaluate'],
     ['cv.estimate_calibrated', 'evaluate returned a malformed result', imported, 'evaluate'],
     ['cv.estimate_calibrated', "evaluate returned list, expected a dict {'metric': ..., 'fold_scores': [...]}", imported, 'evaluate'],
-    ['cv.stratified', 'evaluate() raised: ValueError: could not convert string to float: \'$61.16\'', imported, 'evaluate'],
+    ['cv.stratified', "evaluate() raised: ValueError: could not convert string to float: '$61.16'", imported, 'evaluate'],
     ['cv.used', 'evaluate did not finish within 600 s and was stopped (SIGKILL)', imported, 'evaluate'],
     ['cv.used', 'evaluate exited (code 3) before reporting a result (os._exit / sys.exit in a thread?)', imported, 'evaluate'],
     ['leakage.null_labels', "evaluate on the permuted-target copy: evaluate's 'fold_scores' is empty", imported, 'evaluate'],
@@ -179,7 +187,10 @@ describe('reports stored before measurements recorded a missing part', () => {
   });
 
   it('a rescore of an old-style stored measurement set fails the checks evaluate() feeds', () => {
-    const stored: Partial<Record<CheckId, Measurement>> = { ...passing, 'contract.interface': { ...passing['contract.interface'], evidence: [{ label: 'Functions found', detail: 'train: yes, predict: yes, predict_proba: yes, evaluate: no' }] } };
+    const stored: Partial<Record<CheckId, Measurement>> = {
+      ...passing,
+      'contract.interface': { ...passing['contract.interface'], evidence: [{ label: 'Functions found', detail: 'train: yes, predict: yes, predict_proba: yes, evaluate: no' }] },
+    };
     for (const def of CHECKS) if (def.fedBy === 'evaluate') stored[def.id] = old('the submission has no evaluate() function');
     const patch = reportScores(stored, parseRubric(churnRubric()), [], { hadPredictions: true });
     for (const c of patch.checks.filter((x) => CHECKS.find((d) => d.id === x.id)!.fedBy === 'evaluate'))
@@ -203,7 +214,10 @@ describe('verdict basis', () => {
   });
 
   it('host-measured checks are the ones on hidden predictions or the engine; evaluate() feeds only sandbox or mixed ones', () => {
-    const by = (b: string) => CHECKS.filter((d) => d.basis === b).map((d) => d.id).sort();
+    const by = (b: string) =>
+      CHECKS.filter((d) => d.basis === b)
+        .map((d) => d.id)
+        .sort();
     expect(by('host')).toEqual([
       'business.threshold',
       'calibration',
@@ -219,7 +233,15 @@ describe('verdict basis', () => {
       'serving.latency',
     ]);
     expect(by('mixed')).toEqual(['contract.interface', 'cv.estimate_calibrated']);
-    expect(CHECKS.filter((d) => d.fedBy === 'evaluate').map((d) => d.id).sort()).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
-    expect(CHECKS.filter((d) => d.fedBy === 'predict_proba').map((d) => d.id).sort()).toEqual(['business.threshold', 'calibration']);
+    expect(
+      CHECKS.filter((d) => d.fedBy === 'evaluate')
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(['cv.estimate_calibrated', 'cv.stratified', 'cv.used', 'imbalance.metric', 'leakage.null_labels']);
+    expect(
+      CHECKS.filter((d) => d.fedBy === 'predict_proba')
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(['business.threshold', 'calibration']);
   });
 });

@@ -58,12 +58,31 @@ describe('addressRefusal: every refused range, at its edges', () => {
     expect(addressRefusal(ip)).toContain(phrase);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '1.1.1.1', '9.255.255.255', '11.0.0.0', '100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '192.0.1.1', '192.167.255.255', '198.17.255.255', '198.20.0.0', '223.255.255.255', '2606:4700::1', '2001:4860:4860::8888', 'fbff::1', 'fe7f::1', '2a00:1450::1', '64:ff9b::5db8:d822', '2002:5db8:d822::1'])(
-    '%s (public) is allowed',
-    (ip) => {
-      expect(addressRefusal(ip)).toBeNull();
-    },
-  );
+  it.each([
+    '93.184.216.34',
+    '8.8.8.8',
+    '1.1.1.1',
+    '9.255.255.255',
+    '11.0.0.0',
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '192.0.1.1',
+    '192.167.255.255',
+    '198.17.255.255',
+    '198.20.0.0',
+    '223.255.255.255',
+    '2606:4700::1',
+    '2001:4860:4860::8888',
+    'fbff::1',
+    'fe7f::1',
+    '2a00:1450::1',
+    '64:ff9b::5db8:d822',
+    '2002:5db8:d822::1',
+  ])('%s (public) is allowed', (ip) => {
+    expect(addressRefusal(ip)).toBeNull();
+  });
 
   it('says when the input is no IP address at all', () => {
     expect(addressRefusal('127.1')).toBe('not an IP address');
@@ -150,7 +169,11 @@ describe('resolveWebhookTarget', () => {
   });
 
   it('a name that does not resolve is "unresolved" (retried at delivery), not refused', async () => {
-    expect(await resolveWebhookTarget('https://gone.example.com/x', [], fakeDns({}).lookup)).toEqual({ ok: false, code: 'unresolved', reason: 'gone.example.com does not resolve (ENOTFOUND)' });
+    expect(await resolveWebhookTarget('https://gone.example.com/x', [], fakeDns({}).lookup)).toEqual({
+      ok: false,
+      code: 'unresolved',
+      reason: 'gone.example.com does not resolve (ENOTFOUND)',
+    });
     expect(await resolveWebhookTarget('https://empty.example.com/x', [], fakeDns({ 'empty.example.com': [] }).lookup)).toMatchObject({ ok: false, code: 'unresolved' });
   });
 

@@ -35,7 +35,8 @@ const server = http.createServer((req, res) => {
     seen.push({ url: req.url!, host: req.headers.host, body });
     if (req.url === '/redirect') res.writeHead(302, { location: '/elsewhere' }).end();
     else if (req.url === '/fail') res.writeHead(500).end('x'.repeat(10_000));
-    else if (req.url === '/silent') return; // never answers
+    else if (req.url === '/silent')
+      return; // never answers
     else res.writeHead(200).end('ok');
   });
 });

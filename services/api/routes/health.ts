@@ -25,11 +25,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: HealthDeps) {
         return { ok: false, ms: Math.round(performance.now() - t), error: (err as Error).message };
       }
     };
-    const [postgres, redis, docker] = await Promise.all([
-      probe(() => ctx.db.query('SELECT 1')),
-      probe(() => ctx.redis.ping()),
-      probe(() => ctx.sandbox.ping()),
-    ]);
+    const [postgres, redis, docker] = await Promise.all([probe(() => ctx.db.query('SELECT 1')), probe(() => ctx.redis.ping()), probe(() => ctx.sandbox.ping())]);
     const ok = postgres.ok && redis.ok && docker.ok;
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks: { postgres, redis, docker } });
   });

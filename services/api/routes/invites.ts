@@ -61,7 +61,11 @@ async function inviteEndpoints(app: FastifyInstance, ctx: InviteRoutesDeps, invi
             candidateName: z.string().trim().min(1).max(200),
             candidateEmail: z.string().trim().email().max(320),
             expiresAt: z.string().datetime({ offset: true }).optional(),
-            expiresInHours: z.number().positive().max(24 * 90).optional(),
+            expiresInHours: z
+              .number()
+              .positive()
+              .max(24 * 90)
+              .optional(),
             maxAttempts: z.number().int().min(1).max(20).optional(),
           })
           .strict()

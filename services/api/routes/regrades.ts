@@ -39,7 +39,12 @@ export async function regradeRoutes(app: FastifyInstance, ctx: RegradeRoutesDeps
     '/v1/assessments/:assessmentId/regrades',
     {
       onRequest: requireRole('admin', 'reviewer', 'ci'),
-      schema: { summary: 'Recent regrades of an assessment', tags: ['regrades'], params: z.object({ assessmentId: z.string().min(1).max(100) }), response: { 200: z.object({ regrades: z.array(regradeSchema) }), 404: errorSchema } },
+      schema: {
+        summary: 'Recent regrades of an assessment',
+        tags: ['regrades'],
+        params: z.object({ assessmentId: z.string().min(1).max(100) }),
+        response: { 200: z.object({ regrades: z.array(regradeSchema) }), 404: errorSchema },
+      },
     },
     async (req) => ({ regrades: await service.list(req.principal!, req.params.assessmentId) }),
   );

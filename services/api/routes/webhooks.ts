@@ -26,12 +26,19 @@ export async function webhookRoutes(app: FastifyInstance, ctx: WebhookServiceDep
     },
     async (req, reply) => reply.code(201).send(await service.create(req.principal!, req.body)),
   );
-  r.get('/v1/webhooks', { onRequest: admin, schema: { summary: 'Webhook endpoints', tags: ['webhooks'], response: { 200: z.object({ webhooks: z.array(webhookEndpointSchema) }) } } }, async (req) => ({
-    webhooks: await service.list(req.principal!),
-  }));
+  r.get(
+    '/v1/webhooks',
+    { onRequest: admin, schema: { summary: 'Webhook endpoints', tags: ['webhooks'], response: { 200: z.object({ webhooks: z.array(webhookEndpointSchema) }) } } },
+    async (req) => ({
+      webhooks: await service.list(req.principal!),
+    }),
+  );
   r.get(
     '/v1/webhooks/:id',
-    { onRequest: admin, schema: { summary: 'One webhook endpoint (enabled, or why it was disabled)', tags: ['webhooks'], params, response: { 200: webhookEndpointSchema, 404: errorSchema } } },
+    {
+      onRequest: admin,
+      schema: { summary: 'One webhook endpoint (enabled, or why it was disabled)', tags: ['webhooks'], params, response: { 200: webhookEndpointSchema, 404: errorSchema } },
+    },
     async (req) => service.get(req.principal!, req.params.id),
   );
   r.delete('/v1/webhooks/:id', { onRequest: admin, schema: { summary: 'Delete a webhook endpoint and its log', tags: ['webhooks'], params } }, async (req, reply) => {

@@ -11,7 +11,7 @@ export const cvEstimateCalibrated = defineCheck({
   basis: 'mixed',
   fedBy: 'evaluate',
   explanation:
-    'The candidate\'s cross-validated score is compared with the same metric on hidden data they never saw. An estimate far above the hidden score, beyond what chance explains, means the evaluation was optimistic — usually leakage. This check cannot be faked.',
+    "The candidate's cross-validated score is compared with the same metric on hidden data they never saw. An estimate far above the hidden score, beyond what chance explains, means the evaluation was optimistic — usually leakage. This check cannot be faked.",
   thresholds: z.object({ z: z.number().min(0).max(10).default(2), floor: z.number().min(0).max(1).default(0.02) }).strict(),
   measure,
   judge: (v, t) => {
@@ -42,7 +42,11 @@ function measure({ evaluation: e, input, labels, probs }: MeasureContext): Measu
     values: { metric: scorer.name, cvMean, cvStd, holdout, holdoutSe: se, optimism: cvMean - holdout, usedProbabilities: scores !== null },
     evidence: [
       ev('Own estimate', `${scorer.name} = ${cvMean.toFixed(4)} ± ${cvStd.toFixed(4)} over ${result.foldScores.length} folds`),
-      ev('Hidden holdout', `${scorer.name} = ${holdout.toFixed(4)} (bootstrap standard error ${se.toFixed(4)}, ${truth.length} rows)` + (scorer.needsScores && !scores ? '; computed from labels because predict_proba is missing' : '')),
+      ev(
+        'Hidden holdout',
+        `${scorer.name} = ${holdout.toFixed(4)} (bootstrap standard error ${se.toFixed(4)}, ${truth.length} rows)` +
+          (scorer.needsScores && !scores ? '; computed from labels because predict_proba is missing' : ''),
+      ),
     ],
   };
 }

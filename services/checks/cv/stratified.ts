@@ -38,6 +38,8 @@ function measure({ evaluation: e }: MeasureContext): Measurement {
   return {
     ran: true,
     values: { maxRelativeDeviation: dev, splitter: main.splitter, stratified: main.stratified, overallRate: splitRate },
-    evidence: [ev('Validation churn rate per fold', `${foldRates.map((r) => (r * 100).toFixed(1) + '%').join(', ')} (all rows given to the splitter: ${(splitRate * 100).toFixed(1)}%)`, loc(main))],
+    evidence: [
+      ev('Validation churn rate per fold', `${foldRates.map((r) => (r * 100).toFixed(1) + '%').join(', ')} (all rows given to the splitter: ${(splitRate * 100).toFixed(1)}%)`, loc(main)),
+    ],
   };
 }

@@ -9,8 +9,7 @@ export const cvUsed = defineCheck({
   category: 'cross-validation',
   basis: 'sandbox',
   fedBy: 'evaluate',
-  explanation:
-    'One train/test split gives a noisy estimate that depends on luck. k-fold cross-validation (at least 5 folds) or repeated CV gives a dependable one.',
+  explanation: 'One train/test split gives a noisy estimate that depends on luck. k-fold cross-validation (at least 5 folds) or repeated CV gives a dependable one.',
   thresholds: z.object({ minFolds: z.number().int().min(2).max(50).default(5) }).strict(),
   measure,
   judge: (v, t) => {
@@ -18,8 +17,7 @@ export const cvUsed = defineCheck({
     if (v.repeated === true && k >= 2) return { status: 'pass', summary: `repeated ${k}-fold cross-validation` };
     if (k >= t.minFolds) return { status: 'pass', summary: `${k}-fold cross-validation (${v.splitter})` };
     if (k >= 3) return { status: 'warn', summary: `only ${k} folds (${v.splitter}); ${t.minFolds} or more expected` };
-    if (v.splitter === null && num(v, 'foldScores') >= t.minFolds)
-      return { status: 'warn', summary: `${num(v, 'foldScores')} fold scores returned but no splitter was seen at run time` };
+    if (v.splitter === null && num(v, 'foldScores') >= t.minFolds) return { status: 'warn', summary: `${num(v, 'foldScores')} fold scores returned but no splitter was seen at run time` };
     return { status: 'fail', summary: k >= 1 ? `a single split (${v.splitter}) instead of cross-validation` : 'no cross-validation was seen' };
   },
 });

@@ -8,8 +8,7 @@ export const contractInterface = defineCheck({
   title: 'Submission contract',
   category: 'engineering',
   basis: 'mixed',
-  explanation:
-    'The submission can be imported and provides train() and predict() that return well-formed results. Without this nothing else can be judged.',
+  explanation: 'The submission can be imported and provides train() and predict() that return well-formed results. Without this nothing else can be judged.',
   thresholds: z.object({}).strict(),
   measure,
   judge: (v) => {
@@ -51,7 +50,14 @@ function measure(ctx: MeasureContext) {
       if (primary?.probabilitiesProblem && f.predict_proba) optional.push(`predict_proba(): ${primary.probabilitiesProblem}`);
     }
     if (f.evaluate && train.evaluateProblem) optional.push(`evaluate(): ${train.evaluateProblem}`);
-    evidence.push(ev('Functions found', Object.entries(f).map(([k, v]) => `${k}: ${v ? 'yes' : 'no'}`).join(', ')));
+    evidence.push(
+      ev(
+        'Functions found',
+        Object.entries(f)
+          .map(([k, v]) => `${k}: ${v ? 'yes' : 'no'}`)
+          .join(', '),
+      ),
+    );
   }
   for (const p of problems) evidence.unshift(ev('Problem', p));
   for (const p of optional) evidence.push(ev('Optional part', p));

@@ -28,7 +28,7 @@ function measure({ steps, phases, stopCause: cause, input }: MeasureContext): Me
   const candidateRan = phases.some((p) => p.status !== 'skipped') || cause !== null;
   return {
     ran: candidateRan,
-    ...(candidateRan ? {} : { reason: 'none of the submission\'s code ran', missing: null }),
+    ...(candidateRan ? {} : { reason: "none of the submission's code ran", missing: null }),
     values: { killed: cause !== null, cause, peakMemoryMb: mb(peak), limitMb: mb(input.limits.memoryBytes), totalSeconds: steps.reduce((s, x) => s + x.timings.totalMs, 0) / 1000 },
     evidence,
   };

@@ -53,7 +53,8 @@ function measure(ctx: MeasureContext): Measurement {
     evidence: [
       ev(
         'Business cost on the holdout',
-        `${own} (missed churner = ${costs.falseNegative}, unneeded call = ${costs.falsePositive}); calling nobody costs ${majority}` + (refCost !== null ? `; the reference model costs ${refCost}` : ''),
+        `${own} (missed churner = ${costs.falseNegative}, unneeded call = ${costs.falsePositive}); calling nobody costs ${majority}` +
+          (refCost !== null ? `; the reference model costs ${refCost}` : ''),
       ),
       ev('Confusion matrix', `caught ${c.tp}, missed ${c.fn}, unneeded calls ${c.fp}, correctly left alone ${c.tn}`),
     ],

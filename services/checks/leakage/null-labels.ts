@@ -12,7 +12,7 @@ export const leakageNullLabels = defineCheck({
   basis: 'sandbox',
   fedBy: 'evaluate',
   explanation:
-    'We rerun the candidate\'s own evaluation after shuffling the target column. With nothing to learn, an honest evaluation scores at chance; a clearly better score means the evaluation leaks.',
+    "We rerun the candidate's own evaluation after shuffling the target column. With nothing to learn, an honest evaluation scores at chance; a clearly better score means the evaluation leaks.",
   thresholds: z.object({ minExcess: z.number().min(0).max(1).default(0.05), z: z.number().min(0).max(10).default(2) }).strict(),
   measure,
   judge: (v, t) => {
@@ -47,7 +47,9 @@ function measure({ train, evaluation: e, phase }: MeasureContext): Measurement {
   return {
     ran: true,
     values: { metric: nullRes.metric, nullMean, nullSe, chance, realMean: mean(e.result.foldScores) },
-    evidence: [ev('Shuffled labels', `fold scores ${nullRes.foldScores.map((x) => x.toFixed(4)).join(', ')}; chance level ${chance.toFixed(4)} at ${(prevalence! * 100).toFixed(1)}% churners`)],
+    evidence: [
+      ev('Shuffled labels', `fold scores ${nullRes.foldScores.map((x) => x.toFixed(4)).join(', ')}; chance level ${chance.toFixed(4)} at ${(prevalence! * 100).toFixed(1)}% churners`),
+    ],
   };
 }
 

@@ -25,8 +25,7 @@ export const leakagePreprocessing = defineCheck({
     const soft = num(v, 'lintWarnings');
     const exploratory = t.failOnExploratory ? num(v, 'exploratoryFindings') : 0;
     if (traced > 0) return { status: 'fail', summary: `${traced} preprocessing step(s) were fitted on rows later used for validation (seen at run time)` };
-    if (lint > 0)
-      return { status: t.failOnLintOnly ? 'fail' : 'warn', summary: `${lint} place(s) in the code fit preprocessing before splitting the data` };
+    if (lint > 0) return { status: t.failOnLintOnly ? 'fail' : 'warn', summary: `${lint} place(s) in the code fit preprocessing before splitting the data` };
     if (exploratory > 0) return { status: 'fail', summary: `${exploratory} place(s) in exploratory work fit preprocessing or compute statistics before splitting the data` };
     if (soft > 0) return { status: 'warn', summary: 'cross-validation is run on an estimator without a Pipeline around its preprocessing' };
     return { status: 'pass', summary: 'every traced preprocessing step was fitted inside the training folds' };

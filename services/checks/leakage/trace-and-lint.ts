@@ -18,7 +18,7 @@ export function untraced(ctx: MeasureContext): Measurement | null {
   // The trace of a phase is complete only if the phase finished; the lint stands on its own.
   const tracedOk = train.phases.some((p) => (p.name === 'train' || p.name === 'evaluate') && p.status === 'ok');
   if (tracedOk || lintOf(ctx, ['fit-before-split', 'select-before-split', 'resample-before-split', 'stat-before-split', 'fit-on-test-rows']).length > 0) return null;
-  return notRun(train.solution.found ? 'neither train() nor evaluate() finished, so there is no complete trace' : 'none of the submission\'s code ran');
+  return notRun(train.solution.found ? 'neither train() nor evaluate() finished, so there is no complete trace' : "none of the submission's code ran");
 }
 
 export const leakEvidence = (l: LeakFinding): Evidence =>

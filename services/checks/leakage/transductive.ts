@@ -9,7 +9,7 @@ export const leakageTransductive = defineCheck({
   category: 'leakage',
   basis: 'host',
   explanation:
-    'A customer\'s prediction must not change depending on which other customers are scored with it. We predict the hidden data whole, in shuffled chunks and row by row; any difference means the model refits or ranks at prediction time.',
+    "A customer's prediction must not change depending on which other customers are scored with it. We predict the hidden data whole, in shuffled chunks and row by row; any difference means the model refits or ranks at prediction time.",
   thresholds: z.object({ maxDiffRate: rate.default(0) }).strict(),
   measure,
   judge: (v, t) => {
@@ -32,7 +32,10 @@ function measure({ pred, labels }: MeasureContext): Measurement {
     ran: true,
     values: { chunkDiffRate: chunkDiff, rowDiffRate: rowDiff, chunkSize: tr.chunkSize, sampleRows: rowPairs.length, failedSingleRows: failedRows },
     evidence: [
-      ev('Shuffled chunks', chunkDiff === null ? 'not available' : `${Math.round(chunkDiff * labels.length)} of ${labels.length} labels differ when predicted in shuffled chunks of ${tr.chunkSize}`),
+      ev(
+        'Shuffled chunks',
+        chunkDiff === null ? 'not available' : `${Math.round(chunkDiff * labels.length)} of ${labels.length} labels differ when predicted in shuffled chunks of ${tr.chunkSize}`,
+      ),
       ev('Row by row', `${differing} of ${rowPairs.length} sampled rows differ when predicted alone${failedRows ? `; ${failedRows} single-row calls failed` : ''}`),
       ...(tr.problem ? [ev('Problem', tr.problem)] : []),
     ],

@@ -12,7 +12,7 @@ export const businessThreshold = defineCheck({
   basis: 'host',
   fedBy: 'predict_proba',
   explanation:
-    'A model gives each customer a churn probability; someone has to choose from which probability on a customer gets a call. Missing a churner costs far more than an unneeded call, so the right cut-off is well below 50%. On hidden data we compare the cost of the candidate\'s own decisions with the cheapest cut-off their probabilities allow: the share of the possible savings they gave away (regret).',
+    "A model gives each customer a churn probability; someone has to choose from which probability on a customer gets a call. Missing a churner costs far more than an unneeded call, so the right cut-off is well below 50%. On hidden data we compare the cost of the candidate's own decisions with the cheapest cut-off their probabilities allow: the share of the possible savings they gave away (regret).",
   thresholds: z
     .object({
       warnRegret: z.number().min(0).max(1).default(0.15),
@@ -55,8 +55,14 @@ function measure(ctx: MeasureContext) {
       costRatio: costs.falseNegative / costs.falsePositive,
     },
     evidence: [
-      ev('Their decisions', `cost ${own} on the hidden holdout; their yes/no answers match "call when p ≥ ${eff.threshold.toFixed(3)}" for ${(eff.agreement * 100).toFixed(1)}% of customers`),
-      ev('Best cut-off on their probabilities', `call when p ≥ ${best.threshold.toFixed(3)}: cost ${best.cost}; calling nobody costs ${nobody}; a missed churner costs ${costs.falseNegative}, a call ${costs.falsePositive}, so calibrated probabilities would be cut at ${(costs.falsePositive / (costs.falsePositive + costs.falseNegative)).toFixed(3)}`),
+      ev(
+        'Their decisions',
+        `cost ${own} on the hidden holdout; their yes/no answers match "call when p ≥ ${eff.threshold.toFixed(3)}" for ${(eff.agreement * 100).toFixed(1)}% of customers`,
+      ),
+      ev(
+        'Best cut-off on their probabilities',
+        `call when p ≥ ${best.threshold.toFixed(3)}: cost ${best.cost}; calling nobody costs ${nobody}; a missed churner costs ${costs.falseNegative}, a call ${costs.falsePositive}, so calibrated probabilities would be cut at ${(costs.falsePositive / (costs.falsePositive + costs.falseNegative)).toFixed(3)}`,
+      ),
     ],
     series: { costByThreshold: downsample(curve.map((p) => ({ x: Math.min(1, p.threshold), y: p.cost }))) },
   };

@@ -51,7 +51,12 @@ function measure(ctx: MeasureContext) {
     },
     evidence: [
       ev('Average', `mean predicted churn probability ${(meanP * 100).toFixed(1)}% vs ${(observed * 100).toFixed(1)}% who churned`),
-      ev('By probability', rel.bins.map((b) => `${(b.lo * 100).toFixed(0)}-${(b.hi * 100).toFixed(0)}%: predicted ${(b.meanPredicted * 100).toFixed(0)}%, churned ${(b.observedRate * 100).toFixed(0)}% (${b.rows})`).join('; ')),
+      ev(
+        'By probability',
+        rel.bins
+          .map((b) => `${(b.lo * 100).toFixed(0)}-${(b.hi * 100).toFixed(0)}%: predicted ${(b.meanPredicted * 100).toFixed(0)}%, churned ${(b.observedRate * 100).toFixed(0)}% (${b.rows})`)
+          .join('; '),
+      ),
     ],
     series: { reliability: rel.bins.map((b) => ({ x: b.meanPredicted, y: b.observedRate })) },
   };

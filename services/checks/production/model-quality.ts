@@ -21,7 +21,7 @@ export const modelQuality = defineCheck({
   category: 'production',
   basis: 'host',
   explanation:
-    'Every competent model passes the checks; this part ranks them. On hidden customers we add up what the model\'s decisions cost (missed churners and unneeded calls) and place it between calling nobody and a simple reference model, and beyond: a model that saves more scores higher.',
+    "Every competent model passes the checks; this part ranks them. On hidden customers we add up what the model's decisions cost (missed churners and unneeded calls) and place it between calling nobody and a simple reference model, and beyond: a model that saves more scores higher.",
   thresholds: z
     .object({
       atReference: z.number().min(0).max(1).default(0.5),

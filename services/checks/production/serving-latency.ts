@@ -27,7 +27,8 @@ export const servingLatency = defineCheck({
     const p99 = num(v, 'p99Ms');
     const mism = num(v, 'mismatchRate');
     const what = `p50 ${fmt(num(v, 'p50Ms'), 1)} ms, p99 ${fmt(p99, 1)} ms per customer over ${v.calls} calls (${v.cpus} CPUs); cold start ${fmt(num(v, 'coldStartMs'), 0)} ms`;
-    if (mism > t.maxMismatchRate) return { status: 'fail', summary: `${what}; ${pct(mism)} of single-customer answers differ from the same customers' answers in a whole file, so the timings cannot be trusted` };
+    if (mism > t.maxMismatchRate)
+      return { status: 'fail', summary: `${what}; ${pct(mism)} of single-customer answers differ from the same customers' answers in a whole file, so the timings cannot be trusted` };
     if (p99 > t.p99Ms) return { status: 'fail', summary: `${what}: slower than the ${t.p99Ms} ms budget` };
     if (p99 > t.warnP99Ms || mism > 0) return { status: 'warn', summary: `${what}${mism > 0 ? `; ${pct(mism)} of answers differ from the whole-file answers` : ': close to the budget'}` };
     return { status: 'pass', summary: what };
@@ -64,7 +65,10 @@ function measure({ pred, labels, input }: MeasureContext) {
       budgetS: s.budgetS,
     },
     evidence: [
-      ev('Single customers', `${calls.length} warm calls of predict() on a one-row file${calls.length < 200 ? ` (the ${s.budgetS} s budget ended the series)` : ''}; each timed by the grader from handing the row over to reading the answer`),
+      ev(
+        'Single customers',
+        `${calls.length} warm calls of predict() on a one-row file${calls.length < 200 ? ` (the ${s.budgetS} s budget ended the series)` : ''}; each timed by the grader from handing the row over to reading the answer`,
+      ),
       ev('Cold start', `loading model.pkl and the first answer: ${s.coldStartMs.toFixed(0)} ms`),
       ev('Batch', rowsPerSecond ? `${Math.round(rowsPerSecond)} customers per second on the whole holdout (${s.batchRows} rows)` : (s.batchProblem ?? 'not measured')),
       ...(s.problem ? [ev('Problem', s.problem)] : []),

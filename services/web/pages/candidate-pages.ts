@@ -80,14 +80,17 @@ export function invitePage(d: InvitePageData): string {
             <div class="actions"><button type="submit">Upload and start grading</button></div>
           </form>
         </section>
-        ${d.submissions.length
-          ? html`<section class="card" aria-labelledby="earlier-h">
+        ${
+          d.submissions.length
+            ? html`<section class="card" aria-labelledby="earlier-h">
           <h2 id="earlier-h">Your uploads</h2>
           <ul class="facts-list">${d.submissions.map(
-            (s) => html`<li><a href="${base}/submissions/${s.id}">${s.fileName}</a> ${badge(s.didNotRun ? 'did-not-run' : (s.grading?.status ?? 'queued'))}<br><span class="small muted">${timeTag(s.createdAt)}</span></li>`,
+            (s) =>
+              html`<li><a href="${base}/submissions/${s.id}">${s.fileName}</a> ${badge(s.didNotRun ? 'did-not-run' : (s.grading?.status ?? 'queued'))}<br><span class="small muted">${timeTag(s.createdAt)}</span></li>`,
           )}</ul>
         </section>`
-          : ''}
+            : ''
+        }
       </aside>
     </div>`,
   });
@@ -172,23 +175,28 @@ export function statusPage(d: StatusPageData): string {
   const results = d.checks
     ? html`<section class="card" aria-labelledby="results-h">
       <h2 id="results-h">What the checks found</h2>
-      ${d.checks.length
-        ? html`<p class="muted small">The reviewers see the full report. Below is what this assessment shares with candidates.</p>
+      ${
+        d.checks.length
+          ? html`<p class="muted small">The reviewers see the full report. Below is what this assessment shares with candidates.</p>
       ${d.checks.map(
         (c) => html`<div class="check">
         <div class="check-head">${c.status ? badge(c.status) : ''}<h3>${c.title}</h3></div>
         ${c.status ? '' : html`<p class="small muted" data-shared-with-reviewers>Result shared with the reviewers</p>`}
         ${c.summary ? html`<p class="summary">${c.summary}</p>` : ''}
         ${c.explanation ? html`<p class="explain">${c.explanation}</p>` : ''}
-        ${c.evidence?.length
-          ? html`<ul class="evidence">${c.evidence.map(
-              (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${e.file}${e.line ? `:${e.line}` : ''}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
-            )}</ul>`
-          : ''}
+        ${
+          c.evidence?.length
+            ? html`<ul class="evidence">${c.evidence.map(
+                (e) =>
+                  html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${e.file}${e.line ? `:${e.line}` : ''}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
+              )}</ul>`
+            : ''
+        }
         ${c.chart ? checkChartFigure(c.chart) : ''}
       </div>`,
       )}`
-        : html`<p>This assessment does not share check results with candidates. The reviewers will be in touch.</p>`}
+          : html`<p>This assessment does not share check results with candidates. The reviewers will be in touch.</p>`
+      }
     </section>`
     : '';
   return page({
@@ -203,9 +211,11 @@ export function statusPage(d: StatusPageData): string {
       <h1>${d.info.didNotRun ? 'Graded — did not run' : d.info.status === 'completed' ? 'Your submission has been graded' : d.info.status === 'failed' ? 'Grading could not finish' : 'Your submission is being graded'}</h1>
       <p class="muted small">File <strong>${d.submission.fileName}</strong> (${formatBytes(d.submission.archiveBytes)}), uploaded ${timeTag(d.submission.createdAt)}.</p>
       <p class="live-line" role="status" aria-live="polite" data-phase-label>${d.info.label}</p>
-      ${d.info.status === 'failed'
-        ? html`<div class="notice warn"><p>This was not caused by your code, and your upload is kept. The hiring team sees this on their side and can start the grading again; you do not need to upload again.</p></div>`
-        : steps(d.info)}
+      ${
+        d.info.status === 'failed'
+          ? html`<div class="notice warn"><p>This was not caused by your code, and your upload is kept. The hiring team sees this on their side and can start the grading again; you do not need to upload again.</p></div>`
+          : steps(d.info)
+      }
       ${live ? html`<p class="small muted">This page updates by itself. You can close it and come back to this address later.</p>` : ''}
     </div>
     ${results}

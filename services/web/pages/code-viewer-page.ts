@@ -52,9 +52,11 @@ function fileList(d: CodeViewerData): SafeHtml {
     <tbody>${d.files.map((f) => {
       const marked = d.marks.get(f.name)?.size ?? 0;
       const current = d.selected?.name === f.name;
-      return html`<tr data-file="${f.name}" data-kind="${f.kind}"><td class="file-name">${f.kind === 'text'
-        ? html`<a href="${codeHref(d.submission.id, f.name)}" ${current ? trusted('aria-current="page"') : ''}>${f.name}</a>`
-        : html`${f.name} <span class="muted small">(${KIND_TEXT[f.kind]})</span>`}</td><td class="num">${formatBytes(f.size)}</td><td>${marked ? String(marked) : ''}</td></tr>`;
+      return html`<tr data-file="${f.name}" data-kind="${f.kind}"><td class="file-name">${
+        f.kind === 'text'
+          ? html`<a href="${codeHref(d.submission.id, f.name)}" ${current ? trusted('aria-current="page"') : ''}>${f.name}</a>`
+          : html`${f.name} <span class="muted small">(${KIND_TEXT[f.kind]})</span>`
+      }</td><td class="num">${formatBytes(f.size)}</td><td>${marked ? String(marked) : ''}</td></tr>`;
     })}</tbody></table></div>`;
 }
 

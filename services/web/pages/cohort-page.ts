@@ -45,7 +45,8 @@ export function decisionBadge(d: CohortRow['decision']): SafeHtml {
 function earlierAttempts(r: CohortRow): SafeHtml | '' {
   if (!r.earlier.length) return '';
   return html`<details class="attempts"><summary class="small">${r.earlier.length} earlier attempt${r.earlier.length === 1 ? '' : 's'}</summary><ul class="small">${r.earlier.map(
-    (e) => html`<li data-attempt="${e.id}"><a href="/review/submissions/${e.id}">${timeTag(e.createdAt)}</a> · ${e.status === 'completed' && e.invalid ? 'invalid (did not run)' : e.status === 'completed' && e.passed !== null ? (e.passed ? 'passed' : 'not passed') : (e.status ?? 'queued')} · ${e.finalScore === null ? '—' : num(e.finalScore, 0)}</li>`,
+    (e) =>
+      html`<li data-attempt="${e.id}"><a href="/review/submissions/${e.id}">${timeTag(e.createdAt)}</a> · ${e.status === 'completed' && e.invalid ? 'invalid (did not run)' : e.status === 'completed' && e.passed !== null ? (e.passed ? 'passed' : 'not passed') : (e.status ?? 'queued')} · ${e.finalScore === null ? '—' : num(e.finalScore, 0)}</li>`,
   )}</ul></details>`;
 }
 

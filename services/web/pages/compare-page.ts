@@ -48,7 +48,8 @@ export function comparePage(nav: ReviewerNav, cols: CompareColumn[]): string {
       <table class="data compare">
         <caption class="visually-hidden">Submissions side by side</caption>
         <thead><tr><th scope="col">&nbsp;</th>${cols.map(
-          (c) => html`<th scope="col" data-compare-column="${c.submission.id}"><a href="/review/submissions/${c.submission.id}">${c.submission.candidate ?? 'API upload'}</a><br><span class="small muted">${c.submission.fileName} · ${timeTag(c.submission.createdAt)}</span></th>`,
+          (c) =>
+            html`<th scope="col" data-compare-column="${c.submission.id}"><a href="/review/submissions/${c.submission.id}">${c.submission.candidate ?? 'API upload'}</a><br><span class="small muted">${c.submission.fileName} · ${timeTag(c.submission.createdAt)}</span></th>`,
         )}</tr></thead>
         <tbody>
           ${row('Final score', cols, (c) => html`<strong data-score>${num(c.final!.score, 1)}</strong>`, 'score')}
@@ -57,7 +58,17 @@ export function comparePage(nav: ReviewerNav, cols: CompareColumn[]): string {
           ${row('Manual score', cols, (c) => (c.final!.manualScore === null ? '—' : num(c.final!.manualScore, 1)), 'manual')}
           ${row('Decision', cols, (c) => (c.decision ? html`${DECISION_TEXT[c.decision.decision]}<br><span class="small muted">${c.decision.decidedBy}</span>` : html`<span class="muted">none</span>`), 'decision')}
           <tr><th scope="rowgroup" colspan="${cols.length + 1}" class="group">Checks</th></tr>
-          ${checkIds.map((id) => row(title(id), cols, (c) => { const k = checkOf(c, id); return k ? badge(k.status) : '—'; }, `check:${id}`))}
+          ${checkIds.map((id) =>
+            row(
+              title(id),
+              cols,
+              (c) => {
+                const k = checkOf(c, id);
+                return k ? badge(k.status) : '—';
+              },
+              `check:${id}`,
+            ),
+          )}
           <tr><th scope="rowgroup" colspan="${cols.length + 1}" class="group">Hidden holdout</th></tr>
           ${METRICS.map(([label, f]) => row(label, cols, (c) => (c.report!.document.metrics.holdout ? f(c.report!.document.metrics.holdout) : '—'), `metric:${label}`))}
           <tr><th scope="rowgroup" colspan="${cols.length + 1}" class="group">Cost of running</th></tr>

@@ -91,17 +91,22 @@ export function checksSection(checks: ScoredCheck[], codeFor?: string, rubric?: 
       <p class="summary">${c.summary}</p>
       ${sandboxOnlyPass(c)}
       <p class="explain">${c.explanation}</p>
-      ${c.evidence.length
-        ? html`<ul class="evidence">${c.evidence.map(
-            (e) => html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` ${codeWhere(e.file, e.line, codeFor)}` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
-          )}</ul>`
-        : ''}
+      ${
+        c.evidence.length
+          ? html`<ul class="evidence">${c.evidence.map(
+              (e) =>
+                html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` ${codeWhere(e.file, e.line, codeFor)}` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
+            )}</ul>`
+          : ''
+      }
       ${checkChart(c, rubric)}
-      ${Object.keys(c.values).length
-        ? html`<details class="values"><summary>Numbers behind this check</summary><dl>${Object.entries(c.values).map(
-            ([k, v]) => html`<dt title="${k}">${valueLabel(k)}</dt><dd>${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v)}</dd>`,
-          )}</dl></details>`
-        : ''}
+      ${
+        Object.keys(c.values).length
+          ? html`<details class="values"><summary>Numbers behind this check</summary><dl>${Object.entries(c.values).map(
+              ([k, v]) => html`<dt title="${k}">${valueLabel(k)}</dt><dd>${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : String(v)}</dd>`,
+            )}</dl></details>`
+          : ''
+      }
     </article>`,
       )}`,
   )}`;
@@ -134,8 +139,7 @@ export function holdoutSection(doc: ReportDocument, m: AssessmentManifest): Safe
 
 function manualSection(d: ReportPageData): SafeHtml {
   const items = d.rubric.manual.items;
-  if (!items.length)
-    return html`<p class="muted">Rubric ${d.rubric.id} v${d.rubricVersion} has no manual items; the score is fully automatic.</p>`;
+  if (!items.length) return html`<p class="muted">Rubric ${d.rubric.id} v${d.rubricVersion} has no manual items; the score is fully automatic.</p>`;
   const current = new Map<string, ManualScoreRow>();
   for (const h of d.manualHistory) if (!current.has(h.itemId)) current.set(h.itemId, h);
   const title = new Map(items.map((i) => [i.id, i.title]));
@@ -155,13 +159,16 @@ function manualSection(d: ReportPageData): SafeHtml {
       </form>
     </div>`;
   })}
-  ${d.manualHistory.length
-    ? html`<h3>History</h3><div class="table-wrap"><table class="data" id="manual-history">
+  ${
+    d.manualHistory.length
+      ? html`<h3>History</h3><div class="table-wrap"><table class="data" id="manual-history">
     <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Item</th><th scope="col" class="num">Points</th><th scope="col">Comment</th></tr></thead>
     <tbody>${d.manualHistory.map(
-      (h) => html`<tr><td class="small">${timeTag(h.createdAt)}</td><td>${h.scoredBy}</td><td>${title.get(h.itemId) ?? h.itemId}</td><td class="num">${String(h.points)}</td><td class="small">${h.comment || '—'}</td></tr>`,
+      (h) =>
+        html`<tr><td class="small">${timeTag(h.createdAt)}</td><td>${h.scoredBy}</td><td>${title.get(h.itemId) ?? h.itemId}</td><td class="num">${String(h.points)}</td><td class="small">${h.comment || '—'}</td></tr>`,
     )}</tbody></table></div>`
-    : ''}`;
+      : ''
+  }`;
 }
 
 /** The reviewer's report: everything the grading found, with the charts and manual scoring. */
@@ -191,9 +198,11 @@ export function reportPage(d: ReportPageData): string {
       </div>
     </div>
     ${d.notice ? html`<div class="notice ${d.notice.kind} no-print" role="status"><p>${d.notice.text}</p></div>` : ''}
-    ${d.grading && d.grading.id !== doc.gradingId && d.grading.status !== 'completed'
-      ? html`<div class="notice info"><p>A newer grading is ${d.grading.status} (${d.grading.phase}); this page shows the latest finished report.</p></div>`
-      : ''}
+    ${
+      d.grading && d.grading.id !== doc.gradingId && d.grading.status !== 'completed'
+        ? html`<div class="notice info"><p>A newer grading is ${d.grading.status} (${d.grading.phase}); this page shows the latest finished report.</p></div>`
+        : ''
+    }
     <section class="card" aria-labelledby="score-h">
       <div class="scorecard">
         <div>
@@ -219,7 +228,8 @@ export function reportPage(d: ReportPageData): string {
       <section class="card" aria-labelledby="cat-h">
         <h2 id="cat-h">Categories</h2>
         ${f.categories.map(
-          (c) => html`<div class="category" data-category="${c.id}"><span class="name">${c.id}</span><strong class="num">${c.score === null ? 'n/a' : c.score.toFixed(0)}</strong>${scoreBar(c.score, `${c.id}: ${c.score === null ? 'not scored' : `${c.score.toFixed(0)} of 100`}`)}<p class="explain">${c.explanation}</p></div>`,
+          (c) =>
+            html`<div class="category" data-category="${c.id}"><span class="name">${c.id}</span><strong class="num">${c.score === null ? 'n/a' : c.score.toFixed(0)}</strong>${scoreBar(c.score, `${c.id}: ${c.score === null ? 'not scored' : `${c.score.toFixed(0)} of 100`}`)}<p class="explain">${c.explanation}</p></div>`,
         )}
       </section>
       <section class="card" aria-labelledby="manual-h" id="manual">
@@ -236,23 +246,27 @@ export function reportPage(d: ReportPageData): string {
       <h2 id="holdout-h">Hidden holdout performance</h2>
       ${holdoutSection(doc, d.manifest)}
     </section>
-    ${doc.lint.length
-      ? html`<section class="card" aria-labelledby="lint-h" id="lint">
+    ${
+      doc.lint.length
+        ? html`<section class="card" aria-labelledby="lint-h" id="lint">
       <h2 id="lint-h">Static analysis findings</h2>
       <ul class="evidence">${doc.lint.map(
         (l) => html`<li><span class="label">${l.rule}</span> ${codeWhere(l.file, l.line, sub.id)}<br>${l.message}<pre class="wrap"><code>${l.code}</code></pre></li>`,
       )}</ul>
     </section>`
-      : ''}
+        : ''
+    }
     <section class="card" aria-labelledby="res-h" id="resources">
         <h2 id="res-h">Resources per phase</h2>
         <div class="table-wrap"><table class="data">
           <thead><tr><th scope="col">Phase</th><th scope="col">Status</th><th scope="col" class="num">Time</th><th scope="col" class="num">CPU</th><th scope="col" class="num">Peak memory</th></tr></thead>
           <tbody>${doc.resources.map(
-            (r) => html`<tr><td>${r.step} / ${r.phase}</td><td>${r.status}</td><td class="num">${formatMs(r.durationMs)}</td><td class="num">${formatMs(r.cpuMs)}</td><td class="num">${formatBytes(r.peakMemoryBytes)}</td></tr>`,
+            (r) =>
+              html`<tr><td>${r.step} / ${r.phase}</td><td>${r.status}</td><td class="num">${formatMs(r.durationMs)}</td><td class="num">${formatMs(r.cpuMs)}</td><td class="num">${formatBytes(r.peakMemoryBytes)}</td></tr>`,
           )}
           ${doc.sandbox.map(
-            (s) => html`<tr><td><strong>${s.step} container</strong></td><td>${s.outcome.replace(/_/g, ' ')}${s.exitCode !== null ? ` (exit ${s.exitCode})` : ''}</td><td class="num">${formatMs(s.durationMs)}</td><td class="num">—</td><td class="num">${formatBytes(s.peakMemoryBytes)}</td></tr>`,
+            (s) =>
+              html`<tr><td><strong>${s.step} container</strong></td><td>${s.outcome.replace(/_/g, ' ')}${s.exitCode !== null ? ` (exit ${s.exitCode})` : ''}</td><td class="num">${formatMs(s.durationMs)}</td><td class="num">—</td><td class="num">${formatBytes(s.peakMemoryBytes)}</td></tr>`,
           )}</tbody>
         </table></div>
       </section>
@@ -267,11 +281,14 @@ export function reportPage(d: ReportPageData): string {
           <dt>Graded</dt><dd>${timeTag(p.gradedAt)} on ${p.workerHost}</dd>
           <dt>Report</dt><dd><code>${d.report.id}</code></dd>
         </dl>
-        ${d.history.length > 1
-          ? html`<h3>Earlier reports</h3><ul class="small">${d.history.map(
-              (h) => html`<li>${h.id === d.report.id ? html`<strong>this report</strong>` : html`<a href="${base}?reportId=${h.id}">${timeTag(h.createdAt)}</a>`}: ${h.score.toFixed(0)}/100, rubric v${h.rubricVersion}</li>`,
-            )}</ul>`
-          : ''}
+        ${
+          d.history.length > 1
+            ? html`<h3>Earlier reports</h3><ul class="small">${d.history.map(
+                (h) =>
+                  html`<li>${h.id === d.report.id ? html`<strong>this report</strong>` : html`<a href="${base}?reportId=${h.id}">${timeTag(h.createdAt)}</a>`}: ${h.score.toFixed(0)}/100, rubric v${h.rubricVersion}</li>`,
+              )}</ul>`
+            : ''
+        }
       </section>
     <section class="card" aria-labelledby="notes-h" id="notes">
       <h2 id="notes-h">Candidate's NOTES.md</h2>
@@ -281,7 +298,9 @@ export function reportPage(d: ReportPageData): string {
       <h2 id="logs-h">Logs</h2>
       <p class="small muted">Output of the candidate's code per phase, capped by the sandbox. Expand a phase to read it.</p>
       ${doc.logs.map(
-        (l) => html`<details class="log" data-log="${l.step}/${l.phase}"><summary>${l.step} / ${l.phase} <span class="muted">stdout ${formatBytes(l.stdoutBytes)}, stderr ${formatBytes(l.stderrBytes)}</span>${l.truncated ? badge('warn', 'Truncated') : ''}</summary>
+        (
+          l,
+        ) => html`<details class="log" data-log="${l.step}/${l.phase}"><summary>${l.step} / ${l.phase} <span class="muted">stdout ${formatBytes(l.stdoutBytes)}, stderr ${formatBytes(l.stderrBytes)}</span>${l.truncated ? badge('warn', 'Truncated') : ''}</summary>
         <div>${logBlock('stdout', l.stdout, l.stdoutBytes)}${logBlock('stderr', l.stderr, l.stderrBytes)}</div></details>`,
       )}
     </section>`,
@@ -302,10 +321,12 @@ export function reportPendingPage(nav: ReviewerNav, d: { submission: SubmissionR
       <p>${badge(g?.status ?? 'queued')} ${d.label}</p>
       ${g?.lastError ? html`<p class="small muted">Last error: ${g.lastError}</p>` : ''}
       <p class="small muted">File ${d.submission.fileName}, submitted ${timeTag(d.submission.createdAt)}. This page refreshes while grading runs.</p>
-      ${g?.status === 'failed'
-        ? html`<div class="notice warn"><p>The grading failed for a system reason after ${g.attempts} attempt(s), not because of the candidate's code. The stored archive can be graded again.</p></div>
+      ${
+        g?.status === 'failed'
+          ? html`<div class="notice warn"><p>The grading failed for a system reason after ${g.attempts} attempt(s), not because of the candidate's code. The stored archive can be graded again.</p></div>
       <form method="post" action="/review/submissions/${d.submission.id}/grade-again"><input type="hidden" name="_csrf" value="${nav.csrf}"><div class="actions"><button type="submit">Grade again</button></div></form>`
-        : ''}
+          : ''
+      }
     </div>`,
   });
 }

@@ -84,18 +84,22 @@ export function submissionsPage(d: SubmissionsPageData): string {
         </div>
         <div class="actions"><button type="submit">Create invite link</button></div>
       </form>
-      ${d.invites.length
-        ? html`<h3 id="invites">Invites</h3><div class="table-wrap"><table class="data">
+      ${
+        d.invites.length
+          ? html`<h3 id="invites">Invites</h3><div class="table-wrap"><table class="data">
         <thead><tr><th scope="col">Candidate</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col" class="num">Uploads</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
         <tbody>${d.invites.map(
-          (i) => html`<tr><td>${i.candidateName}<br><span class="small muted">${i.candidateEmail}</span></td><td class="small">${timeTag(i.createdAt)}<br><span class="muted">by ${i.createdBy}</span></td><td class="small">${timeTag(i.expiresAt)}</td><td class="num">${i.attemptsUsed} / ${i.maxAttempts}</td><td>${badge(inviteState(i))}</td>
+          (
+            i,
+          ) => html`<tr><td>${i.candidateName}<br><span class="small muted">${i.candidateEmail}</span></td><td class="small">${timeTag(i.createdAt)}<br><span class="muted">by ${i.createdBy}</span></td><td class="small">${timeTag(i.expiresAt)}</td><td class="num">${i.attemptsUsed} / ${i.maxAttempts}</td><td>${badge(inviteState(i))}</td>
           <td>${
             inviteState(i) === 'revoked' || inviteState(i) === 'expired'
               ? ''
               : html`<a class="button secondary small" href="/review/invites/${i.id}/withdraw" aria-label="Withdraw the invite of ${i.candidateName}">Withdraw…</a>`
           }</td></tr>`,
         )}</tbody></table></div>`
-        : ''}
+          : ''
+      }
     </section>`,
   });
 }

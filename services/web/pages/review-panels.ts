@@ -26,11 +26,13 @@ export function decisionPanel(nav: ReviewerNav, submissionId: string, history: D
       <div class="field"><label for="decision-note">Note</label><textarea id="decision-note" name="note" maxlength="4000" rows="2"></textarea></div>
       <button type="submit">Record decision</button>
     </form>
-    ${history.length
-      ? html`<h3>History</h3><div class="table-wrap"><table class="data" id="decision-history">
+    ${
+      history.length
+        ? html`<h3>History</h3><div class="table-wrap"><table class="data" id="decision-history">
       <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Decision</th><th scope="col">Note</th></tr></thead>
       <tbody>${history.map((h) => html`<tr><td class="small">${timeTag(h.createdAt)}</td><td>${h.decidedBy}</td><td>${DECISION_TEXT[h.decision]}</td><td class="small">${h.note || '—'}</td></tr>`)}</tbody></table></div>`
-      : ''}
+        : ''
+    }
   </section>`;
 }
 
@@ -45,14 +47,18 @@ export function sharePanel(nav: ReviewerNav, submissionId: string, reportId: str
       <div class="field"><label for="share-days">Valid for (days, at most ${SHARE_MAX_DAYS})</label><input type="number" id="share-days" name="expires_in_days" min="1" max="${SHARE_MAX_DAYS}" step="1" value="${SHARE_DEFAULT_DAYS}" required></div>
       <div class="actions"><button type="submit">Create share link</button></div>
     </form>
-    ${links.length
-      ? html`<div class="table-wrap"><table class="data" id="share-links">
+    ${
+      links.length
+        ? html`<div class="table-wrap"><table class="data" id="share-links">
       <thead><tr><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
       <tbody>${links.map(
-        (l) => html`<tr data-share-link="${l.id}"><td class="small">${timeTag(l.createdAt)}<br><span class="muted">by ${l.createdBy}</span></td><td class="small">${timeTag(l.expiresAt)}</td><td>${badge(shareState(l))}${l.revokedBy ? html`<br><span class="small muted">by ${l.revokedBy}</span>` : ''}</td>
+        (
+          l,
+        ) => html`<tr data-share-link="${l.id}"><td class="small">${timeTag(l.createdAt)}<br><span class="muted">by ${l.createdBy}</span></td><td class="small">${timeTag(l.expiresAt)}</td><td>${badge(shareState(l))}${l.revokedBy ? html`<br><span class="small muted">by ${l.revokedBy}</span>` : ''}</td>
         <td>${shareState(l) === 'active' ? html`<form method="post" action="/review/share-links/${l.id}/revoke" class="inline"><input type="hidden" name="_csrf" value="${nav.csrf}"><button type="submit" class="secondary small">Revoke</button></form>` : ''}</td></tr>`,
       )}</tbody></table></div>`
-      : ''}
+        : ''
+    }
   </section>`;
 }
 

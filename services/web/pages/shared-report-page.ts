@@ -51,11 +51,13 @@ export function sharedReportPage(d: SharedReportData): string {
       <p class="sub">Submitted ${timeTag(d.submission.createdAt)} · graded ${timeTag(doc.provenance.gradedAt)} · this link works until ${formatTime(d.expiresAt)}</p>
     </div></div>
     <section class="card" aria-label="Final score" data-shared-report>${scoreSummary(d.final, d.rubric)}</section>
-    ${d.rubric.manual.items.length
-      ? html`<section class="card" aria-labelledby="manual-h"><h2 id="manual-h">Manual review</h2><ul>${d.rubric.manual.items.map(
-          (i) => html`<li>${i.title}: ${points.has(i.id) ? html`<strong>${num(points.get(i.id)!, 1)}</strong> / ${i.maxPoints}` : html`<span class="muted">not scored yet</span>`}</li>`,
-        )}</ul></section>`
-      : ''}
+    ${
+      d.rubric.manual.items.length
+        ? html`<section class="card" aria-labelledby="manual-h"><h2 id="manual-h">Manual review</h2><ul>${d.rubric.manual.items.map(
+            (i) => html`<li>${i.title}: ${points.has(i.id) ? html`<strong>${num(points.get(i.id)!, 1)}</strong> / ${i.maxPoints}` : html`<span class="muted">not scored yet</span>`}</li>`,
+          )}</ul></section>`
+        : ''
+    }
     <section class="card" aria-labelledby="checks-h"><h2 id="checks-h">Checks</h2>${checksSection(d.final.checks, undefined, d.rubric)}</section>
     <section class="card" aria-labelledby="holdout-h"><h2 id="holdout-h">Hidden holdout performance</h2>${holdoutSection(doc, d.manifest)}</section>
     <section class="card" aria-labelledby="notes-h"><h2 id="notes-h">Candidate's NOTES.md</h2>${doc.notes ? html`<div class="prose">${renderMarkdown(doc.notes)}</div>` : html`<p class="muted">The submission has no NOTES.md.</p>`}</section>`,

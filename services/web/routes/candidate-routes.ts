@@ -132,8 +132,7 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
       onRequest: [
         // Per client IP, and per invite link whatever the IP.
         app.rateLimit({ max: ctx.config.UPLOAD_RATE_PER_IP, timeWindow: 60_000, keyGenerator: (req) => `ip:${req.ip}` }),
-        async (req) =>
-          fixedWindowLimit(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:invite:${(req.params as TokenParams).token.slice(0, 200)}`, ctx.config.UPLOAD_RATE_PER_INVITE, 60_000),
+        async (req) => fixedWindowLimit(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:invite:${(req.params as TokenParams).token.slice(0, 200)}`, ctx.config.UPLOAD_RATE_PER_INVITE, 60_000),
         // An announced over-size body is refused before any of it is read.
         async (req, reply) => {
           const declared = Number(req.headers['content-length'] ?? 0);
@@ -146,7 +145,11 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
       const r = await invites.resolve(token);
       if (!r.ok) return sendInviteProblem(reply, token, r.problem, r.invite);
       if (!req.isMultipart())
-        return sendHtml(reply, 400, problemPage({ title: 'No file was sent', lead: 'Choose your archive in the upload form and send it again.', actions: backTo(token), reference: 'not_multipart' }));
+        return sendHtml(
+          reply,
+          400,
+          problemPage({ title: 'No file was sent', lead: 'Choose your archive in the upload form and send it again.', actions: backTo(token), reference: 'not_multipart' }),
+        );
       let part;
       try {
         part = await req.file({ limits: { fileSize: maxBytes + 1, files: 1 } });
@@ -156,7 +159,11 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
       }
       if (!part || !part.filename) {
         part?.file.resume();
-        return sendHtml(reply, 400, problemPage({ title: 'No file was chosen', lead: 'Choose your .zip or .tar.gz archive, then press “Upload”.', actions: backTo(token), reference: 'no_file' }));
+        return sendHtml(
+          reply,
+          400,
+          problemPage({ title: 'No file was chosen', lead: 'Choose your .zip or .tar.gz archive, then press “Upload”.', actions: backTo(token), reference: 'no_file' }),
+        );
       }
       const key = fieldValue(part.fields.upload_key);
       try {
@@ -196,7 +203,13 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
           return sendHtml(
             reply,
             503,
-            problemPage({ title: 'We are very busy right now', lead: `Too many submissions are waiting to be graded. Please try again in about ${Math.max(1, Math.round(err.retryAfterSeconds / 60))} minute(s); your upload was not counted.`, actions: backTo(token), reference: 'queue_full', tone: 'warn' }),
+            problemPage({
+              title: 'We are very busy right now',
+              lead: `Too many submissions are waiting to be graded. Please try again in about ${Math.max(1, Math.round(err.retryAfterSeconds / 60))} minute(s); your upload was not counted.`,
+              actions: backTo(token),
+              reference: 'queue_full',
+              tone: 'warn',
+            }),
           );
         }
         throw err;

@@ -18,7 +18,6 @@ export interface CodeRoutesDeps {
   submissions: SubmissionRepository;
 }
 
-
 /** What the reviewer routes already decide: who is signed in, and which submissions they may see. */
 export interface ReviewerGuard {
   requireSession(req: FastifyRequest, reply: FastifyReply): Promise<unknown>;

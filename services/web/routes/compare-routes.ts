@@ -27,7 +27,15 @@ export async function compareRoutes(app: FastifyInstance, ctx: { db: Db }, scope
       return sendHtml(
         reply,
         400,
-        problemPage({ title: 'Nothing to compare', lead: `Tick two or three candidates in the list, then choose “Compare selected” (${parsed.error.issues[0]!.message}).`, actions: html`<a class="button" href="/review">Back to the assessments</a>`, reference: 'compare_selection' }, scope.nav(req)),
+        problemPage(
+          {
+            title: 'Nothing to compare',
+            lead: `Tick two or three candidates in the list, then choose “Compare selected” (${parsed.error.issues[0]!.message}).`,
+            actions: html`<a class="button" href="/review">Back to the assessments</a>`,
+            reference: 'compare_selection',
+          },
+          scope.nav(req),
+        ),
       );
     const cols: CompareColumn[] = [];
     for (const id of parsed.data.ids) {

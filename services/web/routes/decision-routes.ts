@@ -37,7 +37,12 @@ export async function decisionRoutes(app: FastifyInstance, ctx: { db: Db; submis
         reply,
         400,
         problemPage(
-          { title: 'The decision was not saved', lead: `${parsed.error.issues.map((i) => i.message).join('; ')}.`, actions: html`<a class="button" href="/review/submissions/${sub.id}#decision">Back to the report</a>`, reference: 'invalid_decision' },
+          {
+            title: 'The decision was not saved',
+            lead: `${parsed.error.issues.map((i) => i.message).join('; ')}.`,
+            actions: html`<a class="button" href="/review/submissions/${sub.id}#decision">Back to the report</a>`,
+            reference: 'invalid_decision',
+          },
           scope.nav(req),
         ),
       );

@@ -51,8 +51,7 @@ function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/review(\/|$|\?)/.test(next) && !/[\\\r\n]/.test(next) && !next.startsWith('//') ? next : '/review';
 }
 
-const sameSecret = (a: string, b: string) =>
-  crypto.timingSafeEqual(crypto.createHash('sha256').update(a).digest(), crypto.createHash('sha256').update(b).digest());
+const sameSecret = (a: string, b: string) => crypto.timingSafeEqual(crypto.createHash('sha256').update(a).digest(), crypto.createHash('sha256').update(b).digest());
 
 const inviteFormSchema = z.object({
   candidate_name: z.string().trim().min(1, 'the candidate name is required').max(200),
@@ -68,18 +67,18 @@ const manualFormSchema = z.object({
   comment: z.string().max(4000).default(''),
 });
 
-export type ReviewRoutesDeps = SubmissionServiceDeps & CodeRoutesDeps & CohortRoutesDeps & ShareRoutesDeps & {
-  config: Pick<
-    Config,
-    'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'
-  >;
-  redis: Redis;
-  assessments: AssessmentRegistry;
-  queue: Pick<GradingQueue, 'position'>;
-  reports: ReportRepository;
-  rubrics: RubricRepository;
-  submissions: SubmissionRepository;
-};
+export type ReviewRoutesDeps = SubmissionServiceDeps &
+  CodeRoutesDeps &
+  CohortRoutesDeps &
+  ShareRoutesDeps & {
+    config: Pick<Config, 'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'>;
+    redis: Redis;
+    assessments: AssessmentRegistry;
+    queue: Pick<GradingQueue, 'position'>;
+    reports: ReportRepository;
+    rubrics: RubricRepository;
+    submissions: SubmissionRepository;
+  };
 
 export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, invites: InviteService) {
   const sessions = new SessionRepository(ctx.db);
@@ -87,8 +86,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   const manual = new ManualScoreRepository(ctx.db);
   const submissionService = new SubmissionService(ctx);
   // auto: Secure when the request came over https, or when the public address is https (TLS ended at a proxy).
-  const cookieSecure =
-    ctx.config.WEB_COOKIE_SECURE === 'auto' ? (ctx.config.PUBLIC_URL?.startsWith('https:') ? true : ('auto' as const)) : ctx.config.WEB_COOKIE_SECURE === 'true';
+  const cookieSecure = ctx.config.WEB_COOKIE_SECURE === 'auto' ? (ctx.config.PUBLIC_URL?.startsWith('https:') ? true : ('auto' as const)) : ctx.config.WEB_COOKIE_SECURE === 'true';
 
   const rubricCache = new Map<string, Rubric>();
   async function rubricOf(assessmentId: string, version: number): Promise<Rubric> {
@@ -108,13 +106,29 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     const session = await sessions.find(req.cookies[SESSION_COOKIE]);
     if (!session) {
       if (req.method === 'GET') return reply.redirect(`/review/sign-in?next=${encodeURIComponent(req.url)}`, 303);
-      return sendHtml(reply, 401, problemPage({ title: 'Please sign in again', lead: 'Your session has ended, so the form was not saved.', actions: html`<a class="button" href="/review/sign-in">Sign in</a>`, reference: 'session_required' }));
+      return sendHtml(
+        reply,
+        401,
+        problemPage({
+          title: 'Please sign in again',
+          lead: 'Your session has ended, so the form was not saved.',
+          actions: html`<a class="button" href="/review/sign-in">Sign in</a>`,
+          reference: 'session_required',
+        }),
+      );
     }
     req.webSession = session;
     if (req.method === 'POST') {
       const token = (req.body as Record<string, unknown> | undefined)?._csrf;
       if (typeof token !== 'string' || !sameSecret(token, session.csrfToken))
-        return sendHtml(reply, 403, problemPage({ title: 'This form has expired', lead: 'The form was not saved because it did not come from your current session. Reload the page and try again.', reference: 'csrf' }, nav(req)));
+        return sendHtml(
+          reply,
+          403,
+          problemPage(
+            { title: 'This form has expired', lead: 'The form was not saved because it did not come from your current session. Reload the page and try again.', reference: 'csrf' },
+            nav(req),
+          ),
+        );
     }
   }
 
@@ -186,7 +200,11 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
     const assessmentId = req.params.id;
     if (!ctx.assessments.has(assessmentId) || !canSeeAssessment(req.webSession!.principal, assessmentId)) throw new NotFoundError('assessment');
     const parsed = inviteFormSchema.safeParse(req.body);
-    if (!parsed.success) return renderSubmissionsPage(ctx, scope, invites, req, reply, assessmentId, { status: 400, inviteError: `The invite was not created: ${parsed.error.issues.map((i) => i.message).join('; ')}.` });
+    if (!parsed.success)
+      return renderSubmissionsPage(ctx, scope, invites, req, reply, assessmentId, {
+        status: 400,
+        inviteError: `The invite was not created: ${parsed.error.issues.map((i) => i.message).join('; ')}.`,
+      });
     const created = await invites.create({
       assessmentId,
       candidateName: parsed.data.candidate_name,
@@ -196,7 +214,11 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
       createdBy: req.webSession!.principal.name,
     });
     req.log.info({ inviteId: created.invite.id, assessmentId }, 'invite created');
-    return sendHtml(reply, 201, inviteCreatedPage(nav(req), { url: `${publicBase(ctx, req)}${created.path}`, invite: created.invite, assessmentTitle: ctx.assessments.get(assessmentId).manifest.title }));
+    return sendHtml(
+      reply,
+      201,
+      inviteCreatedPage(nav(req), { url: `${publicBase(ctx, req)}${created.path}`, invite: created.invite, assessmentTitle: ctx.assessments.get(assessmentId).manifest.title }),
+    );
   });
 
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/invites/:id/withdraw', { preHandler: requireSession }, async (req, reply) => {
@@ -295,7 +317,12 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
 
   // ---- exports --------------------------------------------------------------------------------
 
-  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'submission';
+  const slug = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'submission';
 
   function reviewSummary(l: LoadedReport) {
     const current = new Map<string, ManualScoreRow>();
@@ -307,7 +334,15 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
       manualWeight: l.final.manualWeight,
       passed: l.final.passed,
       verdict: l.final.verdict,
-      manualItems: l.rubric.manual.items.map((i) => ({ id: i.id, title: i.title, maxPoints: i.maxPoints, points: current.get(i.id)?.points ?? null, comment: current.get(i.id)?.comment ?? null, scoredBy: current.get(i.id)?.scoredBy ?? null, scoredAt: current.get(i.id)?.createdAt.toISOString() ?? null })),
+      manualItems: l.rubric.manual.items.map((i) => ({
+        id: i.id,
+        title: i.title,
+        maxPoints: i.maxPoints,
+        points: current.get(i.id)?.points ?? null,
+        comment: current.get(i.id)?.comment ?? null,
+        scoredBy: current.get(i.id)?.scoredBy ?? null,
+        scoredAt: current.get(i.id)?.createdAt.toISOString() ?? null,
+      })),
       history: l.history.map((h) => ({ itemId: h.itemId, points: h.points, comment: h.comment, scoredBy: h.scoredBy, at: h.createdAt.toISOString(), reportId: h.reportId })),
     };
   }

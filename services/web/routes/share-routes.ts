@@ -61,7 +61,12 @@ export async function shareRoutes(app: FastifyInstance, ctx: ShareRoutesDeps, sc
         ),
       );
     const p = req.webSession!.principal;
-    const { link, token } = await links.create({ submissionId: loaded.sub.id, reportId: loaded.report.id, createdBy: p.name, expiresAt: new Date(Date.now() + parsed.data.expires_in_days * 86_400_000) });
+    const { link, token } = await links.create({
+      submissionId: loaded.sub.id,
+      reportId: loaded.report.id,
+      createdBy: p.name,
+      expiresAt: new Date(Date.now() + parsed.data.expires_in_days * 86_400_000),
+    });
     req.log.info({ submissionId: loaded.sub.id, shareLinkId: link.id, expiresAt: link.expiresAt, by: p.name }, 'share link created');
     return sendHtml(reply, 201, shareCreatedPage(scope.nav(req), { url: `${publicBase(ctx, req)}/s/${token}`, link, candidate: loaded.sub.candidate ?? loaded.sub.fileName }));
   });
@@ -81,9 +86,29 @@ export async function shareRoutes(app: FastifyInstance, ctx: ShareRoutesDeps, sc
     const report = link ? await ctx.reports.get(link.reportId) : null;
     const sub = link ? await ctx.submissions.getSubmission(link.submissionId) : null;
     if (!link || !report || !sub)
-      return sendHtml(reply, 404, problemPage({ title: 'This link does not work', lead: 'The link is not valid, has expired or was revoked. Ask the person who sent it for a new one.', reference: 'share_link_invalid' }));
+      return sendHtml(
+        reply,
+        404,
+        problemPage({
+          title: 'This link does not work',
+          lead: 'The link is not valid, has expired or was revoked. Ask the person who sent it for a new one.',
+          reference: 'share_link_invalid',
+        }),
+      );
     const rubric = (await ctx.rubrics.get(sub.assessmentId, report.rubricVersion)).rubric;
     const scores = (await manual.current([sub.id])).get(sub.id) ?? [];
-    return sendHtml(reply, 200, sharedReportPage({ submission: sub, report, rubric, final: finalScore(report.document, rubric, scores), manifest: ctx.assessments.get(sub.assessmentId).manifest, manual: scores, expiresAt: link.expiresAt }));
+    return sendHtml(
+      reply,
+      200,
+      sharedReportPage({
+        submission: sub,
+        report,
+        rubric,
+        final: finalScore(report.document, rubric, scores),
+        manifest: ctx.assessments.get(sub.assessmentId).manifest,
+        manual: scores,
+        expiresAt: link.expiresAt,
+      }),
+    );
   });
 }

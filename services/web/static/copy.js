@@ -13,13 +13,20 @@
     }
     function fallback() {
       var ok = false;
-      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+      try {
+        ok = document.execCommand('copy');
+      } catch (e) {
+        ok = false;
+      }
       say(ok);
     }
     button.addEventListener('click', function () {
       field.focus();
       field.select();
-      if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(field.value).then(function () { say(true); }, fallback);
+      if (navigator.clipboard && window.isSecureContext)
+        navigator.clipboard.writeText(field.value).then(function () {
+          say(true);
+        }, fallback);
       else fallback();
     });
   });

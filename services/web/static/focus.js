@@ -6,7 +6,10 @@
   document.querySelectorAll('a[data-focus]').forEach(function (link) {
     link.addEventListener('click', function () {
       var target = document.getElementById(link.getAttribute('data-focus'));
-      if (target) window.setTimeout(function () { target.focus(); }, 0);
+      if (target)
+        window.setTimeout(function () {
+          target.focus();
+        }, 0);
     });
   });
 })();

@@ -3,14 +3,21 @@
   'use strict';
   var opened = [];
   window.addEventListener('beforeprint', function () {
-    document.querySelectorAll('details:not([open])').forEach(function (d) { d.open = true; opened.push(d); });
+    document.querySelectorAll('details:not([open])').forEach(function (d) {
+      d.open = true;
+      opened.push(d);
+    });
   });
   window.addEventListener('afterprint', function () {
-    opened.forEach(function (d) { d.open = false; });
+    opened.forEach(function (d) {
+      d.open = false;
+    });
     opened = [];
   });
   document.querySelectorAll('[data-print]').forEach(function (b) {
     b.hidden = false;
-    b.addEventListener('click', function () { window.print(); });
+    b.addEventListener('click', function () {
+      window.print();
+    });
   });
 })();

@@ -4,7 +4,12 @@
   'use strict';
   var root = document.querySelector('[data-events-url]');
   if (!root) return;
-  if (!window.EventSource) { setTimeout(function () { location.reload(); }, 5000); return; }
+  if (!window.EventSource) {
+    setTimeout(function () {
+      location.reload();
+    }, 5000);
+    return;
+  }
   var label = root.querySelector('[data-phase-label]');
   var steps = root.querySelectorAll('[data-step]');
   var es = new EventSource(root.getAttribute('data-events-url'));
@@ -12,7 +17,11 @@
     var s = JSON.parse(e.data);
     root.setAttribute('data-phase', s.phase);
     // The finished page says how it ended (graded, or graded but the pipeline did not run): load it.
-    if (s.terminal) { es.close(); location.reload(); return; }
+    if (s.terminal) {
+      es.close();
+      location.reload();
+      return;
+    }
     label.textContent = s.label;
     var reached = false;
     for (var i = steps.length - 1; i >= 0; i--) {
@@ -36,6 +45,9 @@
   });
   es.addEventListener('error', function () {
     // EventSource reconnects by itself; if it gave up, fall back to reloading the page.
-    if (es.readyState === EventSource.CLOSED) setTimeout(function () { location.reload(); }, 5000);
+    if (es.readyState === EventSource.CLOSED)
+      setTimeout(function () {
+        location.reload();
+      }, 5000);
   });
 })();

@@ -26,7 +26,10 @@
   }
   function check() {
     var file = input.files && input.files[0];
-    if (!file) { say('error', 'Choose your archive first.'); return false; }
+    if (!file) {
+      say('error', 'Choose your archive first.');
+      return false;
+    }
     if (file.size > maxBytes) {
       say('error', '“' + file.name + '” is ' + size(file.size) + ', larger than the limit of ' + size(maxBytes) + '. Leave data files and virtual environments out of the archive.');
       return false;
@@ -43,16 +46,24 @@
     document.title = doc.title;
     document.body.replaceWith(document.adoptNode(doc.body));
     var h1 = document.querySelector('h1');
-    if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus(); }
+    if (h1) {
+      h1.setAttribute('tabindex', '-1');
+      h1.focus();
+    }
   }
 
   input.addEventListener('change', check);
   if (zone) {
     ['dragenter', 'dragover'].forEach(function (type) {
-      zone.addEventListener(type, function (e) { e.preventDefault(); zone.classList.add('dragging'); });
+      zone.addEventListener(type, function (e) {
+        e.preventDefault();
+        zone.classList.add('dragging');
+      });
     });
     ['dragleave', 'dragend', 'drop'].forEach(function (type) {
-      zone.addEventListener(type, function () { zone.classList.remove('dragging'); });
+      zone.addEventListener(type, function () {
+        zone.classList.remove('dragging');
+      });
     });
     zone.addEventListener('drop', function (e) {
       e.preventDefault();
@@ -65,7 +76,10 @@
 
   form.addEventListener('submit', function (e) {
     e.preventDefault();
-    if (!check()) { input.focus(); return; }
+    if (!check()) {
+      input.focus();
+      return;
+    }
     var xhr = new XMLHttpRequest();
     xhr.open('POST', form.action);
     xhr.setRequestHeader('X-Upload-Client', 'xhr');

@@ -14,26 +14,49 @@ export const TRUTH = [1, 0, 0, 1, 0, 0, 0, 0, 1, 0];
 export const LABELS: (0 | 1)[] = [1, 0, 0, 1, 0, 1, 0, 0, 0, 0];
 
 export const phase = (name: string, status: PhaseRecord['status'] = 'ok', extra: Partial<PhaseRecord> = {}): PhaseRecord => ({
-  name, status, durationMs: 10, cpuMs: 5, maxRssBytes: 1048576, signal: null, error: status === 'ok' ? null : 'boom',
-  stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, pidsExhausted: false, ...extra,
+  name,
+  status,
+  durationMs: 10,
+  cpuMs: 5,
+  maxRssBytes: 1048576,
+  signal: null,
+  error: status === 'ok' ? null : 'boom',
+  stdout: '',
+  stderr: '',
+  stdoutBytes: 0,
+  stderrBytes: 0,
+  pidsExhausted: false,
+  ...extra,
 });
 
 export const predictions = (labels: (0 | 1)[] | null, extra: Partial<PredictResult['variants'][string]> = {}) => ({
-  labels, probabilities: null, labelsProblem: null, probabilitiesProblem: null, durationMs: 1, ...extra,
+  labels,
+  probabilities: null,
+  labelsProblem: null,
+  probabilitiesProblem: null,
+  durationMs: 1,
+  ...extra,
 });
 
 export const trainResult = (over: Partial<TrainResult> = {}): TrainResult => ({
-  harnessVersion: '2.0.0', mode: 'train',
+  harnessVersion: '2.0.0',
+  mode: 'train',
   solution: { found: true, path: 'solution.py', importError: null, functions: { train: true, predict: true, predict_proba: false, evaluate: true } },
-  lint: [], phases: [phase('train'), phase('train_repeat'), phase('evaluate'), phase('evaluate_null')],
-  evaluate: { metric: 'roc_auc', foldScores: [0.8, 0.82, 0.78, 0.8, 0.8] }, evaluateProblem: null,
-  evaluateNull: { metric: 'roc_auc', foldScores: [0.5, 0.5, 0.5, 0.5, 0.5] }, trainPositiveRate: 0.3,
-  trace: { events: [], eventsDropped: 0, splits: [], preprocessingLeaks: [], resamplingLeaks: [] }, models: ['model.pkl', 'model_repeat.pkl'],
+  lint: [],
+  phases: [phase('train'), phase('train_repeat'), phase('evaluate'), phase('evaluate_null')],
+  evaluate: { metric: 'roc_auc', foldScores: [0.8, 0.82, 0.78, 0.8, 0.8] },
+  evaluateProblem: null,
+  evaluateNull: { metric: 'roc_auc', foldScores: [0.5, 0.5, 0.5, 0.5, 0.5] },
+  trainPositiveRate: 0.3,
+  trace: { events: [], eventsDropped: 0, splits: [], preprocessingLeaks: [], resamplingLeaks: [] },
+  models: ['model.pkl', 'model_repeat.pkl'],
   ...over,
 });
 
 export const predictResult = (over: Partial<PredictResult> = {}): PredictResult => ({
-  harnessVersion: '2.0.0', mode: 'predict', phases: [phase('predict')],
+  harnessVersion: '2.0.0',
+  mode: 'predict',
+  phases: [phase('predict')],
   variants: { prediction_time: predictions(LABELS), as_recorded: predictions(LABELS), messy: predictions(LABELS) },
   repeat: predictions(LABELS),
   transductive: { variant: 'prediction_time', sampleRows: [0, 5], rowByRow: [1, 1], shuffledChunks: LABELS, chunkSize: 3, problem: null },
@@ -41,9 +64,18 @@ export const predictResult = (over: Partial<PredictResult> = {}): PredictResult 
 });
 
 export const sandboxResult = (over: Partial<SandboxResult> = {}): SandboxResult => ({
-  outcome: 'completed', exitCode: 0, stdout: { text: '', totalBytes: 0, truncated: false }, stderr: { text: '', totalBytes: 0, truncated: false },
-  outputs: [], ignoredOutputs: [], oomKilled: false, pidsLimitHit: false,
-  timings: { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 2500 }, peakMemoryBytes: 200 * 1048576, peakPids: 10, imageId: 'sha256:x',
+  outcome: 'completed',
+  exitCode: 0,
+  stdout: { text: '', totalBytes: 0, truncated: false },
+  stderr: { text: '', totalBytes: 0, truncated: false },
+  outputs: [],
+  ignoredOutputs: [],
+  oomKilled: false,
+  pidsLimitHit: false,
+  timings: { createMs: 0, startMs: 0, runMs: 0, collectMs: 0, removeMs: 0, totalMs: 2500 },
+  peakMemoryBytes: 200 * 1048576,
+  peakPids: 10,
+  imageId: 'sha256:x',
   ...over,
 });
 

@@ -19,7 +19,10 @@ describe('decision metrics', () => {
     expect(good.ece).toBeCloseTo(0, 10);
     expect(good.bins.map((b) => b.rows)).toEqual([10, 10]);
     // Same ranking, pushed to the extremes: 0.3 -> 0.01, 0.8 -> 0.99.
-    const bad = reliability(truth, probs.map((p) => (p < 0.5 ? 0.01 : 0.99)))!;
+    const bad = reliability(
+      truth,
+      probs.map((p) => (p < 0.5 ? 0.01 : 0.99)),
+    )!;
     expect(bad.ece).toBeCloseTo(0.5 * 0.29 + 0.5 * 0.19, 6);
     expect(reliability([1], [1])!.bins[0]).toMatchObject({ lo: 0.9, hi: 1 });
   });
@@ -45,12 +48,21 @@ describe('decision metrics', () => {
 
   it('the threshold labels effectively used, and whether they are a threshold at all', () => {
     const probs = [0.05, 0.1, 0.3, 0.45, 0.55, 0.7, 0.95];
-    const at05 = effectiveThreshold(probs.map((p) => (p >= 0.5 ? 1 : 0)), probs)!;
+    const at05 = effectiveThreshold(
+      probs.map((p) => (p >= 0.5 ? 1 : 0)),
+      probs,
+    )!;
     expect(at05.agreement).toBe(1);
     expect(at05.threshold).toBeCloseTo(0.5);
-    const at02 = effectiveThreshold(probs.map((p) => (p >= 0.2 ? 1 : 0)), probs)!;
+    const at02 = effectiveThreshold(
+      probs.map((p) => (p >= 0.2 ? 1 : 0)),
+      probs,
+    )!;
     expect(at02.threshold).toBeCloseTo(0.2);
-    const everyone = effectiveThreshold(probs.map(() => 1), probs)!;
+    const everyone = effectiveThreshold(
+      probs.map(() => 1),
+      probs,
+    )!;
     expect(everyone).toEqual({ threshold: 0.05, agreement: 1 });
     const scrambled = effectiveThreshold([1, 0, 1, 0, 1, 0, 1], probs)!;
     expect(scrambled.agreement).toBeLessThan(0.8);

@@ -7,7 +7,11 @@ import { expectJudged, expectMeasured, predictions, trainResult, type JudgeCase,
 const noEvaluate = { train: { evaluate: null, solution: { ...trainResult().solution, functions: { ...trainResult().solution.functions, evaluate: false } } } };
 const noHoldout: MeasureCase[] = [
   { name: 'prediction not run', change: { predict: null }, reason: 'prediction was not run' },
-  { name: 'predict() failed on the holdout', change: { predict: { variants: { prediction_time: predictions(null, { labelsProblem: 'predict raised KeyError' }) } } }, reason: 'predict raised KeyError' },
+  {
+    name: 'predict() failed on the holdout',
+    change: { predict: { variants: { prediction_time: predictions(null, { labelsProblem: 'predict raised KeyError' }) } } },
+    reason: 'predict raised KeyError',
+  },
   { name: 'too few labels', change: { predict: { variants: { prediction_time: predictions([1, 0]) } } }, reason: 'no valid predictions on the holdout' },
 ];
 
@@ -15,13 +19,23 @@ describe('imbalance.metric', () => {
   it.each<JudgeCase>([
     { name: 'an imbalance-aware metric', values: { metric: 'average_precision', imbalanceAware: true, known: true }, status: 'pass', summary: 'evaluated with average_precision' },
     { name: 'plain accuracy', values: { metric: 'accuracy', imbalanceAware: false, known: true }, status: 'fail', summary: 'plain accuracy, which rewards ignoring churners' },
-    { name: 'precision alone', values: { metric: 'precision', imbalanceAware: false, known: true }, status: 'warn', summary: 'evaluated with precision, which does not reflect both kinds of error' },
+    {
+      name: 'precision alone',
+      values: { metric: 'precision', imbalanceAware: false, known: true },
+      status: 'warn',
+      summary: 'evaluated with precision, which does not reflect both kinds of error',
+    },
   ])('judge: $name', (c) => expectJudged('imbalance.metric', c));
 
   it.each<MeasureCase>([
     { name: 'roc_auc', change: {}, values: { metric: 'roc_auc', imbalanceAware: true, known: true }, evidence: 'evaluate() reported "roc_auc"' },
     { name: 'accuracy', change: { train: { evaluate: { metric: 'accuracy', foldScores: [0.9] } } }, values: { metric: 'accuracy', imbalanceAware: false, known: true } },
-    { name: 'a name we do not know', change: { train: { evaluate: { metric: 'my_score', foldScores: [0.9] } } }, values: { imbalanceAware: false, known: false }, evidence: '(not a scikit-learn scorer name we know)' },
+    {
+      name: 'a name we do not know',
+      change: { train: { evaluate: { metric: 'my_score', foldScores: [0.9] } } },
+      values: { imbalanceAware: false, known: false },
+      evidence: '(not a scikit-learn scorer name we know)',
+    },
     { name: 'no evaluate()', change: noEvaluate, reason: 'the submission has no evaluate() function', missing: 'evaluate' },
   ])('measure: $name', (c) => expectMeasured(imbalanceMetric.measure, c));
 });
@@ -44,7 +58,15 @@ describe('imbalance.beats_baseline', () => {
     {
       name: 'costs against calling nobody',
       change: {},
-      values: { cost: 11, costMajority: 30, costReference: null, costRatioVsMajority: 11 / 30, costRatioVsReference: null, balancedAccuracy: (2 / 3 + 6 / 7) / 2, balancedAccuracyReference: null },
+      values: {
+        cost: 11,
+        costMajority: 30,
+        costReference: null,
+        costRatioVsMajority: 11 / 30,
+        costRatioVsReference: null,
+        balancedAccuracy: (2 / 3 + 6 / 7) / 2,
+        balancedAccuracyReference: null,
+      },
       evidence: '11 (missed churner = 10, unneeded call = 1); calling nobody costs 30 | caught 2, missed 1, unneeded calls 1, correctly left alone 6',
     },
     {

@@ -12,8 +12,16 @@ import { context, expectJudged, expectMeasured, LABELS, predictions, trainResult
 
 type Serving = NonNullable<PredictResult['serving']>;
 const serving = (over: Partial<Serving> = {}): Serving => ({
-  coldStartMs: 900, warmMs: Array(200).fill(10), warmCpuMs: Array(200).fill(9), budgetS: 20,
-  answers: LABELS.map((l, row) => [row, l] as [number, 0 | 1]), batchMs: 50, batchRows: 10, batchProblem: null, peakRssBytes: 200 * 1048576, problem: null,
+  coldStartMs: 900,
+  warmMs: Array(200).fill(10),
+  warmCpuMs: Array(200).fill(9),
+  budgetS: 20,
+  answers: LABELS.map((l, row) => [row, l] as [number, 0 | 1]),
+  batchMs: 50,
+  batchRows: 10,
+  batchProblem: null,
+  peakRssBytes: 200 * 1048576,
+  problem: null,
   ...over,
 });
 // Probabilities that rank the three churners (rows 0, 3, 8) first, the labels cut at 0.5.
@@ -27,25 +35,68 @@ describe('serving.latency', () => {
   it.each<JudgeCase>([
     { name: 'fast', values: { p50Ms: 8, p99Ms: 15, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0 }, status: 'pass', summary: 'p99 15.0 ms' },
     { name: 'close to the budget passes by default', values: { p50Ms: 30, p99Ms: 70, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0 }, status: 'pass', summary: 'p99 70.0 ms' },
-    { name: 'close to the budget, with a warning band', values: { p50Ms: 30, p99Ms: 70, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0 }, thresholds: { warnP99Ms: 60 }, status: 'warn', summary: 'close to the budget' },
+    {
+      name: 'close to the budget, with a warning band',
+      values: { p50Ms: 30, p99Ms: 70, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0 },
+      thresholds: { warnP99Ms: 60 },
+      status: 'warn',
+      summary: 'close to the budget',
+    },
     { name: 'slow', values: { p50Ms: 300, p99Ms: 450, calls: 60, cpus: 2, coldStartMs: 900, mismatchRate: 0 }, status: 'fail', summary: 'slower than the 80 ms budget' },
-    { name: 'a looser rubric', values: { p50Ms: 300, p99Ms: 450, calls: 60, cpus: 2, coldStartMs: 900, mismatchRate: 0 }, thresholds: { p99Ms: 500, warnP99Ms: 400 }, status: 'warn', summary: 'p99 450.0 ms' },
-    { name: 'fast answers that are not the model\'s', values: { p50Ms: 1, p99Ms: 2, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0.2 }, status: 'fail', summary: 'cannot be trusted' },
+    {
+      name: 'a looser rubric',
+      values: { p50Ms: 300, p99Ms: 450, calls: 60, cpus: 2, coldStartMs: 900, mismatchRate: 0 },
+      thresholds: { p99Ms: 500, warnP99Ms: 400 },
+      status: 'warn',
+      summary: 'p99 450.0 ms',
+    },
+    { name: "fast answers that are not the model's", values: { p50Ms: 1, p99Ms: 2, calls: 200, cpus: 2, coldStartMs: 900, mismatchRate: 0.2 }, status: 'fail', summary: 'cannot be trusted' },
   ])('judge: $name', (c) => expectJudged('serving.latency', c));
 
   it.each<MeasureCase>([
-    { name: 'each call counts with the smaller of wall and CPU time', change: { predict: { serving: serving({ warmMs: Array(200).fill(120), warmCpuMs: Array(200).fill(12) }) } }, values: { p99Ms: 12, wallP99Ms: 120, calls: 200, mismatchRate: 0 } },
+    {
+      name: 'each call counts with the smaller of wall and CPU time',
+      change: { predict: { serving: serving({ warmMs: Array(200).fill(120), warmCpuMs: Array(200).fill(12) }) } },
+      values: { p99Ms: 12, wallP99Ms: 120, calls: 200, mismatchRate: 0 },
+    },
     { name: 'without CPU times, wall time', change: { predict: { serving: serving({ warmMs: Array(200).fill(120), warmCpuMs: [] }) } }, values: { p99Ms: 120 } },
-    { name: 'no warm answer within the budget: at least the rest of the budget', change: { predict: { serving: serving({ coldStartMs: 5000, warmMs: [], warmCpuMs: [] }) } }, values: { calls: 0, p99Ms: 15000 } },
-    { name: 'answers compared with the whole-file answers', change: { predict: { serving: serving({ answers: [[0, 0], [1, 0], [3, 1], [5, 1]] }) } }, values: { mismatches: 1, mismatchRate: 0.25 } },
+    {
+      name: 'no warm answer within the budget: at least the rest of the budget',
+      change: { predict: { serving: serving({ coldStartMs: 5000, warmMs: [], warmCpuMs: [] }) } },
+      values: { calls: 0, p99Ms: 15000 },
+    },
+    {
+      name: 'answers compared with the whole-file answers',
+      change: {
+        predict: {
+          serving: serving({
+            answers: [
+              [0, 0],
+              [1, 0],
+              [3, 1],
+              [5, 1],
+            ],
+          }),
+        },
+      },
+      values: { mismatches: 1, mismatchRate: 0.25 },
+    },
     { name: 'batch throughput', change: { predict: { serving: serving() } }, values: { batchRowsPerSecond: 200 }, evidence: '200 customers per second' },
-    { name: 'the probe never got an answer', change: { predict: { serving: serving({ coldStartMs: null, warmMs: [], warmCpuMs: [], problem: 'could not load the model' }) } }, reason: 'could not load the model' },
+    {
+      name: 'the probe never got an answer',
+      change: { predict: { serving: serving({ coldStartMs: null, warmMs: [], warmCpuMs: [], problem: 'could not load the model' }) } },
+      reason: 'could not load the model',
+    },
     { name: 'no probe', change: { predict: { serving: null } }, reason: 'the serving probe did not run' },
   ])('measure: $name', (c) => expectMeasured(servingLatency.measure, c));
 });
 
 describe('serving.footprint', () => {
-  const model = (ids: number, windows: number, bytes = 200_000) => ({ bytes, trainBytes: 1_000_000, scan: { idsSampled: 200, idsFound: ids, windowsSampled: 80, windowsFound: windows, columnsFound: windows ? ['tenure_months'] : [] } });
+  const model = (ids: number, windows: number, bytes = 200_000) => ({
+    bytes,
+    trainBytes: 1_000_000,
+    scan: { idsSampled: 200, idsFound: ids, windowsSampled: 80, windowsFound: windows, columnsFound: windows ? ['tenure_months'] : [] },
+  });
   it.each<MeasureCase>([
     { name: 'a lean model', change: { input: { model: model(0, 0) }, predict: { serving: serving() } }, values: { idsFoundShare: 0, numericRunsFoundShare: 0, servingPeakMb: 200 } },
     { name: 'a model carrying the frame', change: { input: { model: model(200, 80) } }, values: { idsFoundShare: 1, numericRunsFoundShare: 1, columnsFound: 'tenure_months' } },
@@ -53,9 +104,24 @@ describe('serving.footprint', () => {
   ])('measure: $name', (c) => expectMeasured(servingFootprint.measure, c));
   it.each<JudgeCase>([
     { name: 'lean', values: { modelMb: 0.2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 0, numericRunsFoundShare: 0 }, status: 'pass', summary: 'model.pkl 0.20 MB' },
-    { name: 'carries training ids', values: { modelMb: 2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 1, idsFound: 200, idsSampled: 200, numericRunsFoundShare: 0 }, status: 'fail', summary: 'carries rows of the training data' },
-    { name: 'carries numeric columns only', values: { modelMb: 2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 0, idsFound: 0, idsSampled: 200, numericRunsFoundShare: 0.5, columnsFound: 'tenure_months' }, status: 'fail', summary: 'values of tenure_months' },
-    { name: 'a few stray matches stay under the bar', values: { modelMb: 0.2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 0.02, numericRunsFoundShare: 0.05 }, status: 'pass', summary: 'model.pkl' },
+    {
+      name: 'carries training ids',
+      values: { modelMb: 2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 1, idsFound: 200, idsSampled: 200, numericRunsFoundShare: 0 },
+      status: 'fail',
+      summary: 'carries rows of the training data',
+    },
+    {
+      name: 'carries numeric columns only',
+      values: { modelMb: 2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 0, idsFound: 0, idsSampled: 200, numericRunsFoundShare: 0.5, columnsFound: 'tenure_months' },
+      status: 'fail',
+      summary: 'values of tenure_months',
+    },
+    {
+      name: 'a few stray matches stay under the bar',
+      values: { modelMb: 0.2, trainMb: 1, servingPeakMb: 200, idsFoundShare: 0.02, numericRunsFoundShare: 0.05 },
+      status: 'pass',
+      summary: 'model.pkl',
+    },
     { name: 'too large', values: { modelMb: 150, trainMb: 1, servingPeakMb: 900, idsFoundShare: 0, numericRunsFoundShare: 0 }, status: 'warn', summary: 'larger than 100 MB' },
     { name: 'too much memory', values: { modelMb: 1, trainMb: 1, servingPeakMb: 3000, idsFoundShare: 0, numericRunsFoundShare: 0 }, status: 'warn', summary: 'more memory than 2048 MB' },
   ])('judge: $name', (c) => expectJudged('serving.footprint', c));
@@ -84,7 +150,12 @@ describe('business.threshold', () => {
   it.each<JudgeCase>([
     { name: 'tuned', values: { ownCost: 1807, bestCost: 1750, bestThreshold: 0.1, effectiveThreshold: 0.09, regret: 0.02 }, status: 'pass', summary: '2.0% of the possible savings' },
     { name: 'half-tuned', values: { ownCost: 2100, bestCost: 1750, bestThreshold: 0.1, effectiveThreshold: 0.25, regret: 0.2 }, status: 'warn', summary: 'not tuned to the costs' },
-    { name: 'kept 0.5', values: { ownCost: 3400, bestCost: 1750, bestThreshold: 0.1, effectiveThreshold: 0.5, regret: 0.63 }, status: 'fail', summary: 'ignores the cost of a missed churner' },
+    {
+      name: 'kept 0.5',
+      values: { ownCost: 3400, bestCost: 1750, bestThreshold: 0.1, effectiveThreshold: 0.5, regret: 0.63 },
+      status: 'fail',
+      summary: 'ignores the cost of a missed churner',
+    },
   ])('judge: $name', (c) => expectJudged('business.threshold', c));
 });
 
@@ -122,11 +193,12 @@ describe('quality.business_cost', () => {
   });
   it('scores continuously: two passing models of different cost get different points', () => {
     const rubric = parseRubric({ id: 'r-test', assessmentId: 'a', passMark: 50, checks: { 'quality.business_cost': { weight: 4 } } });
-    const at = (x: number) => scoreMeasurements({ 'quality.business_cost': { ran: true, values: { cost: 0, nobodyCost: 0, referenceCost: 0, savingsVsReference: x }, evidence: [] } }, rubric);
+    const at = (x: number) =>
+      scoreMeasurements({ 'quality.business_cost': { ran: true, values: { cost: 0, nobodyCost: 0, referenceCost: 0, savingsVsReference: x }, evidence: [] } }, rubric);
     expect(at(1.25).checks[0]).toMatchObject({ status: 'pass' });
     expect(at(1.03).checks[0]).toMatchObject({ status: 'pass' });
     // Defaults: half the points at the reference, all of them at 30% more savings than it.
-    expect(at(1.25).automaticScore - at(1.03).automaticScore).toBeCloseTo(100 * 0.5 * (0.25 - 0.03) / 0.3, 6);
+    expect(at(1.25).automaticScore - at(1.03).automaticScore).toBeCloseTo((100 * 0.5 * (0.25 - 0.03)) / 0.3, 6);
     expect(at(0.5).checks[0]).toMatchObject({ status: 'warn', score: 0.25 });
     expect(judgeCheck('quality.business_cost', { ran: true, values: { savingsVsReference: -0.2 }, evidence: [] }, {})).toMatchObject({ status: 'fail', score: 0 });
   });

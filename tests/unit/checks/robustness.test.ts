@@ -17,9 +17,17 @@ describe('robustness.messy_input', () => {
       values: { variants: 2, failedVariants: 2 },
       evidence: 'predict raised KeyError: plan | no predictions returned',
     },
-    { name: 'labels with a problem count as failed', change: { predict: { variants: { prediction_time: predictions(LABELS), messy: predictions(LABELS, { labelsProblem: 'labels out of range' }) } } }, values: { failedVariants: 1 } },
+    {
+      name: 'labels with a problem count as failed',
+      change: { predict: { variants: { prediction_time: predictions(LABELS), messy: predictions(LABELS, { labelsProblem: 'labels out of range' }) } } },
+      values: { failedVariants: 1 },
+    },
     { name: 'no trained model', change: { predict: null }, reason: 'prediction was not run' },
-    { name: 'no valid holdout predictions', change: { predict: { variants: { prediction_time: predictions(null), messy: predictions(LABELS) } } }, reason: 'predict() does not give valid output on the ordinary holdout' },
+    {
+      name: 'no valid holdout predictions',
+      change: { predict: { variants: { prediction_time: predictions(null), messy: predictions(LABELS) } } },
+      reason: 'predict() does not give valid output on the ordinary holdout',
+    },
     { name: 'an assessment without messy inputs', change: { input: { manifest: { ...manifest, messyVariants: [] } } }, reason: 'this assessment defines no messy inputs' },
   ])('measure: $name', (c) => expectMeasured(robustnessMessyInput.measure, c));
 });
