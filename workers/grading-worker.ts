@@ -83,10 +83,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const webhooks = startWebhookWorker(ctx);
   const similarity = startSimilarityWorker(ctx);
   ctx.logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'grading, regrade, webhook and similarity workers started');
-  const stop = async () => {
-    await Promise.all([w.close(), regrades.close(), webhooks.close(), similarity.close()]);
-    await ctx.close();
-    process.exit(0);
+  const stop = () => {
+    // A failed close is logged and ends the process with an error, not an unhandled rejection.
+    Promise.all([w.close(), regrades.close(), webhooks.close(), similarity.close()])
+      .then(() => ctx.close())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          ctx.logger.error({ err }, 'workers did not stop cleanly');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -1,6 +1,4 @@
 import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
@@ -14,7 +12,6 @@ import { spawnWorker, stopWorker } from '../support/worker-process.ts';
 import { DedicatedPostgres, DedicatedRedis } from '../support/dedicated-services.ts';
 import { recordCase } from '../support/security-cases.ts';
 
-const run = promisify(execFile);
 const FIXTURES = path.join(ROOT, 'tests/fixtures/submissions/smoke');
 const workers: ChildProcess[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { SubmissionService } from '../../services/submissions/submission-service.ts';

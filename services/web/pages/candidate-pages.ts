@@ -20,8 +20,6 @@ export interface InvitePageData {
   submissions: (SubmissionRow & { grading: GradingRow | null; didNotRun?: boolean })[];
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
 /** The candidate's landing page: the brief, the data, the upload form, earlier uploads. */
 export function invitePage(d: InvitePageData): string {
   const left = d.invite.maxAttempts - d.invite.attemptsUsed;

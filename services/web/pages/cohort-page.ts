@@ -1,5 +1,5 @@
 import { CHECKS } from '../../checks/check-catalog.ts';
-import { DECISION_FILTERS, SORTS, STATUS_FILTERS, type CohortQuery, type CohortRow, type SortKey } from '../cohort-queries.ts';
+import { DECISION_FILTERS, STATUS_FILTERS, type CohortQuery, type CohortRow, type SortKey } from '../cohort-queries.ts';
 import { html, query, type SafeHtml } from '../html.ts';
 import { badge, num, timeTag } from '../layout.ts';
 

@@ -1,6 +1,6 @@
 import type { InviteRow } from '../../invites/invite-repository.ts';
 import { html } from '../html.ts';
-import { badge, formatTime, num, page, timeTag, type ReviewerNav } from '../layout.ts';
+import { badge, formatTime, page, timeTag, type ReviewerNav } from '../layout.ts';
 import { cohortSection, type CohortSectionData } from './cohort-page.ts';
 import { copyField } from './review-panels.ts';
 

@@ -173,6 +173,8 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
           uploadKey: key && /^[A-Za-z0-9_-]{8,64}$/.test(key) ? key : null,
         });
         req.log.info({ submissionId: accepted.submission.id, inviteId: r.invite.id, duplicate: accepted.duplicate }, 'candidate upload accepted');
+        // The reply is thenable, but redirect() has sent it already: nothing to wait for.
+        // eslint-disable-next-line @typescript-eslint/return-await
         return reply.redirect(`/i/${token}/submissions/${accepted.submission.id}`, 303);
       } catch (err) {
         if (err instanceof InviteError) return sendInviteProblem(reply, token, err.problem, r.invite);

@@ -15,7 +15,7 @@
       var ok = false;
       try {
         ok = document.execCommand('copy');
-      } catch (e) {
+      } catch {
         ok = false;
       }
       say(ok);
