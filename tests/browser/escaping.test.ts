@@ -73,8 +73,10 @@ describe('candidate-controlled text is rendered as text', () => {
 
     await reviewer.goto('/review/assessments/smoke-binary');
     const row = reviewer.locator(`tr[data-submission="${subId}"]`);
-    expect(await row.locator('td').nth(0).textContent()).toContain(CANDIDATE);
-    expect(await row.locator('td').nth(1).textContent()).toBe(FILE_NAME);
+    // Columns: compare checkbox, candidate, submitted (time, then the file name), verdict, ...
+    expect(await row.locator('td').nth(1).textContent()).toContain(CANDIDATE);
+    expect(await row.locator('td').nth(2).textContent()).toContain(FILE_NAME);
+    expect(await row.locator('td').nth(0).locator('input').getAttribute('aria-label')).toBe(`Compare ${CANDIDATE}`);
     await expectInert(reviewer);
 
     await reviewer.goto(`/review/submissions/${subId}`);
