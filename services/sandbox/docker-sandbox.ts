@@ -86,8 +86,8 @@ export class DockerSandbox implements Sandbox {
 
       const tCollect = performance.now();
       // Frozen before anything is read: no process of the container can change what is copied out.
-      const ended = run.timedOut || run.containerDied;
-      if (!ended) await this.engine('pause container', () => container!.pause());
+      let ended = run.timedOut || run.containerDied;
+      if (!ended) ended = await this.pauseUnlessStopped(container);
       const collected = ended ? { outputs: [], ignored: [] } : await this.collect(container, spec);
       const state = (await this.engine('inspect container', () => container!.inspect())).State;
       timings.collectMs = performance.now() - tCollect;
@@ -404,6 +404,22 @@ export class DockerSandbox implements Sandbox {
   async listManaged(): Promise<{ id: string; gradingId: string; state: string }[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=1`] } });
     return list.map((c) => ({ id: c.Id, gradingId: c.Labels[LABEL_GRADING] ?? '', state: c.State }));
+  }
+
+  /**
+   * Pauses the container before its outputs are read. A container that stopped between the end of
+   * the exec and the pause (killed at the memory limit: seen under gVisor) has nothing left running
+   * either; it counts as having died. -> whether it had stopped.
+   */
+  private async pauseUnlessStopped(container: Docker.Container): Promise<boolean> {
+    try {
+      await container.pause();
+      return false;
+    } catch (err) {
+      const state = (await this.engine('inspect container', () => container.inspect())).State;
+      if (state.Running) throw new SystemError(`docker engine: pause container failed: ${(err as Error).message}`, { cause: err });
+      return true;
+    }
   }
 
   private async engine<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -42,7 +42,11 @@ async function gradeTampered(twin: string, tamper: string): Promise<ReportDocume
   return gradeArchive(ctx, 'churn-messy-csv', tamper, await makeTarGz(entries), work);
 }
 
-const statuses = (r: ReportDocument) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
+// Under gVisor the kernel keeps no per-thread CPU time (schedstat), so serving.latency is wall time
+// through gVisor's system-call layer and cannot be held to the statuses measured under runc.
+const comparable = (id: string) => !(process.env.SANDBOX_RUNTIME === 'runsc' && id === 'serving.latency');
+const statuses = (r: ReportDocument) => Object.fromEntries(r.checks.filter((c) => comparable(c.id)).map((c) => [c.id, c.status]));
+const expectedOf = (name: string) => Object.fromEntries(Object.entries(expected[name]!.checks).filter(([id]) => comparable(id)));
 const summaries = (r: ReportDocument) => JSON.stringify(Object.fromEntries(r.checks.map((c) => [c.id, `${c.status}: ${c.summary}`])), null, 2);
 const logs = (r: ReportDocument, marker: string) =>
   r.logs.flatMap((l) =>
@@ -57,7 +61,7 @@ describe('tampering submissions get exactly the statuses of their honest twins',
     'cases 19 and 22: a detached process rewriting result.json, reading and signalling the harness, scribbling on later phases',
     async () => {
       const r = await gradeTampered('leak-preprocessing', 'rewrite-result');
-      expect(statuses(r), summaries(r)).toEqual(expected['leak-preprocessing']!.checks);
+      expect(statuses(r), summaries(r)).toEqual(expectedOf('leak-preprocessing'));
       expect(r.checks.find((c) => c.id === 'leakage.preprocessing')!.status).toBe('fail');
       const probes = logs(r, 'TAMPER-PROBE');
       expect(probes.length).toBeGreaterThan(0);
@@ -82,7 +86,7 @@ describe('tampering submissions get exactly the statuses of their honest twins',
     'case 20: predictions answered from other inputs, looked up by id and by a hash of the other columns, and a rewriter of predictions.json',
     async () => {
       const r = await gradeTampered('leak-target', 'lookup-inputs');
-      expect(statuses(r), summaries(r)).toEqual(expected['leak-target']!.checks);
+      expect(statuses(r), summaries(r)).toEqual(expectedOf('leak-target'));
       const target = r.checks.find((c) => c.id === 'leakage.target')!;
       expect(target.status).toBe('fail');
       expect(Number(target.values.flipRate)).toBeGreaterThan(0.03);
@@ -99,7 +103,7 @@ describe('tampering submissions get exactly the statuses of their honest twins',
     'case 21: the shuffled-label rerun recognised by path, file, call order or the harness memory',
     async () => {
       const r = await gradeTampered('leak-null-labels', 'detect-null-run');
-      expect(statuses(r), summaries(r)).toEqual(expected['leak-null-labels']!.checks);
+      expect(statuses(r), summaries(r)).toEqual(expectedOf('leak-null-labels'));
       const verdicts = logs(r, 'TAMPER-NULL');
       // Both runs of evaluate() (the real one and the permuted copy) saw nothing that told them apart.
       expect(verdicts.filter((l) => l.includes('looks real')).length).toBe(2);
