@@ -4,10 +4,23 @@ import type { SubmissionRow } from '../../submissions/submission-repository.ts';
 import { highlightLines } from '../code-highlight.ts';
 import { html, query, trusted, type SafeHtml } from '../html.ts';
 import { formatBytes, page, type ReviewerNav } from '../layout.ts';
+import { notebookLocation } from '../notebook-document.ts';
+import { codeTable } from './code-table.ts';
+import { notebookView } from './notebook-view.ts';
 
 /** The viewer's address for one file, at one line: where evidence on the report links to. */
 export function codeHref(submissionId: string, file: string, line?: number | null): string {
+  // In a notebook, `solution.ipynb#cell-3` line 5 is the anchor cell-3-L5 of the notebook's page.
+  const nb = notebookLocation(file);
+  if (nb) return `/review/submissions/${submissionId}/code${query({ file: nb.file })}#cell-${nb.cell}${line ? `-L${line}` : ''}`;
   return `/review/submissions/${submissionId}/code${query({ file })}${line ? `#L${line}` : ''}`;
+}
+
+/** How many lines the report marks in a file (in a notebook: over all its cells). */
+function markedLines(marks: Map<string, Map<number, string[]>>, file: string): number {
+  let n = marks.get(file)?.size ?? 0;
+  for (const [where, lines] of marks) if (notebookLocation(where)?.file === file) n += lines.size;
+  return n;
 }
 
 /** A file and line from a report; linked to the code viewer when the page is a reviewer's (`submissionId` given). */
@@ -50,7 +63,7 @@ function fileList(d: CodeViewerData): SafeHtml {
   return html`<div class="table-wrap"><table class="data" id="files">
     <thead><tr><th scope="col">File</th><th scope="col" class="num">Size</th><th scope="col">Marked lines</th></tr></thead>
     <tbody>${d.files.map((f) => {
-      const marked = d.marks.get(f.name)?.size ?? 0;
+      const marked = markedLines(d.marks, f.name);
       const current = d.selected?.name === f.name;
       return html`<tr data-file="${f.name}" data-kind="${f.kind}"><td class="file-name">${
         f.kind === 'text'
@@ -60,14 +73,13 @@ function fileList(d: CodeViewerData): SafeHtml {
     })}</tbody></table></div>`;
 }
 
-function codeTable(d: CodeViewerData, f: ArchiveFile): SafeHtml {
-  const marks = d.marks.get(f.name) ?? new Map<number, string[]>();
-  const lines = highlightLines(f.text ?? '', f.name);
-  return html`<div class="code-scroll" tabindex="0" role="region" aria-label="${f.name}"><table class="code hljs" data-code-file="${f.name}"><tbody>${lines.map((markup, i) => {
-    const n = i + 1;
-    const notes = marks.get(n);
-    return html`<tr id="L${n}" ${notes ? html`class="marked" data-marked title="${notes.join('\n')}"` : ''}><td class="ln"><a href="#L${n}" aria-label="Line ${n}">${String(n)}</a></td><td class="src">${trusted(markup)}${notes ? html`<span class="mark-note">◀ ${notes.join(' · ')}</span>` : ''}</td></tr>`;
-  })}</tbody></table></div>`;
+function fileView(d: CodeViewerData, f: ArchiveFile): SafeHtml {
+  const text = f.text ?? '';
+  const plain = () => codeTable({ label: f.name, lines: highlightLines(text, f.name), marks: d.marks.get(f.name), file: f.name });
+  if (!/\.ipynb$/i.test(f.name)) return plain();
+  const nb = notebookView(f.name, text, d.marks);
+  if ('view' in nb) return nb.view;
+  return html`<p class="notice error nb-problem" role="status" data-notebook-problem>This notebook cannot be shown as cells: ${nb.problem}. Its text follows as it is.</p>${plain()}`;
 }
 
 /** The reviewer's code viewer: every file of the archive, one text file at a time, highlighted. */
@@ -77,7 +89,7 @@ export function codeViewerPage(d: CodeViewerData): string {
   return page({
     title: `Code · ${f?.name ?? sub.fileName}`,
     reviewer: d.nav,
-    styles: ['code.css'],
+    styles: ['code.css', 'notebook.css'],
     body: html`<div class="page-head">
       <div>
         <p class="eyebrow"><a href="/review/submissions/${sub.id}">${sub.candidate ?? 'API upload'} / report</a> / code</p>
@@ -87,6 +99,6 @@ export function codeViewerPage(d: CodeViewerData): string {
       <div class="actions no-print"><a class="button secondary" href="/review/submissions/${sub.id}/archive" download data-archive-download>Download the archive</a></div>
     </div>
     <section class="card" aria-labelledby="files-h"><h2 id="files-h">Files</h2>${fileList(d)}</section>
-    ${f ? html`<section class="card code-card" aria-labelledby="code-h"><h2 id="code-h" class="visually-hidden">${f.name}</h2>${codeTable(d, f)}</section>` : ''}`,
+    ${f ? html`<section class="card code-card" aria-labelledby="code-h"><h2 id="code-h" class="visually-hidden">${f.name}</h2>${fileView(d, f)}</section>` : ''}`,
   });
 }

@@ -62,7 +62,8 @@ export async function codeRoutes(app: FastifyInstance, ctx: CodeRoutesDeps, guar
       selected = files.find((f) => f.name === file && f.kind === 'text') ?? null;
       if (!selected) throw new NotFoundError('a text file of that name in this archive');
     } else {
-      const solution = locateSolution(scan.entries, 'solution.py');
+      // The file the harness graded: solution.py, or the notebook standing in for it.
+      const solution = [locateSolution(scan.entries, 'solution.py'), locateSolution(scan.entries, 'solution.ipynb')].find((s) => s && 'path' in s);
       selected = (solution && 'path' in solution && files.find((f) => f.name === solution.path && f.text !== null)) || null;
       const first = files.find((f) => f.kind === 'text');
       if (!selected && first) return reply.redirect(codeHref(sub.id, first.name), 303);
