@@ -179,8 +179,18 @@ def test_labelled_set_precision_and_recall_per_rule(capsys):
             print(f"\nlint {rule}: precision {p:.2f} recall {r:.2f} (tp {tp[rule]}, fp {fp[rule]}, fn {fn[rule]})", end="")
         print()
     clean = [n for n, e in EXPECTED.items() if not e]
-    assert len(clean) >= 10
+    assert len(EXPECTED) >= 60 and len(clean) >= 20
     assert sum(fp.values()) == 0 and sum(fn.values()) == 0
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if not e))
+def test_no_clean_fixture_is_flagged(name):
+    assert lint.lint_file(os.path.join(FIXTURES, name), name) == []
+
+
+def test_every_fixture_on_disk_is_labelled():
+    on_disk = {n for n in os.listdir(FIXTURES) if n.endswith((".py", ".ipynb"))}
+    assert on_disk == set(EXPECTED)
 
 
 def test_a_2000_line_notebook_is_linted_in_under_a_second(tmp_path):

@@ -428,7 +428,13 @@ class FileLinter:
         self.check_metrics(tree)
         self.check_random_state(tree)
         self.dataflow_kinds = {}
+        self.nodata_fit_lines = set()
         _dataflow_module().DataFlow(self).run(tree)
+        # the data flow knows what the scope rules do not: a fit on a value built from constants
+        # (np.arange(20), a toy array in a variable) is no fit on the data, whatever split follows
+        self.findings = [f for f in self.findings if not (
+            f["rule"] in ("fit-before-split", "select-before-split", "resample-before-split")
+            and f["line"] in self.nodata_fit_lines)]
 
     def check_metrics(self, tree):
         acc_uses = []
@@ -666,24 +672,26 @@ def lint_source(source, filename):
     """Findings for one file's source text, `file` set to `filename`."""
     try:
         tree = ast.parse(source, filename=filename)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:  # nesting too deep: RecursionError / MemoryError
         # Notebook exports: IPython magics (%matplotlib, !pip) are not Python; blank them and retry.
         cleaned = "\n".join(_MAGIC.sub(lambda m: m.group(1) + "pass", ln) for ln in source.splitlines())
         try:
+            if isinstance(exc, (RecursionError, MemoryError)) or cleaned == "\n".join(source.splitlines()):
+                raise exc  # no magic to blank: parsing again would fail the same way, as slowly
             tree = ast.parse(cleaned, filename=filename)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             line = getattr(exc, "lineno", None) or 1
             col = max(0, (getattr(exc, "offset", None) or 1) - 1)
             lines = source.splitlines()
             code = lines[line - 1].strip() if 1 <= line <= len(lines) else ""
-            msg = getattr(exc, "msg", None) or str(exc)
+            msg = getattr(exc, "msg", None) or str(exc) or "the code is nested too deeply to parse"
             return [{"rule": "syntax-error", "file": filename, "line": int(line), "col": int(col),
                      "message": f"{type(exc).__name__}: {msg}"[:2000], "code": code[:2000]}]
     linter = FileLinter(source, filename)
     try:
         linter.run(tree)
-    except RecursionError:
-        pass
+    except Exception as exc:  # the lint is total: what was found before the failure is kept
+        print(f"lint: analysis of {filename} stopped early ({type(exc).__name__})", file=sys.stderr)
     return sorted(linter.findings, key=lambda f: (f["line"], f["col"], f["rule"]))
 
 
@@ -695,7 +703,7 @@ def lint_file(path, display_name=None, max_bytes=2_000_000):
         raw = fh.read(max_bytes + 1)
     if len(raw) > max_bytes:
         return []
-    source = raw.decode("utf-8", errors="replace")
+    source = raw.decode("utf-8-sig", errors="replace")  # an editor's byte-order mark is valid Python
     return lint_source(source, name)
 
 

@@ -27,6 +27,13 @@ SPLIT_CALLS = {"train_test_split", "random_split"}
 CV_CALLS = {"cross_val_score", "cross_validate", "cross_val_predict", "learning_curve", "validation_curve",
             "permutation_test_score"}
 CALLBACK_METHODS = {"apply", "pipe", "transform", "agg", "aggregate"}
+# rolling(7).mean(), ewm(...).mean(), expanding().mean(): each row's value from its own window of rows,
+# not one statistic of the whole column
+WINDOWS = {"rolling", "expanding", "ewm", "resample"}
+TOY_MODULES = {"numpy", "math", "random", "torch"}
+SAFE_BUILTINS = {"range", "len", "list", "tuple", "float", "int", "zip", "dict"}
+# wrappers a fold loop's splitter call is often passed through: for i, (tr, va) in enumerate(kf.split(X))
+LOOP_WRAPPERS = {"enumerate", "list", "tqdm", "tqdm_notebook", "track"}
 TEST_NAME = re.compile(r"(?i)(^|_)(test|tst|val|valid|validation|holdout|hold_out|oot)(_|$|\d)")
 COMPLEMENT = {ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.LtE: ast.Gt, ast.Gt: ast.LtE, ast.Eq: ast.NotEq,
               ast.NotEq: ast.Eq}
@@ -89,6 +96,19 @@ def _base(node):
             return _key(node)
 
 
+def _windowed(node):
+    """True when the receiver of a statistic is a window (df.x.shift(1).rolling(28) ...)."""
+    while True:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in WINDOWS:
+                return True
+            node = node.func.value
+        elif isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        else:
+            return False
+
+
 def _walk_expr(node):
     """ast.walk that does not enter lambdas or comprehensions' own scopes (they are callbacks)."""
     stack = [node]
@@ -134,16 +154,22 @@ class DataFlow:
         p = lam.args.args[0].arg
         for n in ast.walk(lam.body):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STAT_METHODS | MINMAX \
-                    and _base(n.func.value) == p:
+                    and _base(n.func.value) == p and not _windowed(n.func.value):
                 return True
         return False
 
     def run(self, tree):
+        # numerical modules: np.arange(20) builds a value, it reads no data
+        self.imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                         for a in n.names if a.name.split(".")[0] in TOY_MODULES}
         scope = _Scope(self, None)
         scope.run(tree.body)
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 s = _Scope(self, node.name)
+                a = node.args
+                for p in a.posonlyargs + a.args + a.kwonlyargs:  # a parameter may carry data: not a toy value
+                    s.roots[p.arg] = frozenset([Origin(p.arg, node.lineno)])
                 s.run(node.body)
 
 
@@ -158,6 +184,7 @@ class _Scope:
         self.slices = {}  # source variable -> {"lower"|"upper": line}
         self.masks = {}  # (source variable, column dump) -> list of (op type, line)
         self.samples = {}  # variable -> (source origins, line) of X.sample(...)
+        self.built = set()  # variables last assigned a value built here from constants (toy values, no data)
 
     # -- expressions ------------------------------------------------------------------------------
     def origins_of(self, node):
@@ -187,13 +214,17 @@ class _Scope:
         found = []
         calls = [n for n in _walk_expr(node) if isinstance(n, ast.Call)]
         methods = {n.func.attr for n in calls if isinstance(n.func, ast.Attribute)}
+        # x / x.max(): a maximum used as a scale is a statistic even without a minimum beside it
+        divisors = {id(b.right) for b in _walk_expr(node) if isinstance(b, ast.BinOp) and isinstance(b.op, ast.Div)}
         for n in calls:
             f = n.func
             name = self.l.callee(f)
             if isinstance(f, ast.Attribute):
                 m = f.attr
                 recv = f.value
-                if m in STAT_METHODS or (m in MINMAX and MINMAX <= methods):
+                if _windowed(recv):
+                    continue
+                if m in STAT_METHODS or (m in MINMAX and (MINMAX <= methods or id(n) in divisors)):
                     if isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute) and recv.func.attr == "groupby":
                         pass
                     o = self.origins_of(recv)
@@ -240,7 +271,20 @@ class _Scope:
         for n in _walk_expr(node):
             if isinstance(n, ast.Name) and n.id in self.stats:
                 found.append(self.stats[n.id])
+            elif isinstance(n, ast.Lambda):
+                found.extend(self._closure_stats(n))
         return found
+
+    def _closure_stats(self, lam):
+        """Statistics a lambda takes of the enclosing scope's data (its own parameters shadow those names)."""
+        a = lam.args
+        params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs} | {x.arg for x in (a.vararg, a.kwarg) if x}
+        saved = [(d, p, d.pop(p)) for d in (self.roots, self.stats) for p in params if p in d]
+        try:
+            return self.stats_in(lam.body)
+        finally:
+            for d, p, v in saved:
+                d[p] = v
 
     @staticmethod
     def _groupby_of(node):
@@ -276,12 +320,18 @@ class _Scope:
             return
         if isinstance(s, (ast.For, ast.AsyncFor)):
             self.calls(s.iter)
-            it = s.iter
+            self.built.difference_update(n.id for n in ast.walk(s.target) if isinstance(n, ast.Name))
+            it, target = s.iter, s.target
+            if isinstance(it, ast.Call) and self.l.callee(it.func) in LOOP_WRAPPERS and it.args \
+                    and isinstance(it.args[0], ast.Call) and self.is_split_call(it.args[0]):
+                if self.l.callee(it.func) == "enumerate" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                    target = target.elts[1]
+                it = it.args[0]
             if isinstance(it, ast.Call) and self.is_split_call(it):
                 src = self.origins_of_args(it)
                 self.split(src, s.lineno, self.l.callee(it.func) or "split")
-                if isinstance(s.target, ast.Tuple) and len(s.target.elts) == 2:
-                    for i, e in enumerate(s.target.elts):
+                if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                    for i, e in enumerate(target.elts):
                         k = _key(e)
                         if k:
                             self.roots[k] = frozenset([Origin(k, s.lineno, "train" if i == 0 else "test")])
@@ -350,6 +400,8 @@ class _Scope:
                     continue
                 o = self.origins_of(n.args[0])
                 if not o:
+                    if self._built_here(n.args[0]):
+                        self.l.nodata_fit_lines.add(n.lineno)
                     continue
                 rule = {"preproc": "fit-before-split", "selector": "select-before-split",
                         "sampler": "resample-before-split"}.get(info.kind)
@@ -359,6 +411,19 @@ class _Scope:
                     continue
                 what = f"`{info.cls}.{f.attr}` on `{_base(n.args[0]) or 'the data'}`"
                 self.add_pending(rule, n, o, what, _base(n.args[0]))
+
+    def _built_here(self, node):
+        """True when every name in the expression is a numerical module or a variable this scope built the
+        same way: no data of unknown origin (a parameter, a global, a helper's result) can be in it
+        (np.arange(20), a variable holding a toy array). A fit on it is no fit on the data."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and not (n.id in self.built or n.id in self.f.imported or n.id in SAFE_BUILTINS):
+                return False
+            if isinstance(n, (ast.Lambda, ast.comprehension)):
+                return False
+            if isinstance(n, ast.Call) and any(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in n.args):
+                return False  # np.fromfile("x.bin"), torch.load("t.pt"): a path read
+        return True
 
     def _env_kind(self, node):
         return self.l.dataflow_kinds.get(_key(node) or "")
@@ -394,6 +459,11 @@ class _Scope:
 
     # -- assignments ------------------------------------------------------------------------------
     def assign(self, t, value, stmt, aug=False):
+        if not isinstance(t, ast.Name):
+            for n in ast.walk(t):
+                k = _key(n) if isinstance(n, (ast.Name, ast.Attribute)) else None
+                if k:
+                    self.built.discard(k)
         # splits that return parts
         if isinstance(value, ast.Call) and self.l.callee(value.func) in SPLIT_CALLS and isinstance(t, (ast.Tuple, ast.List)):
             src = self.origins_of_args(value)
@@ -412,9 +482,15 @@ class _Scope:
                 self.assign(e, v, stmt)
             return
         if isinstance(t, (ast.Tuple, ast.List)):
+            stats = self.stats_in(value)
+            pure = stats and not self._has_data_ops(value)
             for e in t.elts:
                 k = _key(e)
-                if k:
+                if k and pure:
+                    self.stats[k] = (frozenset().union(*(s[0] for s in stats)), stats[0][1], stats[0][2])
+                    self.roots.pop(k, None)
+                elif k:
+                    self.stats.pop(k, None)
                     self.roots[k] = self.origins_of(value)
             return
         if isinstance(t, ast.Subscript):
@@ -426,6 +502,10 @@ class _Scope:
         k = _key(t)
         if k is None:
             return
+        if self._built_here(value) and not aug:
+            self.built.add(k)
+        else:
+            self.built.discard(k)
         info = self.l.kind_of(value, {})
         if info is not None:
             self.l.dataflow_kinds[k] = info
