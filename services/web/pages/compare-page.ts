@@ -33,8 +33,8 @@ function row(label: HtmlValue, cols: CompareColumn[], cell: (c: CompareColumn) =
   return html`<tr ${attrs ? html`data-row="${attrs}"` : ''}><th scope="row">${label}</th>${cols.map((c) => html`<td>${c.report ? cell(c) : html`<span class="muted">no report</span>`}</td>`)}</tr>`;
 }
 
-/** Two or three submissions side by side: scores, verdicts, every check, holdout metrics, cost. */
-export function comparePage(nav: ReviewerNav, cols: CompareColumn[]): string {
+/** Two or three submissions side by side: scores, verdicts, every check, holdout metrics, cost, and the code diff. */
+export function comparePage(nav: ReviewerNav, cols: CompareColumn[], code?: SafeHtml): string {
   const checkIds = [...new Set(cols.flatMap((c) => c.final?.checks.map((k) => k.id) ?? []))].sort((a, b) => (catalogueOrder.get(a) ?? 1e9) - (catalogueOrder.get(b) ?? 1e9));
   const checkOf = (c: CompareColumn, id: string): ScoredCheck | undefined => c.final?.checks.find((k) => k.id === id);
   const title = (id: string) => cols.map((c) => checkOf(c, id)?.title).find(Boolean) ?? id;
@@ -43,6 +43,7 @@ export function comparePage(nav: ReviewerNav, cols: CompareColumn[]): string {
   return page({
     title: 'Compare submissions',
     reviewer: nav,
+    styles: ['code.css', 'code-diff.css'],
     body: html`<div class="page-head"><div><p class="eyebrow"><a href="/review/assessments/${cols[0]!.submission.assessmentId}">${cols[0]!.submission.assessmentId}</a> / compare</p><h1>Compare ${cols.length} submissions</h1></div></div>
     <div class="table-wrap" id="compare">
       <table class="data compare">
@@ -76,6 +77,7 @@ export function comparePage(nav: ReviewerNav, cols: CompareColumn[]): string {
           ${row('Peak memory', cols, (c) => formatBytes(peak(c)), 'memory')}
         </tbody>
       </table>
-    </div>`,
+    </div>
+    ${code ?? ''}`,
   });
 }

@@ -5,8 +5,11 @@ import type { Db } from '../../db/pool.ts';
 import { DecisionRepository } from '../decision-repository.ts';
 import { html } from '../html.ts';
 import { sendHtml } from '../layout.ts';
+import { codeDiffSection } from '../pages/compare-code.ts';
 import { comparePage, type CompareColumn } from '../pages/compare-page.ts';
 import { problemPage } from '../pages/problem-page.ts';
+import type { CodeRoutesDeps } from './code-routes.ts';
+import { comparePairs } from './compare-code.ts';
 import type { ReviewScope } from './review-scope.ts';
 
 /** ?ids=a&ids=b[&ids=c]: two or three different submissions. */
@@ -18,7 +21,8 @@ const compareQuery = z.object({
     .pipe(z.array(z.string().uuid('not a submission id')).min(2, 'select two or three submissions').max(3, 'select at most three submissions')),
 });
 
-export async function compareRoutes(app: FastifyInstance, ctx: { db: Db }, scope: ReviewScope) {
+export async function compareRoutes(app: FastifyInstance, ctx: { db: Db } & Pick<CodeRoutesDeps, 'blobs' | 'config'>, scope: ReviewScope) {
+  const limits = { maxEntries: ctx.config.UPLOAD_MAX_ENTRIES, maxUncompressedBytes: ctx.config.UPLOAD_MAX_UNCOMPRESSED_BYTES, maxRatio: ctx.config.UPLOAD_MAX_RATIO };
   const decisions = new DecisionRepository(ctx.db);
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/review/compare', { preHandler: scope.requireSession, schema: { querystring: z.object({ ids: z.unknown() }) } }, async (req, reply) => {
@@ -43,6 +47,11 @@ export async function compareRoutes(app: FastifyInstance, ctx: { db: Db }, scope
       const decision = (await decisions.history(id))[0] ?? null;
       cols.push(loaded.report ? { submission: loaded.sub, report: loaded.report, final: loaded.final, decision } : { submission: loaded.sub, report: null, final: null, decision });
     }
-    return sendHtml(reply, 200, comparePage(scope.nav(req), cols));
+    const pairs = await comparePairs(
+      ctx.blobs,
+      limits,
+      cols.map((c) => c.submission),
+    );
+    return sendHtml(reply, 200, comparePage(scope.nav(req), cols, codeDiffSection(pairs)));
   });
 }
