@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Config } from '../config.ts';
 import { SystemError } from '../errors.ts';
 
 /**
@@ -18,6 +19,18 @@ export interface JobKind<S extends z.ZodType> {
 }
 
 export const defineJob = <S extends z.ZodType>(kind: JobKind<S>): JobKind<S> => kind;
+
+/**
+ * The retry policy of after-grading work that must not be lost but never holds a grading up
+ * (webhook deliveries, similarity runs): WEBHOOK_ATTEMPTS attempts with exponential backoff from
+ * WEBHOOK_BACKOFF_MS; finished jobs kept a day, failed ones a week, for inspection.
+ */
+export const afterGradingRetry = (config: Pick<Config, 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'>): JobsOptions => ({
+  attempts: config.WEBHOOK_ATTEMPTS,
+  backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+});
 
 /** The producer side: validated adds with the kind's job id and options. */
 export class JobQueue<S extends z.ZodType> {

@@ -43,6 +43,19 @@ const ORDERED: [string, string, string][] = [
   ['calibration', 'warnEce', 'failEce'],
 ];
 
+/** Similarity pairs below this are not stored (services/similarity), so no rubric can flag below it. */
+export const SIMILARITY_FLOOR = 0.2;
+
+/**
+ * Similarity across the cohort is information for reviewers, never points. `flagAbove`: a
+ * submission with a match (another candidate's code or a reference solution) at or above this
+ * similarity (0-1) is flagged in the reviewer's list. Absent (the default): no flag. Candidates
+ * never see any of it. No default is written into the parsed rubric (content hashes stay).
+ */
+const similarityRuleSchema = z
+  .object({ flagAbove: z.number().min(SIMILARITY_FLOOR, `flagAbove must be at least ${SIMILARITY_FLOOR}: weaker matches are not stored`).max(1, 'flagAbove must be at most 1') })
+  .strict();
+
 export const rubricSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/),
@@ -59,6 +72,7 @@ export const rubricSchema = z
       })
       .strict()
       .default({ weight: 0, items: [] }),
+    similarity: similarityRuleSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
-import { defineJob, JobQueue } from '../jobs/job-queue.ts';
+import { afterGradingRetry, defineJob, JobQueue } from '../jobs/job-queue.ts';
 
 export const SIMILARITY_QUEUE = 'similarity';
 
@@ -18,15 +18,7 @@ export const similarityJob = defineJob({
 
 export class SimilarityQueue extends JobQueue<typeof similarityJobSchema> {
   constructor(connection: ConnectionOptions, config: Pick<Config, 'QUEUE_PREFIX' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'>) {
-    super(similarityJob, connection, {
-      prefix: config.QUEUE_PREFIX,
-      jobOptions: {
-        // The same retry policy as webhook deliveries: both are after-grading work that must not be lost.
-        attempts: config.WEBHOOK_ATTEMPTS,
-        backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
-        removeOnComplete: { age: 24 * 3600, count: 10_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      },
-    });
+    // The same retry policy as webhook deliveries: both are after-grading work that must not be lost.
+    super(similarityJob, connection, { prefix: config.QUEUE_PREFIX, jobOptions: afterGradingRetry(config) });
   }
 }

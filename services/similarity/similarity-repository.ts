@@ -117,15 +117,19 @@ export class SimilarityRepository {
     );
   }
 
-  /** The pairs a submission is part of (either side), most similar first, with the other document's submission. */
-  async pairsOfSubmission(submissionId: string, limit = 10): Promise<(StoredPair & { other: Pick<SimilarityDocument, 'id' | 'kind' | 'name' | 'submissionId'> })[]> {
+  /** The pairs a submission is part of (either side), most similar first, with the other document's submission; `withId`: only the pair with that document. */
+  async pairsOfSubmission(
+    submissionId: string,
+    limit = 10,
+    withId: string | null = null,
+  ): Promise<(StoredPair & { other: Pick<SimilarityDocument, 'id' | 'kind' | 'name' | 'submissionId'> })[]> {
     const { rows } = await this.db.query(
       `SELECT p.*, o.id AS other_id, o.kind AS other_kind, o.name AS other_name, o.submission_id AS other_submission
        FROM similarity_documents d
        JOIN similarity_pairs p ON p.left_id = d.id OR p.right_id = d.id
        JOIN similarity_documents o ON o.id = CASE WHEN p.left_id = d.id THEN p.right_id ELSE p.left_id END
-       WHERE d.submission_id = $1 ORDER BY p.similarity DESC LIMIT $2`,
-      [submissionId, limit],
+       WHERE d.submission_id = $1 AND ($3::uuid IS NULL OR o.id = $3::uuid) ORDER BY p.similarity DESC LIMIT $2`,
+      [submissionId, limit, withId],
     );
     return rows.map((r) => ({
       ...toPair(r),

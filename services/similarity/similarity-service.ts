@@ -3,14 +3,15 @@ import { readArchiveFiles } from '../archive/archive-reader.ts';
 import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import type { Config } from '../config.ts';
 import { NotFoundError } from '../errors.ts';
+import { SIMILARITY_FLOOR } from '../rubrics/rubric-schema.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { SubmissionRepository } from '../submissions/submission-repository.ts';
 import { SimilarityEngine, type PairResult } from './similarity-engine.ts';
 import type { SimilarityDocument, SimilarityRepository, StoredPair } from './similarity-repository.ts';
 import { comparedSource, isComparedFile, starterCode, type ComparedSource } from './similarity-source.ts';
 
-/** Pairs below this similarity are not stored (the reviewer's list and flag use their own, higher bars). */
-export const SIMILARITY_FLOOR = 0.2;
+/** Pairs below this similarity are not stored (the reviewer's list and the rubric's flag use their own, higher bars). */
+export { SIMILARITY_FLOOR };
 /** A candidate must share this many fingerprints with the new text before Dolos compares the two. */
 const MIN_SHARED_FINGERPRINTS = 4;
 /** At most this many candidates (those sharing the most fingerprints) are looked at. */

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Db } from '../db/pool.ts';
+import { candidateKeySql } from './candidate-key.ts';
 import { DECISIONS, type Decision } from './decision-repository.ts';
+import { topSimilaritySql } from './similarity-queries.ts';
 
 export const SORTS = ['submitted', 'candidate', 'status', 'score', 'flags'] as const;
 export type SortKey = (typeof SORTS)[number];
@@ -15,6 +17,8 @@ export const cohortQuerySchema = z.object({
   decision: z.enum(['', ...DECISION_FILTERS]).catch(''),
   sort: z.enum(SORTS).catch('submitted'),
   dir: z.enum(['asc', 'desc']).catch('desc'),
+  /** The similar-code list's bar, in percent (absent: the rubric's flag threshold, else the default). */
+  similar: z.coerce.number().int().min(20).max(100).optional().catch(undefined),
 });
 export type CohortQuery = z.infer<typeof cohortQuerySchema>;
 
@@ -43,6 +47,8 @@ export interface CohortRow extends AttemptSummary {
   flags: string[];
   decision: { decision: Decision; note: string; by: string; at: Date } | null;
   earlier: AttemptSummary[];
+  /** The highest similarity with anyone else's code when the report's rubric flags it (at or above its similarity.flagAbove), else null. */
+  similarityFlag: number | null;
 }
 
 /**
@@ -54,7 +60,7 @@ export interface CohortRow extends AttemptSummary {
 export const ATTEMPTS = `
   attempts AS (
     SELECT s.id, s.candidate, s.file_name, s.created_at, i.candidate_email,
-           COALESCE('mail:' || lower(i.candidate_email), 'name:' || lower(s.candidate), 'sub:' || s.id::text) AS candidate_key,
+           ${candidateKeySql('s', 'i')} AS candidate_key,
            g.status, g.phase, r.id AS report_id,
            (r.document->>'automaticScore')::float8 AS automatic_score,
            CASE WHEN COALESCE((rb.document->'manual'->>'weight')::float8, 0) > 0 THEN jsonb_array_length(rb.document->'manual'->'items') ELSE 0 END AS manual_total,
@@ -66,7 +72,7 @@ export const ATTEMPTS = `
                 ELSE (r.document->>'automaticScore')::float8 END AS final_score,
            r.critical_fail, (rb.document->>'passMark')::float8 AS pass_mark,
            (r.id IS NOT NULL AND jsonb_typeof(r.document->'metrics'->'holdout') IS DISTINCT FROM 'object') AS invalid,
-           COALESCE(r.flags, '{}') AS flags,
+           COALESCE(r.flags, '{}') AS flags, (rb.document->'similarity'->>'flagAbove')::float8 AS similarity_flag_above,
            d.decision, d.note AS decision_note, d.decided_by, d.created_at AS decided_at
     FROM submissions s
     LEFT JOIN invites i ON i.id = s.invite_id
@@ -109,8 +115,10 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
     `WITH ${ATTEMPTS}
      SELECT l.*, COALESCE((
        SELECT jsonb_agg(jsonb_build_object('id', e.id, 'fileName', e.file_name, 'createdAt', e.created_at, 'status', e.status, 'finalScore', e.final_score, 'passed', e.passed, 'invalid', e.invalid) ORDER BY e.created_at DESC, e.id DESC)
-       FROM ranked e WHERE e.candidate_key = l.candidate_key AND e.rn > 1), '[]'::jsonb) AS earlier
+       FROM ranked e WHERE e.candidate_key = l.candidate_key AND e.rn > 1), '[]'::jsonb) AS earlier,
+       CASE WHEN sim.top >= l.similarity_flag_above::real THEN sim.top END AS similarity_flag
      FROM ranked l
+     LEFT JOIN LATERAL (SELECT ${topSimilaritySql('l.id', 'l.candidate_key')} AS top WHERE l.similarity_flag_above IS NOT NULL) sim ON true
      WHERE l.rn = 1
        AND ($2 = '' OR strpos(lower(COALESCE(l.candidate, '')), lower($2)) > 0 OR strpos(lower(COALESCE(l.candidate_email, '')), lower($2)) > 0 OR strpos(lower(l.file_name), lower($2)) > 0)
        AND ($3 = '' OR $3 = ANY(l.flags))
@@ -138,6 +146,7 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
     flags: r.flags,
     decision: r.decision ? { decision: r.decision, note: r.decision_note, by: r.decided_by, at: r.decided_at } : null,
     earlier: (r.earlier as (Omit<AttemptSummary, 'createdAt'> & { createdAt: string })[]).map((e) => ({ ...e, createdAt: new Date(e.createdAt) })),
+    similarityFlag: r.similarity_flag === null ? null : Number(r.similarity_flag),
   }));
 }
 

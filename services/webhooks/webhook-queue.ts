@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from 'bullmq';
 import type { Config } from '../config.ts';
-import { defineJob, JobQueue } from '../jobs/job-queue.ts';
+import { afterGradingRetry, defineJob, JobQueue } from '../jobs/job-queue.ts';
 import { deliveryJobSchema } from './webhook-schema.ts';
 
 export const WEBHOOK_QUEUE = 'webhook';
@@ -10,15 +10,7 @@ export const deliveryJob = defineJob({ queue: WEBHOOK_QUEUE, name: 'deliver', la
 
 export class WebhookQueue extends JobQueue<typeof deliveryJobSchema> {
   constructor(connection: ConnectionOptions, config: Config) {
-    super(deliveryJob, connection, {
-      prefix: config.QUEUE_PREFIX,
-      jobOptions: {
-        attempts: config.WEBHOOK_ATTEMPTS,
-        backoff: { type: 'exponential', delay: config.WEBHOOK_BACKOFF_MS },
-        removeOnComplete: { age: 24 * 3600, count: 10_000 },
-        removeOnFail: { age: 7 * 24 * 3600 },
-      },
-    });
+    super(deliveryJob, connection, { prefix: config.QUEUE_PREFIX, jobOptions: afterGradingRetry(config) });
   }
 
   enqueue(deliveryIds: string[]): Promise<void> {

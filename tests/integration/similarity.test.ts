@@ -9,7 +9,8 @@ import { SimilarityService } from '../../services/similarity/similarity-service.
 import { gradingSubscribers } from '../../workers/grading-subscribers.ts';
 import { startSimilarityWorker } from '../../workers/similarity-worker.ts';
 import { makeTarGz } from '../support/archives.ts';
-import { ADMIN, eventually, testContext, type DockerContext } from '../support/context.ts';
+import { eventually, testContext, type DockerContext } from '../support/context.ts';
+import { reviewerCookie } from '../support/review-session.ts';
 import { throwawayDatabase } from '../support/throwaway-database.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/similarity');
@@ -164,13 +165,7 @@ describe('similarity across the cohort (stored index, real archives)', () => {
       const anonymous = await app.inject({ method: 'GET', url: `/review/submissions/${ids.copy}/similarity` });
       expect(anonymous.statusCode).not.toBe(200);
       expect(anonymous.body).not.toContain('similarity-matches');
-      const signIn = await app.inject({ method: 'POST', url: '/review/sign-in', payload: { api_key: ADMIN.authorization.slice(7) } });
-      const cookie = [signIn.headers['set-cookie']]
-        .flat()
-        .filter(Boolean)
-        .map((c) => String(c).split(';')[0])
-        .join('; ');
-      expect(cookie).not.toBe('');
+      const cookie = await reviewerCookie(app);
       const list = await app.inject({ method: 'GET', url: `/review/submissions/${ids.copy}/similarity`, headers: { cookie } });
       expect(list.statusCode).toBe(200);
       expect(list.body).toContain(`href="/review/submissions/${ids.original}">Ada</a>`);

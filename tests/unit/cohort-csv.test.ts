@@ -20,6 +20,7 @@ const row = (over: Partial<CohortRow>): CohortRow => ({
   flags: ['leakage.target'],
   decision: null,
   earlier: [],
+  similarityFlag: null,
   ...over,
 });
 

@@ -14,6 +14,8 @@ export interface CohortSectionData {
   total: number;
   flagsSeen: string[];
   query: CohortQuery;
+  /** The similar-code section (pairs above a bar, grouped in clusters), shown under the list. */
+  similarity?: SafeHtml;
 }
 
 const listHref = (base: string, q: CohortQuery, over: Partial<CohortQuery> = {}) => `${base}${query({ ...q, ...over })}`;
@@ -40,6 +42,12 @@ export function decisionBadge(d: CohortRow['decision']): SafeHtml {
   if (!d) return html`<span class="small muted">none</span>`;
   const cls = d.decision === 'advance' ? 'pass' : d.decision === 'reject' ? 'fail' : 'warn';
   return html`<span class="badge badge-${cls}" data-decision="${d.decision}">${DECISION_TEXT[d.decision]}</span><br><span class="small muted">${d.by}, ${timeTag(d.at)}</span>`;
+}
+
+/** The rubric's similarity flag: a match with someone else's code at or above its threshold (reviewers only). */
+function similarityFlag(r: CohortRow): SafeHtml | '' {
+  if (r.similarityFlag === null) return '';
+  return html`<a class="flag" data-similarity-flag href="/review/submissions/${r.id}/similarity" title="code similar to another submission or a reference solution">Similar code ${String(Math.round(r.similarityFlag * 100))}%</a>`;
 }
 
 function earlierAttempts(r: CohortRow): SafeHtml | '' {
@@ -96,12 +104,13 @@ export function cohortSection(d: CohortSectionData): SafeHtml {
           <td>${verdictCell(r)}</td>
           <td class="num">${r.finalScore === null ? '—' : num(r.finalScore, 0)}${r.manualScored ? html`<br><span class="small muted">incl. manual</span>` : ''}</td>
           <td>${decisionBadge(r.decision)}</td>
-          <td><div class="flags">${r.flags.length ? r.flags.map((f) => html`<span class="flag" title="${f}">${checkTitle(f)}</span>`) : html`<span class="small muted">none</span>`}</div></td>
+          <td><div class="flags">${r.flags.map((f) => html`<span class="flag" title="${f}">${checkTitle(f)}</span>`)}${similarityFlag(r)}${r.flags.length || r.similarityFlag !== null ? '' : html`<span class="small muted">none</span>`}</div></td>
         </tr>`,
               )
             : html`<tr><td colspan="7" class="muted">${filtered ? 'No submission matches these filters.' : 'No submissions yet. Invite a candidate below.'}</td></tr>`
         }</tbody>
       </table>
     </div>
-    </form>`;
+    </form>
+    ${d.similarity ?? ''}`;
 }

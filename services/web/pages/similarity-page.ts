@@ -23,7 +23,7 @@ export interface SideBySide {
   fragments: SharedFragment[];
 }
 
-const pct = (x: number) => `${Math.round(x * 100)}%`;
+export const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** Lines (0-based) of a side that fall in a shared fragment, with the fragment's number. */
 function sharedRows(fragments: SharedFragment[], side: 'left' | 'right'): Map<number, number> {

@@ -14,6 +14,7 @@ import { checkTitle, DECISION_TEXT } from '../pages/cohort-page.ts';
 import { withdrawConfirmPage } from '../pages/review-panels.ts';
 import { submissionsPage } from '../pages/review-pages.ts';
 import type { ReviewScope } from './review-scope.ts';
+import { similarityListFor } from './similarity-routes.ts';
 
 export type CohortRoutesDeps = {
   db: Db;
@@ -41,14 +42,19 @@ export async function renderSubmissionsPage(
 ) {
   const a = visibleAssessment(ctx, req, assessmentId);
   const q = cohortQuerySchema.parse(req.query ?? {});
-  const [rows, facets, inviteRows] = await Promise.all([listCohort(ctx.db, assessmentId, q), cohortFacets(ctx.db, assessmentId), invites.repo.listByAssessment(assessmentId)]);
+  const [rows, facets, inviteRows, similarity] = await Promise.all([
+    listCohort(ctx.db, assessmentId, q),
+    cohortFacets(ctx.db, assessmentId),
+    invites.repo.listByAssessment(assessmentId),
+    similarityListFor(ctx.db, assessmentId, q),
+  ]);
   return sendHtml(
     reply,
     o.status ?? 200,
     submissionsPage({
       nav: scope.nav(req),
       assessment: { id: assessmentId, title: a.manifest.title },
-      cohort: { assessmentId, rows, query: q, ...facets },
+      cohort: { assessmentId, rows, query: q, ...facets, similarity },
       invites: inviteRows,
       defaults: { ttlHours: ctx.config.INVITE_DEFAULT_TTL_H, maxAttempts: ctx.config.INVITE_DEFAULT_MAX_ATTEMPTS },
       inviteError: o.inviteError,

@@ -10,6 +10,7 @@ import { decisionPanel, sharePanel } from '../pages/review-panels.ts';
 import { problemPage } from '../pages/problem-page.ts';
 import { ShareLinkRepository } from '../share-link-repository.ts';
 import type { ReviewScope } from './review-scope.ts';
+import { reportSimilarityPanel } from './similarity-routes.ts';
 
 export const idParams = z.object({ id: z.string().uuid() });
 
@@ -18,10 +19,14 @@ const decisionFormSchema = z.object({
   note: z.string().max(4000, 'the note is longer than 4000 characters').default(''),
 });
 
-/** The report page's reviewer panels: the decision with its history, and the share links. */
+/** The report page's reviewer panels: the decision with its history, the share links, and the top matches of similar code. */
 export async function reviewPanels(db: Db, nav: ReviewerNav, submissionId: string, reportId: string): Promise<SafeHtml> {
-  const [decisions, links] = await Promise.all([new DecisionRepository(db).history(submissionId), new ShareLinkRepository(db).listBySubmission(submissionId)]);
-  return html`<div class="grid grid-2">${decisionPanel(nav, submissionId, decisions)}${sharePanel(nav, submissionId, reportId, links)}</div>`;
+  const [decisions, links, similar] = await Promise.all([
+    new DecisionRepository(db).history(submissionId),
+    new ShareLinkRepository(db).listBySubmission(submissionId),
+    reportSimilarityPanel(db, submissionId),
+  ]);
+  return html`<div class="grid grid-2">${decisionPanel(nav, submissionId, decisions)}${sharePanel(nav, submissionId, reportId, links)}</div>${similar}`;
 }
 
 /** Decisions (advance / hold / reject) with a note: each one appended, never edited. */

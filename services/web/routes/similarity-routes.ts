@@ -3,12 +3,17 @@ import { z } from 'zod';
 import type { AssessmentRegistry } from '../../assessments/assessment-registry.ts';
 import type { Db } from '../../db/pool.ts';
 import { NotFoundError } from '../../errors.ts';
+import { clusterPairs } from '../../similarity/similarity-clusters.ts';
 import { SimilarityEngine } from '../../similarity/similarity-engine.ts';
 import { SimilarityRepository } from '../../similarity/similarity-repository.ts';
 import { starterCode } from '../../similarity/similarity-source.ts';
 import type { SubmissionRepository } from '../../submissions/submission-repository.ts';
+import type { CohortQuery } from '../cohort-queries.ts';
+import type { SafeHtml } from '../html.ts';
 import { sendHtml } from '../layout.ts';
 import { similarityPage, type SideBySide } from '../pages/similarity-page.ts';
+import { reportMatchesPanel, similarityListSection } from '../pages/similarity-panels.ts';
+import { cohortPairs, listThreshold, topMatches } from '../similarity-queries.ts';
 import type { ReviewScope } from './review-scope.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,6 +24,21 @@ const similarityQuery = z.object({ with: z.string().regex(UUID).optional().catch
  * A pair stored as an estimate is compared by Dolos when opened (from the stored token streams;
  * nothing is run). Registered with the reviewer routes only.
  */
+const LIST_LIMIT = 500;
+
+/** The assessment page's similar-code section: pairs at or above the bar (chosen in SQL), grouped into clusters. */
+export async function similarityListFor(db: Db, assessmentId: string, q: CohortQuery): Promise<SafeHtml> {
+  const threshold = await listThreshold(db, assessmentId, q.similar === undefined ? undefined : q.similar / 100);
+  const pairs = await cohortPairs(db, assessmentId, threshold, LIST_LIMIT);
+  const clusters = clusterPairs(pairs.map((p) => ({ ...p, a: p.left.node, b: p.right.node })));
+  return similarityListSection({ assessmentId, threshold, clusters, truncated: pairs.length === LIST_LIMIT, query: q });
+}
+
+/** The report's similar-code panel: the top matches with anyone else's code. */
+export async function reportSimilarityPanel(db: Db, submissionId: string): Promise<SafeHtml> {
+  return reportMatchesPanel(submissionId, await topMatches(db, submissionId, 3));
+}
+
 export interface SimilarityRoutesDeps {
   db: Db;
   submissions: Pick<SubmissionRepository, 'getSubmission'>;
@@ -31,11 +51,12 @@ export async function similarityRoutes(app: FastifyInstance, ctx: SimilarityRout
     const sub = scope.visibleSubmission(req, UUID.test(req.params.id) ? await ctx.submissions.getSubmission(req.params.id) : null);
     const { with: withId } = similarityQuery.parse(req.query ?? {});
     const stored = await repo.pairsOfSubmission(sub.id, 20);
+    const labelOf = async (o: (typeof stored)[number]['other']) => {
+      const other = o.submissionId ? await ctx.submissions.getSubmission(o.submissionId) : null;
+      return other ? (other.candidate ?? other.fileName) : o.name;
+    };
     const labels = new Map<string, string>();
-    for (const p of stored) {
-      const other = p.other.submissionId ? await ctx.submissions.getSubmission(p.other.submissionId) : null;
-      labels.set(p.other.id, other ? (other.candidate ?? other.fileName) : p.other.name);
-    }
+    for (const p of stored) labels.set(p.other.id, await labelOf(p.other));
     const matches = stored.map((p) => ({
       otherDocumentId: p.other.id,
       label: labels.get(p.other.id)!,
@@ -46,8 +67,10 @@ export async function similarityRoutes(app: FastifyInstance, ctx: SimilarityRout
     }));
     let pair: SideBySide | null = null;
     if (withId) {
-      const chosen = stored.find((p) => p.other.id === withId);
+      // A pair beyond the listed ones (linked from the assessment's clusters) is looked up on its own.
+      const chosen = stored.find((p) => p.other.id === withId) ?? (await repo.pairsOfSubmission(sub.id, 1, withId))[0];
       if (!chosen) throw new NotFoundError('a stored match of that id for this submission');
+      if (!labels.has(chosen.other.id)) labels.set(chosen.other.id, await labelOf(chosen.other));
       const [left, right] = await repo
         .documents([chosen.leftId === chosen.other.id ? chosen.rightId : chosen.leftId, chosen.other.id])
         .then((docs) => [docs.find((d) => d.submissionId === sub.id), docs.find((d) => d.id === chosen.other.id)]);
