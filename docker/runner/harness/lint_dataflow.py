@@ -17,10 +17,18 @@ from __future__ import annotations
 import ast
 import re
 
-STAT_METHODS = {"mean", "median", "std", "var", "quantile", "mode", "corr", "corrwith", "value_counts", "sem"}
+STAT_METHODS = {"mean", "median", "std", "var", "quantile", "mode", "corr", "corrwith", "value_counts", "sem", "rank"}
+# np.mean(X, axis=0), np.percentile(x, 99): the function forms of numpy (np.min / np.max as for methods)
+NUMPY_STATS = {"mean", "median", "std", "var", "percentile", "quantile", "average", "nanmean", "nanmedian", "nanstd",
+               "nanvar", "nanpercentile", "nanquantile"}
+NUMPY_MINMAX = {"min", "max", "amin", "amax", "nanmin", "nanmax", "ptp"}
+# groupby(...).transform("cumsum"): per-row running values, not one statistic of the group
+NOT_GROUP_STATS = {"cumsum", "cumcount", "cumprod", "cummax", "cummin", "shift", "diff", "ffill", "bfill",
+                   "pct_change", "fillna", "head", "tail", "nth"}
 MINMAX = {"min", "max"}
 GROUP_AGG = {"mean", "median", "std", "var", "agg", "aggregate", "transform", "sum", "count", "size", "nunique"}
-SCALE_FUNCTIONS = {"scale", "minmax_scale", "robust_scale", "maxabs_scale", "quantile_transform", "power_transform"}
+SCALE_FUNCTIONS = {"scale", "minmax_scale", "robust_scale", "maxabs_scale", "quantile_transform", "power_transform",
+                   "zscore", "rankdata"}  # the last two: scipy.stats
 LOADERS = re.compile(r"^(read_(csv|parquet|excel|json|table|feather|pickle|sql)|load|loadtxt|genfromtxt|"
                      r"load_[a-z_]+|fetch_[a-z_]+|make_(classification|regression|blobs|moons|circles))$")
 SPLIT_CALLS = {"train_test_split", "random_split"}
@@ -48,12 +56,19 @@ class Origin:
         self.part = part  # None | "train" | "test"
 
 
-class Pending:
-    """A statistic / fit on some origins, waiting for a split of those origins."""
-    __slots__ = ("rule", "line", "col", "origins", "what", "var")
+class Carrier(Origin):
+    """Marks the data a statistic was written into (df2 = df.fillna(df.mean())): the statistic matters
+    only if a later split takes rows of that data, not of df kept aside for a report or a plot."""
+    __slots__ = ()
 
-    def __init__(self, rule, line, col, origins, what, var):
+
+class Pending:
+    """A statistic / fit on some origins, waiting for a split of those origins (and of its carrier)."""
+    __slots__ = ("rule", "line", "col", "origins", "what", "var", "carrier")
+
+    def __init__(self, rule, line, col, origins, what, var, carrier=None):
         self.rule, self.line, self.col, self.origins, self.what, self.var = rule, line, col, origins, what, var
+        self.carrier = carrier
 
 
 def _is_literal(node):
@@ -231,11 +246,17 @@ class _Scope:
                     if o:
                         found.append((o, n.lineno, f"`.{m}()` of `{_base(recv) or 'the data'}`"))
                         continue
-                if m in GROUP_AGG and self._groupby_of(recv) is not None:
+                if m in GROUP_AGG and self._groupby_of(recv) is not None and self._group_callback_is_stat(m, n):
                     o = self.origins_of(self._groupby_of(recv))
                     if o:
                         found.append((o, n.lineno, f"a group statistic (`groupby(...).{m}`) of `{_base(recv) or 'the data'}`"))
                         continue
+            if isinstance(f, ast.Attribute) and self._is_numpy(f.value) and n.args and (
+                    f.attr in NUMPY_STATS or (f.attr in NUMPY_MINMAX and (len(methods & NUMPY_MINMAX) > 1 or id(n) in divisors))):
+                o = self.origins_of(n.args[0])
+                if o:
+                    found.append((o, n.lineno, f"`np.{f.attr}()` of `{_base(n.args[0]) or 'the data'}`"))
+                continue
             if name in ("qcut", "cut") and n.args:
                 bins = n.args[1] if len(n.args) > 1 else next((k.value for k in n.keywords if k.arg in ("q", "bins")), None)
                 if name == "qcut" or (isinstance(bins, ast.Constant) and isinstance(bins.value, int)):
@@ -285,6 +306,26 @@ class _Scope:
         finally:
             for d, p, v in saved:
                 d[p] = v
+
+    def _is_numpy(self, node):
+        return isinstance(node, ast.Name) and self.l.aliases.get(node.id, node.id) == "numpy"
+
+    def _group_callback_is_stat(self, m, call):
+        """groupby(...).transform(f) / .agg(f) / .apply(f) is a group statistic when f is one."""
+        if m not in ("transform", "apply", "agg", "aggregate") or not call.args:
+            return True
+        cb = call.args[0]
+        if isinstance(cb, ast.Lambda):
+            return self.f.lambda_stat(cb)
+        if isinstance(cb, ast.Constant):
+            return cb.value not in NOT_GROUP_STATS
+        if isinstance(cb, (ast.List, ast.Tuple)):
+            return any(not (isinstance(e, ast.Constant) and e.value in NOT_GROUP_STATS) for e in cb.elts)
+        if isinstance(cb, ast.Name) and cb.id in self.l.functions:
+            return any(idx == 0 for idx, _l, _w, _r in self.f.summary(cb.id))
+        if isinstance(cb, ast.Attribute):
+            return cb.attr not in NOT_GROUP_STATS and cb.attr not in ("log", "log1p", "sqrt", "abs", "exp")
+        return True
 
     @staticmethod
     def _groupby_of(node):
@@ -389,6 +430,10 @@ class _Scope:
                         o = self.origins_of(n.args[idx])
                         if o:
                             self.add_pending(rule, _At(line, 0), o, f"{what} inside `{f.id}`", None)
+            elif isinstance(f, ast.Attribute) and f.attr == "fit" and any(k.arg == "validation_split" for k in n.keywords):
+                # Keras: fit(X, y, validation_split=0.2) holds out the last rows of X as validation
+                src = frozenset().union(*(self.origins_of(a) for a in n.args)) if n.args else frozenset()
+                self.split(src, n.lineno, "fit(validation_split=...)")
             elif isinstance(f, ast.Attribute) and f.attr in ("fit", "fit_transform", "fit_resample", "fit_sample") and n.args:
                 info = self.l.kind_of(f.value, {}) or self._env_kind(f.value)
                 if info is None:
@@ -428,7 +473,7 @@ class _Scope:
     def _env_kind(self, node):
         return self.l.dataflow_kinds.get(_key(node) or "")
 
-    def add_pending(self, rule, node, origins, what, var):
+    def add_pending(self, rule, node, origins, what, var, carrier=None):
         test = [o for o in origins if o.part == "test"]
         files = [o for o in origins if o.part == "test-file"]
         if files and len(files) < len(origins):  # a test file's rows concatenated with others
@@ -440,7 +485,7 @@ class _Scope:
                        "validation rows: their statistics reach the model. Fit and compute statistics on the "
                        "training rows only.")
             return
-        self.pending.append(Pending(rule, node.lineno, node.col_offset, origins, what, var))
+        self.pending.append(Pending(rule, node.lineno, node.col_offset, origins, what, var, carrier))
 
     def split(self, src, line, how):
         if not src:
@@ -448,7 +493,7 @@ class _Scope:
         keep = []
         for p in self.pending:
             hit = next((o for o in p.origins if o in src), None)
-            if hit is not None and p.line <= line:
+            if hit is not None and p.line <= line and (p.carrier is None or p.carrier in src):
                 self.l.add(p.rule, p.line, p.col,
                            f"{p.what} (line {p.line}) → `{hit.name}` (line {hit.line}) is split later by {how} "
                            f"(line {line}), which puts some of those rows into validation: the statistic has seen "
@@ -520,7 +565,7 @@ class _Scope:
             self.roots.pop(k, None)
             return
         self.stats.pop(k, None)
-        self.note_stats_into_data(value, stmt, k)
+        origins = origins | self.note_stats_into_data(value, stmt, k)
         if aug:
             origins |= self.roots.get(k, frozenset())
         if TEST_NAME.search(k) and isinstance(value, ast.Call) and LOADERS.match(self.l.callee(value.func) or ""):
@@ -545,11 +590,18 @@ class _Scope:
         return False
 
     def note_stats_into_data(self, value, stmt, target):
+        """Pending findings for the statistics computed into `value`; returns the carriers to add to the
+        origins of `target` (none when the value goes nowhere we can follow: a return value)."""
+        carriers = set()
         for origins, line, what in self.stats_in(value):
             if self._filter_only(value):
                 continue
+            carrier = Carrier(target, stmt.lineno) if target is not None else None
             self.add_pending("stat-before-split", _At(line, stmt.col_offset if line == stmt.lineno else 0),
-                             origins, what, target)
+                             origins, what, target, carrier)
+            if carrier is not None:
+                carriers.add(carrier)
+        return frozenset(carriers)
 
     def _filter_only(self, value):
         """df[df.x < df.x.quantile(.99)]: a statistic used only to pick rows, not computed into features."""
@@ -560,7 +612,9 @@ class _Scope:
         if base is None or base not in self.roots:
             return
         for origins, line, what in self.stats_in(value):
-            self.add_pending("stat-before-split", _At(line, 0), origins, what, base)
+            carrier = Carrier(base, stmt.lineno)
+            self.add_pending("stat-before-split", _At(line, 0), origins, what, base, carrier)
+            self.roots[base] = self.roots[base] | {carrier}
 
     def split_by_rows(self, k, value, stmt):
         """Complementary slices (df[:n] / df[n:]), complementary masks (df[df.t < c] / df[df.t >= c]) and
