@@ -8,7 +8,7 @@ const CORE = [
   // Every check (one module per check under services/checks/<family>/), the catalogue listing them,
   // the measure context, the metrics and the harness output contract they are measured from.
   '^services/checks/',
-  '^services/grading/(scoring|measure|harness-output)\\.ts$',
+  '^services/grading/(scoring|score-drivers|measure|harness-output)\\.ts$',
   '^services/rubrics/rubric-schema\\.ts$',
   '^services/reports/report-schema\\.ts$',
   '^services/assessments/assessment-schema\\.ts$',

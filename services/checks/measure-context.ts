@@ -69,6 +69,8 @@ export interface MeasureContext {
   /** Confusion matrices on the holdout of the candidate's labels and of the reference model's. */
   confusion: Confusion | null;
   referenceConfusion: Confusion | null;
+  /** What calling nobody costs on the holdout (every churner missed): the floor the cost checks and the quality score measure savings from; null with `confusion`. */
+  nobodyCost: number | null;
   phases: PhaseRecord[];
   phase(name: string): PhaseRecord | undefined;
   /** The sandbox steps that ran: training, then prediction. */
@@ -194,6 +196,7 @@ export function buildMeasureContext(input: MeasureInput): MeasureContext {
   const phase = (name: string) => phases.find((p) => p.name === name);
   const steps = [input.train.sandbox, input.predict?.sandbox].filter((s): s is SandboxResult => s !== null && s !== undefined);
   const reference = input.reference && input.reference.labels.length === truth.length ? input.reference.labels : null;
+  const own = labels ? confusion(truth, labels) : null;
   return {
     input,
     train,
@@ -201,8 +204,9 @@ export function buildMeasureContext(input: MeasureInput): MeasureContext {
     primary,
     labels,
     probs,
-    confusion: labels ? confusion(truth, labels) : null,
+    confusion: own,
     referenceConfusion: labels && reference ? confusion(truth, reference) : null,
+    nobodyCost: own ? (own.tp + own.fn) * manifest.costs.falseNegative : null,
     phases,
     phase,
     steps,

@@ -30,8 +30,8 @@ function evaluateSummary({ evaluation: { result } }: MeasureContext, calibrated:
 }
 
 /** The report's numbers on the hidden holdout (charts, baselines), beside the checks. */
-function holdoutMetrics({ input, confusion: c, referenceConfusion: ref, probs }: MeasureContext): HoldoutMetrics | null {
-  if (!c) return null;
+function holdoutMetrics({ input, confusion: c, referenceConfusion: ref, nobodyCost, probs }: MeasureContext): HoldoutMetrics | null {
+  if (!c || nobodyCost === null) return null;
   const { truth, manifest } = input;
   const own = cost(c, manifest.costs);
   const curve = probs ? prCurvePoints(truth, probs) : null;
@@ -49,7 +49,7 @@ function holdoutMetrics({ input, confusion: c, referenceConfusion: ref, probs }:
     prAuc: probs ? averagePrecision(truth, probs) : null,
     prCurve: curve ? downsampleCurve(curve) : [],
     baselines: {
-      majorityCost: (c.tp + c.fn) * manifest.costs.falseNegative,
+      majorityCost: nobodyCost,
       referenceCost: ref ? cost(ref, manifest.costs) : null,
       referenceBalancedAccuracy: ref ? balancedAccuracy(ref) : null,
       referenceRecall: ref ? recall(ref) : null,

@@ -13,7 +13,8 @@ import {
 } from '../checks/check-catalog.ts';
 import { evaluateFaultIn } from './measure.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
-import type { ReportDocument } from '../reports/report-schema.ts';
+import type { ReportDocument, TopLine } from '../reports/report-schema.ts';
+import { scoreParts, topLine } from './score-drivers.ts';
 
 export interface ScoredCheck {
   id: CheckId;
@@ -54,6 +55,8 @@ export interface Scored {
   score: number;
   passed: boolean;
   verdict: string;
+  /** What most lifted and most lowered the score, in one sentence (score-drivers.ts). */
+  topLine: TopLine;
 }
 
 const STATUS_SCORE: Record<CheckStatus, number | null> = { pass: 1, warn: 0.5, fail: 0, error: 0, skipped: null };
@@ -128,7 +131,7 @@ export function scoreMeasurements(measurements: Partial<Record<CheckId, Measurem
     : criticalFails.length > 0
       ? `Not passed: critical check(s) failed — ${criticalFails.map((c) => c.title.toLowerCase()).join('; ')}. Score ${score.toFixed(0)}/100.`
       : `Not passed: ${score.toFixed(0)}/100 is below the pass mark of ${rubric.passMark}.`;
-  return { checks, categories, automaticScore, manualScore, score, passed, verdict };
+  return { checks, categories, automaticScore, manualScore, score, passed, verdict, topLine: topLine(scoreParts(checks, rubric.manual, manual)) };
 }
 
 /**
@@ -186,7 +189,7 @@ export interface ReportScores {
   score: number;
   passed: boolean;
   /** Top-level document fields, replaced wholesale by a rescore. */
-  fields: Pick<ReportDocument, 'score' | 'automaticScore' | 'manualScore' | 'passed' | 'verdict' | 'categories' | 'status'>;
+  fields: Pick<ReportDocument, 'score' | 'automaticScore' | 'manualScore' | 'passed' | 'verdict' | 'topLine' | 'categories' | 'status'>;
   checks: ScoredCheck[];
 }
 
@@ -208,6 +211,7 @@ export function reportScores(measurements: Partial<Record<CheckId, Measurement>>
       manualScore: scored.manualScore,
       passed: scored.passed,
       verdict: scored.verdict,
+      topLine: scored.topLine,
       categories: scored.categories.map((c) => ({ ...c, score: c.score === null ? null : round2(c.score) })),
       status: skipped || !grading.hadPredictions ? 'partial' : 'graded',
     },

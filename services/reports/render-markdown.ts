@@ -10,6 +10,7 @@ export function renderMarkdown(r: ReportDocument): string {
   const out: string[] = [];
   out.push(`# Grading report: ${r.assessmentId}`, '');
   out.push(`**${r.passed ? 'Passed' : 'Not passed'} — ${r.score.toFixed(0)}/100.** ${r.verdict}`, '');
+  if (r.topLine) out.push(r.topLine.sentence, '');
   out.push('## Categories', '', '| category | score | |', '|---|---|---|');
   for (const c of r.categories) out.push(`| ${c.id} | ${c.score === null ? 'n/a' : c.score.toFixed(0)} | ${cell(c.explanation)} |`);
   out.push('', '## Checks', '', '| check | status | basis | summary |', '|---|---|---|---|');

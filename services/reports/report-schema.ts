@@ -25,6 +25,12 @@ export const reportCheckSchema = z.object({
   series: measurementSchema.shape.series,
 });
 
+/** A part of the score the top line names: a check or a manual item, with the points it earned or lost of what it can give. */
+export const scoreDriverSchema = z.object({ kind: z.enum(['check', 'manual']), id: z.string(), title: z.string(), points: z.number(), of: z.number() });
+
+/** In one sentence what most lifted and most lowered the score (grading/score-drivers.ts); ties list every part. */
+export const topLineSchema = z.object({ sentence: z.string(), lifted: z.array(scoreDriverSchema), lowered: z.array(scoreDriverSchema) });
+
 export const holdoutMetricsSchema = z.object({
   rows: z.number().int(),
   positives: z.number().int(),
@@ -92,6 +98,8 @@ export const reportDocumentSchema = z.object({
   manualScore: z.number().min(0).max(100).nullable(),
   passed: z.boolean(),
   verdict: z.string(),
+  /** Reviewers only (never in the candidate's view); absent in reports stored before it was written. */
+  topLine: topLineSchema.optional(),
   categories: z.array(z.object({ id: z.enum(CATEGORIES), score: z.number().nullable(), weight: z.number(), explanation: z.string() })),
   checks: z.array(reportCheckSchema),
   metrics: z.object({
@@ -118,4 +126,6 @@ export const reportDocumentSchema = z.object({
 });
 
 export type ReportDocument = z.infer<typeof reportDocumentSchema>;
+export type TopLine = z.infer<typeof topLineSchema>;
+export type ScoreDriver = z.infer<typeof scoreDriverSchema>;
 export type HoldoutMetrics = z.infer<typeof holdoutMetricsSchema>;

@@ -1,6 +1,6 @@
 import type { CheckId, Measurement } from '../checks/check-catalog.ts';
 import { scoreMeasurements, type CategoryScore, type ScoredCheck } from '../grading/scoring.ts';
-import type { ReportDocument } from '../reports/report-schema.ts';
+import type { ReportDocument, TopLine } from '../reports/report-schema.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { ManualScoreRow } from './manual-score-repository.ts';
 
@@ -10,6 +10,8 @@ export interface FinalScore {
   score: number;
   passed: boolean;
   verdict: string;
+  /** What most lifted and most lowered this score (current manual scores included); reviewers only. */
+  topLine: TopLine;
   manualWeight: number;
   /** Manual items of the rubric that have a score, of how many. */
   manualScored: number;
@@ -54,6 +56,7 @@ export function finalScore(doc: ReportDocument, rubric: Rubric, manual: Pick<Man
     score: scored.score,
     passed: scored.passed,
     verdict: verdictSentence(scored, rubric.passMark),
+    topLine: scored.topLine,
     manualWeight: rubric.manual.weight,
     manualScored,
     manualTotal: items.size,

@@ -33,11 +33,10 @@ export const imbalanceBeatsBaseline = defineCheck({
 });
 
 function measure(ctx: MeasureContext): Measurement {
-  const { confusion: c, referenceConfusion: ref } = ctx;
-  if (!c) return noHoldoutPredictions(ctx);
+  const { confusion: c, referenceConfusion: ref, nobodyCost: majority } = ctx;
+  if (!c || majority === null) return noHoldoutPredictions(ctx);
   const costs = ctx.input.manifest.costs;
   const own = cost(c, costs);
-  const majority = (c.tp + c.fn) * costs.falseNegative;
   const refCost = ref ? cost(ref, costs) : null;
   return {
     ran: true,

@@ -31,14 +31,13 @@ export const businessThreshold = defineCheck({
 });
 
 function measure(ctx: MeasureContext) {
-  const { labels, probs, confusion, input } = ctx;
-  if (!labels || !confusion) return noHoldoutPredictions(ctx);
+  const { labels, probs, confusion, nobodyCost: nobody, input } = ctx;
+  if (!labels || !confusion || nobody === null) return noHoldoutPredictions(ctx);
   if (!probs) return noProbabilities(ctx, 'the decision threshold');
   const costs = input.manifest.costs;
   const curve = costByThreshold(input.truth, probs, costs);
   const best = bestThreshold(curve)!;
   const own = cost(confusion, costs);
-  const nobody = (confusion.tp + confusion.fn) * costs.falseNegative;
   const eff = effectiveThreshold(labels, probs)!;
   const room = nobody - best.cost;
   const regret = room > 0 ? Math.max(0, own - best.cost) / room : own > best.cost ? 1 : 0;

@@ -41,11 +41,10 @@ export const modelQuality = defineCheck({
 });
 
 function measure(ctx: MeasureContext) {
-  const { confusion, referenceConfusion, input } = ctx;
-  if (!confusion) return noHoldoutPredictions(ctx);
+  const { confusion, referenceConfusion, nobodyCost: nobody, input } = ctx;
+  if (!confusion || nobody === null) return noHoldoutPredictions(ctx);
   const costs = input.manifest.costs;
   const own = cost(confusion, costs);
-  const nobody = (confusion.tp + confusion.fn) * costs.falseNegative;
   const ref = referenceConfusion ? cost(referenceConfusion, costs) : null;
   const x = ref !== null && nobody > ref ? (nobody - own) / (nobody - ref) : null;
   return {

@@ -212,6 +212,7 @@ export function reportPage(d: ReportPageData): string {
         <div>
           ${stop ? html`${badge('invalid')} <span class="small" data-invalid>the pipeline did not run: ${stop.reason}</span>` : badge(f.passed ? 'passed' : 'not-passed')} ${f.provisional ? badge('warn', 'Provisional') : ''} ${doc.status === 'partial' ? badge('warn', 'Partial grading') : ''}
           <p class="verdict">${f.verdict}</p>
+          <p class="top-line" data-top-line>${f.topLine.sentence}</p>
           ${f.provisional ? html`<p class="small" data-provisional>Provisional until every manual item is scored: ${f.manualScored} of ${f.manualTotal} scored.</p>` : ''}
           ${d.cohort ? cohortLine(d.cohort) : ''}
           <div class="score-parts">

@@ -26,6 +26,7 @@ export function scoreSummary(f: FinalScore, rubric: Rubric): SafeHtml {
     <div>
       ${badge(f.passed ? 'passed' : 'not-passed')} ${f.provisional ? badge('warn', 'Provisional') : ''}
       <p class="verdict">${f.verdict}</p>
+      <p class="top-line" data-top-line>${f.topLine.sentence}</p>
       ${f.provisional ? html`<p class="small" data-provisional>Provisional until every manual item is scored: ${f.manualScored} of ${f.manualTotal} scored.</p>` : ''}
       <div class="score-parts">
         <span>Automatic <strong>${f.automaticScore.toFixed(1)}</strong></span>
