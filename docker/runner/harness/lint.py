@@ -745,6 +745,23 @@ def _cell_ref(nbs, line):
     return f"cell {cell[1]}, line {m}" if len(cell) == 2 else f"line {line}"
 
 
+_PYTHON_CELL_MAGIC = re.compile(r"^\s*%%(time|timeit|capture|prun|memit)\b")
+
+
+def _with_python_cell_magics(nbs):
+    """The notebook's built source with the bodies of %%time / %%timeit / %%capture cells put back: IPython
+    runs them as Python (training cells are often timed), while the module build drops such cells whole."""
+    lines = nbs.source.split("\n")
+    for i in range(1, min(len(lines), len(nbs.line_map) - 1) + 1):
+        loc = nbs.line_map[i]
+        if loc is None or loc[1] == 1:
+            continue
+        cell_lines = nbs.cell_lines.get(loc[0]) or [""]
+        if _PYTHON_CELL_MAGIC.match(cell_lines[0]) and loc[1] <= len(cell_lines):
+            lines[i - 1] = _MAGIC.sub(lambda m: m.group(1) + "pass", cell_lines[loc[1] - 1])
+    return "\n".join(lines)
+
+
 def lint_notebook(path, name):
     """Lint the code cells of a notebook; every finding is moved to `<name>#cell-N`, line in the cell.
     A notebook that cannot be read is one syntax-error finding (the lint is total)."""
@@ -754,7 +771,7 @@ def lint_notebook(path, name):
     except notebook.NotebookError as exc:
         return [{"rule": "syntax-error", "file": name, "line": 0, "col": 0, "message": str(exc)[:2000], "code": ""}]
     out = []
-    for f in lint_source(nbs.source, name):
+    for f in lint_source(_with_python_cell_magics(nbs), name):
         file, line, code = nbs.locate(f["line"])
         msg = _LINE_REF.sub(lambda m: _cell_ref(nbs, int(m.group(1))), f["message"])
         out.append({**f, "file": file, "line": int(line or 0), "code": code or f["code"], "message": msg})

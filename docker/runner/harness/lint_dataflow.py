@@ -124,6 +124,21 @@ def _windowed(node):
             return False
 
 
+def _is_mask(node):
+    """A boolean row mask: comparisons, combined with & | ~ and reduced with .all() / .any()."""
+    if isinstance(node, (ast.Compare, ast.BoolOp)):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Invert, ast.Not)):
+        return _is_mask(node.operand)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr, ast.BitXor)):
+        return _is_mask(node.left) or _is_mask(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if node.func.attr in ("all", "any"):
+            return _is_mask(node.func.value)
+        return node.func.attr in ("isin", "between", "notna", "notnull", "isna", "isnull", "duplicated")
+    return False
+
+
 def _walk_expr(node):
     """ast.walk that does not enter lambdas or comprehensions' own scopes (they are callbacks)."""
     stack = [node]
@@ -177,6 +192,8 @@ class DataFlow:
         # numerical modules: np.arange(20) builds a value, it reads no data
         self.imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
                          for a in n.names if a.name.split(".")[0] in TOY_MODULES}
+        self.sklearn_resample = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                                 and (n.module or "").startswith("sklearn.utils") for a in n.names if a.name == "resample"}
         scope = _Scope(self, None)
         scope.run(tree.body)
         for node in ast.walk(tree):
@@ -200,6 +217,7 @@ class _Scope:
         self.masks = {}  # (source variable, column dump) -> list of (op type, line)
         self.samples = {}  # variable -> (source origins, line) of X.sample(...)
         self.built = set()  # variables last assigned a value built here from constants (toy values, no data)
+        self.mask_vars = set()  # variables holding a boolean row mask (msk = np.random.rand(n) < 0.8)
 
     # -- expressions ------------------------------------------------------------------------------
     def origins_of(self, node):
@@ -510,6 +528,15 @@ class _Scope:
                 if k:
                     self.built.discard(k)
         # splits that return parts
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and self._is_numpy(value.func.value) \
+                and value.func.attr in ("split", "array_split") and value.args and isinstance(t, (ast.Tuple, ast.List)):
+            # train, valid, test = np.split(df.sample(frac=1), [a, b]): the first part trains
+            self.split(self.origins_of(value.args[0]), stmt.lineno, f"np.{value.func.attr}")
+            for i, e in enumerate(t.elts):
+                k = _key(e)
+                if k:
+                    self.roots[k] = frozenset([Origin(k, stmt.lineno, "train" if i == 0 else "test")])
+            return
         if isinstance(value, ast.Call) and self.l.callee(value.func) in SPLIT_CALLS and isinstance(t, (ast.Tuple, ast.List)):
             src = self.origins_of_args(value)
             self.split(src, stmt.lineno, self.l.callee(value.func))
@@ -551,9 +578,15 @@ class _Scope:
             self.built.add(k)
         else:
             self.built.discard(k)
+        if _is_mask(value) and not aug:
+            self.mask_vars.add(k)
+        else:
+            self.mask_vars.discard(k)
         info = self.l.kind_of(value, {})
         if info is not None:
             self.l.dataflow_kinds[k] = info
+        if self.upsample(k, value, stmt):
+            return
         if self.split_by_rows(k, value, stmt):
             return
         origins = self.origins_of(value)
@@ -604,9 +637,14 @@ class _Scope:
         return frozenset(carriers)
 
     def _filter_only(self, value):
-        """df[df.x < df.x.quantile(.99)]: a statistic used only to pick rows, not computed into features."""
-        return isinstance(value, ast.Subscript) and isinstance(value.slice, (ast.Compare, ast.BoolOp)) \
-            and not self.stats_in(value.value)
+        """df[df.x < df.x.quantile(.99)], df[(np.abs(zscore(num)) < 3).all(axis=1)]: a statistic used only
+        to pick rows, not computed into features."""
+        if not isinstance(value, ast.Subscript):
+            return False
+        sl = value.slice
+        if isinstance(value.value, ast.Attribute) and value.value.attr == "loc" and isinstance(sl, ast.Tuple) and sl.elts:
+            sl = sl.elts[0]
+        return _is_mask(sl) and not self.stats_in(value.value)
 
     def data_write(self, base, value, stmt):
         if base is None or base not in self.roots:
@@ -615,6 +653,28 @@ class _Scope:
             carrier = Carrier(base, stmt.lineno)
             self.add_pending("stat-before-split", _At(line, 0), origins, what, base, carrier)
             self.roots[base] = self.roots[base] | {carrier}
+
+    def upsample(self, k, value, stmt):
+        """minority.sample(n, replace=True) or sklearn.utils.resample(minority, replace=True): copies of rows
+        that a later split of data built from them puts on both sides."""
+        v = value
+        if not (isinstance(v, ast.Call) and any(kw.arg == "replace" and isinstance(kw.value, ast.Constant)
+                                                and kw.value.value is True for kw in v.keywords)):
+            return False
+        if isinstance(v.func, ast.Attribute) and v.func.attr == "sample":
+            src = v.func.value
+        elif isinstance(v.func, ast.Name) and v.func.id in self.f.sklearn_resample and v.args:
+            src = v.args[0]
+        else:
+            return False
+        origins = self.origins_of(src)
+        if not origins:
+            return False
+        carrier = Carrier(k, stmt.lineno)
+        self.add_pending("resample-before-split", v, origins, f"upsampling with replacement of `{_base(src) or 'the data'}`",
+                         k, carrier)
+        self.roots[k] = origins | {carrier}
+        return True
 
     def split_by_rows(self, k, value, stmt):
         """Complementary slices (df[:n] / df[n:]), complementary masks (df[df.t < c] / df[df.t >= c]) and
@@ -652,6 +712,19 @@ class _Scope:
                     return True
                 seen[side] = stmt.lineno
                 self.roots[k] = frozenset([Origin(k, stmt.lineno, "train" if side == "lower" else "test")])
+                return True
+            neg = isinstance(sl, ast.UnaryOp) and isinstance(sl.op, (ast.Invert, ast.Not))
+            name = _key(sl.operand if neg else sl)
+            if name is not None and name in self.mask_vars:
+                # a mask held in a variable: msk = np.random.rand(len(df)) < 0.8; df[msk] / df[~msk]
+                seen = self.masks.setdefault((src_key, "mask:" + name), [])
+                match = next((line for was_neg, line in seen if was_neg != neg), None)
+                if match is not None:
+                    self.split(self.roots[src_key], match, "a row mask and its complement")
+                    self.roots[k] = frozenset([Origin(k, stmt.lineno, "test")])
+                    return True
+                seen.append((neg, stmt.lineno))
+                self.roots[k] = frozenset([Origin(k, stmt.lineno, "test" if neg else "train")])
                 return True
             if isinstance(sl, ast.Compare) and len(sl.ops) == 1 and type(sl.ops[0]) in COMPLEMENT:
                 col = ast.dump(sl.left) + "|" + ast.dump(sl.comparators[0])
