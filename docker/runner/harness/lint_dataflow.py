@@ -154,6 +154,7 @@ class DataFlow:
     def __init__(self, linter):
         self.l = linter  # lint.FileLinter: aliases, functions, kind_of, add
         self.summaries = {}  # function name -> list of (param index, line, what) reaching a statistic / fit
+        self.reads = {}  # id of a file-reading call -> its Origin
 
     # -- summaries of the file's own functions ----------------------------------------------------
     def summary(self, fname):
@@ -177,6 +178,31 @@ class DataFlow:
         self.summaries[fname] = out
         return out
 
+    def method_summary(self, cls, method):
+        """(param index counting self, line, what, rule) for the statistics a file class's fit method keeps
+        on self (self.medians = frame.median()) or computes into data."""
+        key = f"{cls}.{method}"
+        if key in self.summaries:
+            return self.summaries[key]
+        self.summaries[key] = []  # recursion guard
+        fn = next((m for m in self.classes[cls].body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   and m.name == method), None)
+        if fn is None:
+            return []
+        scope = _Scope(self, fn.name)
+        marks = {}
+        for i, a in enumerate(fn.args.posonlyargs + fn.args.args):
+            o = Origin(a.arg, fn.lineno)
+            marks[id(o)] = i
+            scope.roots[a.arg] = frozenset([o])
+        scope.run(fn.body)
+        kept = [(origins, line, what) for k, (origins, line, what) in scope.stats.items() if k.startswith("self.")]
+        kept += [(p.origins, p.line, p.what) for p in scope.pending if p.rule == "stat-before-split"]
+        out = [(marks[id(o)], line, what, "stat-before-split") for origins, line, what in kept for o in origins
+               if id(o) in marks]
+        self.summaries[key] = sorted(out, key=lambda e: e[1])
+        return self.summaries[key]
+
     def lambda_stat(self, lam):
         """A lambda that computes a statistic of its (first) argument, e.g. lambda c: (c - c.mean()) / c.std()."""
         if not lam.args.args:
@@ -192,6 +218,7 @@ class DataFlow:
         # numerical modules: np.arange(20) builds a value, it reads no data
         self.imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
                          for a in n.names if a.name.split(".")[0] in TOY_MODULES}
+        self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         self.sklearn_resample = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
                                  and (n.module or "").startswith("sklearn.utils") for a in n.names if a.name == "resample"}
         scope = _Scope(self, None)
@@ -218,6 +245,7 @@ class _Scope:
         self.samples = {}  # variable -> (source origins, line) of X.sample(...)
         self.built = set()  # variables last assigned a value built here from constants (toy values, no data)
         self.mask_vars = set()  # variables holding a boolean row mask (msk = np.random.rand(n) < 0.8)
+        self.objects = {}  # variable -> the file's own class it holds an instance of
 
     # -- expressions ------------------------------------------------------------------------------
     def origins_of(self, node):
@@ -230,7 +258,9 @@ class _Scope:
             elif isinstance(n, ast.Call):
                 name = self.l.callee(n.func)
                 if name and LOADERS.match(name) and (n.args or n.keywords):
-                    out.add(Origin(name, n.lineno))
+                    if id(n) not in self.f.reads:  # one origin per read, however often it is looked at
+                        self.f.reads[id(n)] = Origin(name, n.lineno)
+                    out.add(self.f.reads[id(n)])
         # rows picked by split indices (X.iloc[train_idx], X.iloc[tr].copy()) are those rows only
         while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not any(
                 self.roots.get(_key(x) or "") for a in node.args for x in ast.walk(a)):
@@ -285,6 +315,20 @@ class _Scope:
                 o = self.origins_of(n.args[0])
                 if o:
                     found.append((o, n.lineno, f"`{name}()` of `{_base(n.args[0]) or 'the data'}`"))
+            elif isinstance(f, ast.Attribute) and f.attr == "assign":
+                o = self.origins_of(f.value)
+                for kw in n.keywords:
+                    if o and isinstance(kw.value, ast.Lambda) and self.f.lambda_stat(kw.value):
+                        found.append((o, kw.value.lineno, f"a statistic computed by the lambda given to `.assign({kw.arg}=...)`"))
+            elif isinstance(f, ast.Attribute) and f.attr in ("fit", "fit_transform") and n.args \
+                    and self._file_class(f.value) is not None:
+                cls = self._file_class(f.value)
+                for idx, line, what, _rule in self.f.method_summary(cls, f.attr):
+                    if 1 <= idx <= len(n.args):
+                        o = self.origins_of(n.args[idx - 1])
+                        if o:
+                            found.append((o, n.lineno, f"{what} inside `{cls}.{f.attr}` (line {line}), called"))
+                            break
             elif isinstance(f, ast.Attribute) and f.attr in CALLBACK_METHODS and n.args:
                 if any(k.arg == "axis" and isinstance(k.value, ast.Constant) and k.value.value in (1, "columns")
                        for k in n.keywords):
@@ -294,7 +338,7 @@ class _Scope:
                 if not o:
                     continue
                 if isinstance(cb, ast.Lambda) and self.f.lambda_stat(cb):
-                    found.append((o, n.lineno, f"a statistic computed by the lambda given to `.{f.attr}`"))
+                    found.append((o, cb.lineno, f"a statistic computed by the lambda given to `.{f.attr}`"))
                 elif isinstance(cb, ast.Name) and cb.id in self.l.functions:
                     for idx, line, what, _rule in self.f.summary(cb.id):
                         if idx == 0:
@@ -324,6 +368,14 @@ class _Scope:
         finally:
             for d, p, v in saved:
                 d[p] = v
+
+    def _file_class(self, node):
+        """The file's own class an object was built from: Prep() or a variable assigned Prep() / Prep().fit(...)."""
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("fit", "set_params"):
+            node = node.func.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.f.classes:
+            return node.func.id
+        return self.objects.get(_key(node) or "")
 
     def _is_numpy(self, node):
         return isinstance(node, ast.Name) and self.l.aliases.get(node.id, node.id) == "numpy"
@@ -582,6 +634,11 @@ class _Scope:
             self.mask_vars.add(k)
         else:
             self.mask_vars.discard(k)
+        cls = self._file_class(value)
+        if cls is not None:
+            self.objects[k] = cls
+        else:
+            self.objects.pop(k, None)
         info = self.l.kind_of(value, {})
         if info is not None:
             self.l.dataflow_kinds[k] = info
@@ -591,7 +648,7 @@ class _Scope:
             return
         origins = self.origins_of(value)
         stats = self.stats_in(value)
-        if stats and not self._has_data_ops(value):
+        if stats and not aug and not self._has_data_ops(value):
             # a pure statistic (m = df.x.mean(), corr = df.corr()[target]): data only when combined with rows
             o = frozenset().union(*(s[0] for s in stats))
             self.stats[k] = (o, stats[0][1], stats[0][2])
@@ -616,10 +673,16 @@ class _Scope:
         for n in _walk_expr(value):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in (
                     STAT_METHODS | MINMAX | GROUP_AGG | {"groupby", "describe"}):
+                if n.func.attr in ("transform", "apply", "pipe") and self._groupby_of(n.func.value) is None:
+                    continue  # df.transform(f) / df.pipe(f): the rows, transformed
                 inside.update(id(m) for m in ast.walk(n.func.value))
         for n in _walk_expr(value):
-            if id(n) not in inside and isinstance(n, (ast.Name, ast.Attribute)) and _key(n) in self.roots:
+            if id(n) in inside:
+                continue
+            if isinstance(n, (ast.Name, ast.Attribute)) and _key(n) in self.roots:
                 return True
+            if isinstance(n, ast.Call) and LOADERS.match(self.l.callee(n.func) or "") and (n.args or n.keywords):
+                return True  # pd.read_csv(...).pipe(lambda d: d.fillna(d.mean()))
         return False
 
     def note_stats_into_data(self, value, stmt, target):
