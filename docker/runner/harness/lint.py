@@ -589,6 +589,14 @@ class _ScopeWalker:
                 self.visit(k.value)
             self.on_call(node)
             return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            # evaluation order: the generators (a fold loop's kf.split(X)) before the element
+            for gen in node.generators:
+                self.visit(gen)
+            for part in ("elt", "key", "value"):
+                if getattr(node, part, None) is not None:
+                    self.visit(getattr(node, part))
+            return
         for child in ast.iter_child_nodes(node):
             self.visit(child)
 

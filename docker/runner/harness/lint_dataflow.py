@@ -28,7 +28,9 @@ NOT_GROUP_STATS = {"cumsum", "cumcount", "cumprod", "cummax", "cummin", "shift",
 MINMAX = {"min", "max"}
 GROUP_AGG = {"mean", "median", "std", "var", "agg", "aggregate", "transform", "sum", "count", "size", "nunique"}
 SCALE_FUNCTIONS = {"scale", "minmax_scale", "robust_scale", "maxabs_scale", "quantile_transform", "power_transform",
-                   "zscore", "rankdata"}  # the last two: scipy.stats
+                   "zscore", "rankdata",  # scipy.stats
+                   # scores of features against the target, computed to select features
+                   "mutual_info_classif", "mutual_info_regression", "f_classif", "f_regression", "r_regression", "chi2"}
 LOADERS = re.compile(r"^(read_(csv|parquet|excel|json|table|feather|pickle|sql)|load|loadtxt|genfromtxt|"
                      r"load_[a-z_]+|fetch_[a-z_]+|make_(classification|regression|blobs|moons|circles))$")
 SPLIT_CALLS = {"train_test_split", "random_split"}
@@ -340,8 +342,8 @@ class _Scope:
                 if isinstance(cb, ast.Lambda) and self.f.lambda_stat(cb):
                     found.append((o, cb.lineno, f"a statistic computed by the lambda given to `.{f.attr}`"))
                 elif isinstance(cb, ast.Name) and cb.id in self.l.functions:
-                    for idx, line, what, _rule in self.f.summary(cb.id):
-                        if idx == 0:
+                    for idx, line, what, rule in self.f.summary(cb.id):
+                        if idx == 0 and rule == "stat-before-split":
                             found.append((o, n.lineno, f"{what} inside `{cb.id}` (line {line}), called through `.{f.attr}`"))
                             break
             elif isinstance(f, ast.Name) and f.id in self.l.functions and name == f.id:
@@ -432,20 +434,11 @@ class _Scope:
         if isinstance(s, (ast.For, ast.AsyncFor)):
             self.calls(s.iter)
             self.built.difference_update(n.id for n in ast.walk(s.target) if isinstance(n, ast.Name))
-            it, target = s.iter, s.target
-            if isinstance(it, ast.Call) and self.l.callee(it.func) in LOOP_WRAPPERS and it.args \
-                    and isinstance(it.args[0], ast.Call) and self.is_split_call(it.args[0]):
-                if self.l.callee(it.func) == "enumerate" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
-                    target = target.elts[1]
-                it = it.args[0]
+            it, target = self._unwrap_loop(s.iter, s.target)
             if isinstance(it, ast.Call) and self.is_split_call(it):
                 src = self.origins_of_args(it)
                 self.split(src, s.lineno, self.l.callee(it.func) or "split")
-                if isinstance(target, ast.Tuple) and len(target.elts) == 2:
-                    for i, e in enumerate(target.elts):
-                        k = _key(e)
-                        if k:
-                            self.roots[k] = frozenset([Origin(k, s.lineno, "train" if i == 0 else "test")])
+                self._fold_parts(target, s.lineno)
             else:
                 k = _key(s.target)
                 if k:
@@ -472,6 +465,22 @@ class _Scope:
             self.calls(s.value)
             self.note_stats_into_data(s.value, s, None)
 
+    def _unwrap_loop(self, it, target):
+        """enumerate(kf.split(X)) / tqdm(kf.split(X)) -> kf.split(X), with the loop target of the split's pairs."""
+        if isinstance(it, ast.Call) and self.l.callee(it.func) in LOOP_WRAPPERS and it.args \
+                and isinstance(it.args[0], ast.Call) and self.is_split_call(it.args[0]):
+            if self.l.callee(it.func) == "enumerate" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                target = target.elts[1]
+            it = it.args[0]
+        return it, target
+
+    def _fold_parts(self, target, line):
+        if isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            for i, e in enumerate(target.elts):
+                k = _key(e)
+                if k:
+                    self.roots[k] = frozenset([Origin(k, line, "train" if i == 0 else "test")])
+
     def origins_of_args(self, call):
         out = set()
         for a in list(call.args) + [k.value for k in call.keywords if k.arg in (None, "X", "y", "groups", "dataset")]:
@@ -488,11 +497,27 @@ class _Scope:
 
     def calls(self, expr):
         """Fits, cross-validation and searches inside an expression, in evaluation order."""
+        for comp in _walk_expr(expr):
+            # [run_fold(X.iloc[a], X.iloc[b]) for a, b in kf.split(X)]: a fold loop written as a comprehension
+            if isinstance(comp, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+                for gen in comp.generators:
+                    it, target = self._unwrap_loop(gen.iter, gen.target)
+                    if isinstance(it, ast.Call) and self.is_split_call(it):
+                        self.split(self.origins_of_args(it), it.lineno, self.l.callee(it.func) or "split")
+                        self._fold_parts(target, it.lineno)
         for n in sorted((n for n in _walk_expr(expr) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset)):
             f = n.func
             name = self.l.callee(f)
             if name in CV_CALLS:
                 self.split(self.origins_of_args(n), n.lineno, name)
+            elif isinstance(f, ast.Attribute) and f.attr in CALLBACK_METHODS and n.args and isinstance(n.args[0], ast.Name) \
+                    and n.args[0].id in self.l.functions:
+                # df.pipe(helper) where the helper fits on its argument: as a direct call, at the helper's line
+                for idx, line, what, rule in self.f.summary(n.args[0].id):
+                    if idx == 0 and rule != "stat-before-split":
+                        o = self.origins_of(f.value)
+                        if o:
+                            self.add_pending(rule, _At(line, 0), o, f"{what} inside `{n.args[0].id}`", None)
             elif isinstance(f, ast.Name) and f.id in self.l.functions and name == f.id:
                 # a fit inside the file's own helper, on what the caller passed: reported at the helper's line
                 for idx, line, what, rule in self.f.summary(f.id):
