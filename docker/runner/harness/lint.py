@@ -125,6 +125,10 @@ OTHER_SCORER_PREFIX = re.compile(
     r"matthews_corrcoef|jaccard|fbeta|top_k_accuracy)"
 )
 
+REGRESSOR_NAME = re.compile(r"^(?!Logistic).*(Regressor|Regression)(CV)?$|^(Ridge|Lasso|ElasticNet|Lars|LassoLars|"
+                            r"BayesianRidge|ARDRegression|SVR|NuSVR|LinearSVR|KernelRidge|TheilSenRegressor)(CV)?$")
+CLASSIFIER_NAME = re.compile(r"(Classifier|SVC|NB)(CV)?$|^LogisticRegression(CV)?$|^(Linear|Quadratic)DiscriminantAnalysis$|"
+                             r"^Perceptron$")
 PREPROC_NAME_HINT = re.compile(r"(?i)(scaler|imputer|encoder|pca|svd|vectori[sz]er|preprocess|transformer)")
 LABEL_NAME_HINT = re.compile(r"(?i)(^le$|label|lbl)")
 SPLITTER_NAME_HINT = re.compile(r"(?i)(^cv$|^cv_|_cv$|kf|fold|splitter|^ss$|^sss$)")
@@ -439,11 +443,18 @@ class FileLinter:
     def check_metrics(self, tree):
         acc_uses = []
         other = False
+        # A regressor's default score is R², not accuracy: in a file that builds regressors and no
+        # classifier, model.score(X, y) and a scoring-less cross_val_score are no accuracy.
+        built = {self.callee(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+        regression_only = any(REGRESSOR_NAME.search(b or "") for b in built) \
+            and not any(CLASSIFIER_NAME.search(b or "") for b in built)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = self.callee(node.func)
                 if name == "accuracy_score":
                     acc_uses.append(node)
+                elif regression_only:
+                    pass
                 elif name in DEFAULT_ACCURACY and _kw(node, "scoring") is None and not _has_star_kwargs(node):
                     acc_uses.append(node)  # a classifier's default score is accuracy
                 elif isinstance(node.func, ast.Attribute) and name == "score" and len(node.args) == 2:
