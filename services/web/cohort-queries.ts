@@ -47,8 +47,24 @@ export interface CohortRow extends AttemptSummary {
   flags: string[];
   decision: { decision: Decision; note: string; by: string; at: Date } | null;
   earlier: AttemptSummary[];
+  /** Reviewers only: where the latest attempt stands among the assessment's graded submissions (POSITIONS). */
+  position: CohortPosition;
   /** The highest similarity with anyone else's code when the report's rubric flags it (at or above its similarity.flagAbove), else null. */
   similarityFlag: number | null;
+}
+
+/** Where one submission stands among the graded submissions of its assessment on one measure. */
+export interface Standing {
+  /** Share (0..1) of the other graded submissions with a strictly lower value. */
+  betterThan: number;
+  /** Graded submissions that have this measure, this one included. */
+  of: number;
+}
+
+/** Reviewer-only: the submission's percentile on money saved and on final score. */
+export interface CohortPosition {
+  quality: Standing | null;
+  score: Standing | null;
 }
 
 /**
@@ -72,7 +88,7 @@ export const ATTEMPTS = `
                 ELSE (r.document->>'automaticScore')::float8 END AS final_score,
            r.critical_fail, (rb.document->>'passMark')::float8 AS pass_mark,
            (r.id IS NOT NULL AND jsonb_typeof(r.document->'metrics'->'holdout') IS DISTINCT FROM 'object') AS invalid,
-           COALESCE(r.flags, '{}') AS flags, (rb.document->'similarity'->>'flagAbove')::float8 AS similarity_flag_above,
+           COALESCE(r.flags, '{}') AS flags, r.quality, (rb.document->'similarity'->>'flagAbove')::float8 AS similarity_flag_above,
            d.decision, d.note AS decision_note, d.decided_by, d.created_at AS decided_at
     FROM submissions s
     LEFT JOIN invites i ON i.id = s.invite_id
@@ -80,7 +96,11 @@ export const ATTEMPTS = `
     LEFT JOIN LATERAL (
       SELECT r.id, r.rubric_version, r.document,
              ARRAY(SELECT c->>'id' FROM jsonb_array_elements(r.document->'checks') c WHERE c->>'status' IN ('fail', 'error')) AS flags,
-             EXISTS (SELECT 1 FROM jsonb_array_elements(r.document->'checks') c WHERE c->>'severity' = 'critical' AND c->>'status' = 'fail') AS critical_fail
+             EXISTS (SELECT 1 FROM jsonb_array_elements(r.document->'checks') c WHERE c->>'severity' = 'critical' AND c->>'status' = 'fail') AS critical_fail,
+             COALESCE(
+               (SELECT (c->'values'->>'savingsVsReference')::float8 FROM jsonb_array_elements(r.document->'checks') c WHERE c->>'id' = 'quality.business_cost' LIMIT 1),
+               (r.document->'measurements'->'quality.business_cost'->'values'->>'savingsVsReference')::float8
+             ) AS quality
       FROM reports r WHERE r.submission_id = s.id ORDER BY r.created_at DESC, r.id LIMIT 1) r ON true
     LEFT JOIN rubrics rb ON rb.assessment_id = s.assessment_id AND rb.version = r.rubric_version
     LEFT JOIN LATERAL (
@@ -99,6 +119,30 @@ export const ATTEMPTS = `
     SELECT sc.*, row_number() OVER (PARTITION BY candidate_key ORDER BY created_at DESC, id DESC) AS rn FROM scored sc
   )`;
 
+/**
+ * Appended to ATTEMPTS: each graded submission's percentiles, computed by Postgres in one pass
+ * (percent_rank: the share of the others ranked strictly below) over every submission of the
+ * assessment with a report, by its latest report — earlier attempts count as submissions of their
+ * own. Quality is the `quality.business_cost` check's `savingsVsReference` (the stored check, else
+ * its measurement); the score is the final score as the list shows it (automatic plus current
+ * manual scores). A measure the submission does not have gives nulls.
+ */
+export const POSITIONS = `
+  positions AS (
+    SELECT a.id,
+           CASE WHEN a.quality IS NOT NULL THEN percent_rank() OVER (PARTITION BY a.quality IS NULL ORDER BY a.quality) END AS quality_pr,
+           CASE WHEN a.quality IS NOT NULL THEN count(*) OVER (PARTITION BY a.quality IS NULL) END::int AS quality_n,
+           percent_rank() OVER (ORDER BY a.final_score) AS score_pr,
+           (count(*) OVER ())::int AS score_n
+    FROM attempts a WHERE a.final_score IS NOT NULL
+  )`;
+
+/** A row's POSITIONS columns (absent for a submission without a report) as a CohortPosition. */
+export function positionOf(r: { quality_pr?: number | null; quality_n?: number | null; score_pr?: number | null; score_n?: number | null } | undefined): CohortPosition {
+  const standing = (pr: number | null | undefined, n: number | null | undefined): Standing | null => (pr === null || pr === undefined ? null : { betterThan: Number(pr), of: Number(n) });
+  return { quality: standing(r?.quality_pr, r?.quality_n), score: standing(r?.score_pr, r?.score_n) };
+}
+
 const STATUS_RANK = `CASE WHEN l.status = 'failed' THEN 0 WHEN l.status = 'queued' OR l.status IS NULL THEN 1 WHEN l.status = 'running' THEN 2 WHEN l.invalid THEN 3 WHEN l.passed THEN 5 ELSE 4 END`;
 const ORDER: Record<SortKey, string> = {
   submitted: 'l.created_at',
@@ -112,12 +156,13 @@ const ORDER: Record<SortKey, string> = {
 export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, limit = 500): Promise<CohortRow[]> {
   const dir = q.dir === 'asc' ? 'ASC' : 'DESC';
   const { rows } = await db.query(
-    `WITH ${ATTEMPTS}
-     SELECT l.*, COALESCE((
+    `WITH ${ATTEMPTS}, ${POSITIONS}
+     SELECT l.*, p.quality_pr, p.quality_n, p.score_pr, p.score_n, COALESCE((
        SELECT jsonb_agg(jsonb_build_object('id', e.id, 'fileName', e.file_name, 'createdAt', e.created_at, 'status', e.status, 'finalScore', e.final_score, 'passed', e.passed, 'invalid', e.invalid) ORDER BY e.created_at DESC, e.id DESC)
        FROM ranked e WHERE e.candidate_key = l.candidate_key AND e.rn > 1), '[]'::jsonb) AS earlier,
        CASE WHEN sim.top >= l.similarity_flag_above::real THEN sim.top END AS similarity_flag
      FROM ranked l
+     LEFT JOIN positions p ON p.id = l.id
      LEFT JOIN LATERAL (SELECT ${topSimilaritySql('l.id', 'l.candidate_key')} AS top WHERE l.similarity_flag_above IS NOT NULL) sim ON true
      WHERE l.rn = 1
        AND ($2 = '' OR strpos(lower(COALESCE(l.candidate, '')), lower($2)) > 0 OR strpos(lower(COALESCE(l.candidate_email, '')), lower($2)) > 0 OR strpos(lower(l.file_name), lower($2)) > 0)
@@ -147,6 +192,7 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
     decision: r.decision ? { decision: r.decision, note: r.decision_note, by: r.decided_by, at: r.decided_at } : null,
     earlier: (r.earlier as (Omit<AttemptSummary, 'createdAt'> & { createdAt: string })[]).map((e) => ({ ...e, createdAt: new Date(e.createdAt) })),
     similarityFlag: r.similarity_flag === null ? null : Number(r.similarity_flag),
+    position: positionOf(r),
   }));
 }
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Db } from '../../services/db/pool.ts';
 import { migrate } from '../../services/db/migrate.ts';
 import { cohortPosition } from '../../services/web/cohort-position.ts';
+import { cohortQuerySchema, listCohort } from '../../services/web/cohort-queries.ts';
 import { throwawayDatabase } from '../support/throwaway-database.ts';
 
 let tmp: Awaited<ReturnType<typeof throwawayDatabase>>;
@@ -82,6 +83,18 @@ describe('cohort position', () => {
     expect(await cohortPosition(db, 'pos', ids.queued!)).toEqual({ quality: null, score: null });
     // A submission asked about under another assessment is not in that cohort.
     expect(await cohortPosition(db, 'other', ids.target!)).toEqual({ quality: null, score: null });
+  });
+
+  it('the cohort list has the same positions, from its one query, and they do not move with its filters', async () => {
+    const all = await listCohort(db, 'pos', cohortQuerySchema.parse({}));
+    // Each submission here is a candidate of its own (no invite, no name): 8 rows, the regraded one by its latest report.
+    expect(all).toHaveLength(8);
+    for (const r of all) expect(r.position, r.id).toEqual(await cohortPosition(db, 'pos', r.id));
+    expect(all.find((r) => r.id === ids.target)!.position).toEqual({ quality: { betterThan: 4 / 5, of: 6 }, score: { betterThan: 4 / 6, of: 7 } });
+    expect(all.find((r) => r.id === ids.queued)!.position).toEqual({ quality: null, score: null });
+    // Sorted and filtered to one row, the percentile is still among all graded submissions.
+    const sorted = await listCohort(db, 'pos', cohortQuerySchema.parse({ sort: 'score', dir: 'desc' }), 1);
+    expect(sorted.map((r) => [r.id, r.position])).toEqual([[ids.noQuality, { quality: null, score: { betterThan: 1, of: 7 } }]]);
   });
 
   it('counts ties as not better', async () => {

@@ -21,6 +21,7 @@ const row = (over: Partial<CohortRow>): CohortRow => ({
   decision: null,
   earlier: [],
   similarityFlag: null,
+  position: { quality: { betterThan: 0.8, of: 6 }, score: { betterThan: 2 / 3, of: 7 } },
   ...over,
 });
 
@@ -31,11 +32,18 @@ describe('cohort CSV', () => {
       row({ candidate: 'Plain, Name' }),
     ]);
     const lines = csv.split('\r\n');
-    expect(lines[0]!.split(',')).toHaveLength(15);
+    expect(lines[0]!.split(',')).toHaveLength(17);
     expect(lines[1]).toBe(
-      `'=1+1,'@x,'+cmd|calc,2026-01-02T03:04:05.000Z,1,completed,passed (provisional),80.0,80.0,1 of 2,Hold,Rita,"'-2, ""maybe""\nlater",No reliance on information from after the outcome,00000000-0000-4000-8000-000000000001`,
+      `'=1+1,'@x,'+cmd|calc,2026-01-02T03:04:05.000Z,1,completed,passed (provisional),80.0,80.0,1 of 2,Hold,Rita,"'-2, ""maybe""\nlater",No reliance on information from after the outcome,00000000-0000-4000-8000-000000000001,80,67`,
     );
     expect(lines[2]).toMatch(/^"Plain, Name",ada@example\.com,/);
+  });
+
+  it('the cohort percentiles are whole percents, empty without the measure or anyone to compare with', () => {
+    const csv = cohortCsv([row({ position: { quality: null, score: { betterThan: 0, of: 1 } } }), row({ position: { quality: { betterThan: 0, of: 2 }, score: { betterThan: 1, of: 2 } } })]);
+    const [, first, second] = csv.split('\r\n');
+    expect(first).toMatch(/,00000000-0000-4000-8000-000000000001,,$/);
+    expect(second).toMatch(/,00000000-0000-4000-8000-000000000001,0,100$/);
   });
 
   it('a graded submission whose pipeline did not run reads "invalid", not "not passed"', () => {
@@ -51,5 +59,17 @@ describe('cohort list verdict cell', () => {
     expect(cell({ passed: false, invalid: true })).toMatch(/Invalid[\s\S]*did not run/);
     expect(cell({ passed: false, invalid: false })).toContain('Not passed');
     expect(cell({ passed: false, invalid: false })).not.toContain('Invalid');
+  });
+});
+
+describe('cohort list position column', () => {
+  it('shows the percentiles of the latest attempt, a dash without a measure or anyone to compare with', async () => {
+    const { cohortSection } = await import('../../services/web/pages/cohort-page.ts');
+    const { cohortQuerySchema } = await import('../../services/web/cohort-queries.ts');
+    const section = (position: CohortRow['position']) => String(cohortSection({ assessmentId: 'a', rows: [row({ position })], total: 1, flagsSeen: [], query: cohortQuerySchema.parse({}) }));
+    const cell = (html: string) => html.match(/<td class="small" data-position>([\s\S]*?)<\/td>/)![1]!.replace(/<[^>]+>/g, '');
+    expect(cell(section(row({}).position))).toBe('saved 80%score 67%');
+    expect(cell(section({ quality: null, score: { betterThan: 0, of: 1 } }))).toBe('saved —score —');
+    expect(section(row({}).position)).toMatch(/<th scope="col"><abbr title="[^"]*Reviewers only\.">Beats<\/abbr><\/th>/);
   });
 });

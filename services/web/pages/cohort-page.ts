@@ -1,5 +1,5 @@
 import { CHECKS } from '../../checks/check-catalog.ts';
-import { DECISION_FILTERS, STATUS_FILTERS, type CohortQuery, type CohortRow, type SortKey } from '../cohort-queries.ts';
+import { DECISION_FILTERS, STATUS_FILTERS, type CohortQuery, type CohortRow, type SortKey, type Standing } from '../cohort-queries.ts';
 import { html, query, type SafeHtml } from '../html.ts';
 import { badge, num, timeTag } from '../layout.ts';
 
@@ -50,6 +50,18 @@ function similarityFlag(r: CohortRow): SafeHtml | '' {
   return html`<a class="flag" data-similarity-flag href="/review/submissions/${r.id}/similarity" title="code similar to another submission or a reference solution">Similar code ${String(Math.round(r.similarityFlag * 100))}%</a>`;
 }
 
+/** A percentile as the list and the CSV give it: the share of the other graded submissions beaten, in whole percent; null without a measure or anyone to compare with. */
+export const percentBeaten = (s: Standing | null): number | null => (s && s.of > 1 ? Math.round(s.betterThan * 100) : null);
+
+/** Reviewers only: the latest attempt's percentile on money saved and on final score. */
+function positionCell(r: CohortRow): SafeHtml {
+  const part = (label: string, s: Standing | null, attr: string) => {
+    const p = percentBeaten(s);
+    return html`<span data-${attr}>${label} ${p === null ? html`<span class="muted">—</span>` : html`<strong>${p}%</strong>`}</span>`;
+  };
+  return html`<td class="small" data-position>${part('saved', r.position.quality, 'position-quality')}<br>${part('score', r.position.score, 'position-score')}</td>`;
+}
+
 function earlierAttempts(r: CohortRow): SafeHtml | '' {
   if (!r.earlier.length) return '';
   return html`<details class="attempts"><summary class="small">${r.earlier.length} earlier attempt${r.earlier.length === 1 ? '' : 's'}</summary><ul class="small">${r.earlier.map(
@@ -91,6 +103,7 @@ export function cohortSection(d: CohortSectionData): SafeHtml {
           ${sortHeader('Submitted', 'submitted', q, base)}
           ${sortHeader('Status', 'status', q, base)}
           ${sortHeader('Score', 'score', q, base, 'num')}
+          <th scope="col"><abbr title="Share of the other graded submissions of this assessment this one beats, on money saved (quality) and on final score. Reviewers only.">Beats</abbr></th>
           <th scope="col">Decision</th>
           ${sortHeader('Flags', 'flags', q, base)}
         </tr></thead>
@@ -103,11 +116,12 @@ export function cohortSection(d: CohortSectionData): SafeHtml {
           <td class="small">${timeTag(r.createdAt)}<br><span class="muted">${r.fileName}</span></td>
           <td>${verdictCell(r)}</td>
           <td class="num">${r.finalScore === null ? '—' : num(r.finalScore, 0)}${r.manualScored ? html`<br><span class="small muted">incl. manual</span>` : ''}</td>
+          ${positionCell(r)}
           <td>${decisionBadge(r.decision)}</td>
           <td><div class="flags">${r.flags.map((f) => html`<span class="flag" title="${f}">${checkTitle(f)}</span>`)}${similarityFlag(r)}${r.flags.length || r.similarityFlag !== null ? '' : html`<span class="small muted">none</span>`}</div></td>
         </tr>`,
               )
-            : html`<tr><td colspan="7" class="muted">${filtered ? 'No submission matches these filters.' : 'No submissions yet. Invite a candidate below.'}</td></tr>`
+            : html`<tr><td colspan="8" class="muted">${filtered ? 'No submission matches these filters.' : 'No submissions yet. Invite a candidate below.'}</td></tr>`
         }</tbody>
       </table>
     </div>

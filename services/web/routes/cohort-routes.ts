@@ -10,7 +10,7 @@ import { NotFoundError } from '../../errors.ts';
 import type { InviteService } from '../../invites/invite-service.ts';
 import { cohortFacets, cohortQuerySchema, listCohort, type CohortRow } from '../cohort-queries.ts';
 import { sendHtml } from '../layout.ts';
-import { checkTitle, DECISION_TEXT } from '../pages/cohort-page.ts';
+import { checkTitle, DECISION_TEXT, percentBeaten } from '../pages/cohort-page.ts';
 import { withdrawConfirmPage } from '../pages/review-panels.ts';
 import { submissionsPage } from '../pages/review-pages.ts';
 import type { ReviewScope } from './review-scope.ts';
@@ -78,6 +78,8 @@ const CSV_COLUMNS = [
   'decision_note',
   'failed_checks',
   'submission_id',
+  'quality_beats_pct',
+  'score_beats_pct',
 ] as const;
 
 const round = (x: number | null) => (x === null ? '' : (Math.round(x * 10) / 10).toFixed(1));
@@ -99,6 +101,9 @@ function csvRecord(r: CohortRow): Record<(typeof CSV_COLUMNS)[number], string | 
     decision_note: r.decision?.note ?? '',
     failed_checks: r.flags.map(checkTitle).join('; '),
     submission_id: r.id,
+    // Reviewers only, like the whole export: the share of the other graded submissions beaten (empty with nobody to compare).
+    quality_beats_pct: percentBeaten(r.position.quality) ?? '',
+    score_beats_pct: percentBeaten(r.position.score) ?? '',
   };
 }
 
