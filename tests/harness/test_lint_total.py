@@ -91,3 +91,18 @@ def test_a_2000_line_notebook_of_every_fixture_style_is_linted_in_under_a_second
     found = lint.lint_file(p, "long.ipynb")
     assert time.process_time() - t < 1.0
     assert len({f["rule"] for f in found}) >= 6  # the leaks in it are found, not skipped for time
+
+
+def test_deep_and_mutually_recursive_helpers_do_not_stop_the_analysis(capsys):
+    src = ["import pandas as pd", "from sklearn.model_selection import train_test_split",
+           "def f0(d):", "    return d.fillna(d.mean())"]
+    for i in range(1, 400):  # each helper calls the one before: followed to a fixed depth, not to a RecursionError
+        src += [f"def f{i}(d):", f"    return f{i - 1}(d)"]
+    for i in range(100):  # helpers and classes calling each other in a ring
+        src += [f"def g{i}(d):", f"    return g{(i + 1) % 100}(d) + d.std()",
+                f"class P{i}:", "    def fit(self, d):", "        self.m = d.mean()", f"        return P{(i + 1) % 100}().fit(d)"]
+    src += ["df = pd.read_csv('a.csv')", "df = f399(g0(P0().fit(df).m))", "df['x'] = df['x'].fillna(df['x'].median())",
+            "a, b = train_test_split(df, random_state=0)"]
+    found = lint.lint_source("\n".join(src) + "\n", "deep.py")
+    assert ("stat-before-split", len(src) - 1) in {(f["rule"], f["line"]) for f in found}
+    assert "stopped early" not in capsys.readouterr().err

@@ -40,6 +40,7 @@ CALLBACK_METHODS = {"apply", "pipe", "transform", "agg", "aggregate"}
 # rolling(7).mean(), ewm(...).mean(), expanding().mean(): each row's value from its own window of rows,
 # not one statistic of the whole column
 WINDOWS = {"rolling", "expanding", "ewm", "resample"}
+MAX_DEPTH = 12  # helper calls followed inside helper calls
 TOY_MODULES = {"numpy", "math", "random", "torch"}
 SAFE_BUILTINS = {"range", "len", "list", "tuple", "float", "int", "zip", "dict"}
 # wrappers a fold loop's splitter call is often passed through: for i, (tr, va) in enumerate(kf.split(X))
@@ -157,11 +158,21 @@ class DataFlow:
         self.l = linter  # lint.FileLinter: aliases, functions, kind_of, add
         self.summaries = {}  # function name -> list of (param index, line, what) reaching a statistic / fit
         self.reads = {}  # id of a file-reading call -> its Origin
+        self.depth = 0  # summaries being computed, one inside the other
 
     # -- summaries of the file's own functions ----------------------------------------------------
     def summary(self, fname):
         if fname in self.summaries:
             return self.summaries[fname]
+        if self.depth >= MAX_DEPTH:
+            return []  # helpers of helpers of ...: not followed further (and not cached: a shallower call may)
+        self.depth += 1
+        try:
+            return self._summary(fname)
+        finally:
+            self.depth -= 1
+
+    def _summary(self, fname):
         self.summaries[fname] = []  # recursion guard
         fn = self.l.functions[fname]
         scope = _Scope(self, fn.name)
@@ -186,6 +197,15 @@ class DataFlow:
         key = f"{cls}.{method}"
         if key in self.summaries:
             return self.summaries[key]
+        if self.depth >= MAX_DEPTH:
+            return []
+        self.depth += 1
+        try:
+            return self._method_summary(cls, method, key)
+        finally:
+            self.depth -= 1
+
+    def _method_summary(self, cls, method, key):
         self.summaries[key] = []  # recursion guard
         fn = next((m for m in self.classes[cls].body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                    and m.name == method), None)
@@ -218,14 +238,15 @@ class DataFlow:
 
     def run(self, tree):
         # numerical modules: np.arange(20) builds a value, it reads no data
-        self.imported = {(a.asname or a.name).split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+        nodes = list(ast.walk(tree))
+        self.imported = {(a.asname or a.name).split(".")[0] for n in nodes if isinstance(n, ast.Import)
                          for a in n.names if a.name.split(".")[0] in TOY_MODULES}
         self.classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
-        self.sklearn_resample = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+        self.sklearn_resample = {a.asname or a.name for n in nodes if isinstance(n, ast.ImportFrom)
                                  and (n.module or "").startswith("sklearn.utils") for a in n.names if a.name == "resample"}
         scope = _Scope(self, None)
         scope.run(tree.body)
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 s = _Scope(self, node.name)
                 a = node.args
@@ -248,9 +269,17 @@ class _Scope:
         self.built = set()  # variables last assigned a value built here from constants (toy values, no data)
         self.mask_vars = set()  # variables holding a boolean row mask (msk = np.random.rand(n) < 0.8)
         self.objects = {}  # variable -> the file's own class it holds an instance of
+        self.memo = {}
 
     # -- expressions ------------------------------------------------------------------------------
     def origins_of(self, node):
+        # memo per statement: a chain df.a(...).b(...).c(...) asks again for every receiver of the chain
+        key = ("o", id(node))
+        if key not in self.memo:
+            self.memo[key] = self._origins_of(node)
+        return self.memo[key]
+
+    def _origins_of(self, node):
         out = set()
         for n in _walk_expr(node):
             if isinstance(n, (ast.Name, ast.Attribute)):
@@ -276,6 +305,12 @@ class _Scope:
 
     def stats_in(self, node):
         """Statistics of data computed (or held in a variable) inside an expression -> [(origins, line, what)]."""
+        key = ("s", id(node))
+        if key not in self.memo:
+            self.memo[key] = self._stats_in(node)
+        return list(self.memo[key])
+
+    def _stats_in(self, node):
         found = []
         calls = [n for n in _walk_expr(node) if isinstance(n, ast.Call)]
         methods = {n.func.attr for n in calls if isinstance(n.func, ast.Attribute)}
@@ -414,6 +449,7 @@ class _Scope:
             self.stmt(stmt)
 
     def stmt(self, s):
+        self.memo = {}  # what an expression holds changes between statements, not within one
         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return
         if isinstance(s, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
