@@ -114,6 +114,12 @@ def _base(node):
             return _key(node)
 
 
+def _row_wise(call):
+    """df[cols].mean(axis=1), np.max(X, axis=1): one value per row, from that row only."""
+    return any(k.arg == "axis" and isinstance(k.value, ast.Constant) and k.value.value in (1, "columns")
+               for k in call.keywords)
+
+
 def _windowed(node):
     """True when the receiver of a statistic is a window (df.x.shift(1).rolling(28) ...)."""
     while True:
@@ -322,7 +328,7 @@ class _Scope:
             if isinstance(f, ast.Attribute):
                 m = f.attr
                 recv = f.value
-                if _windowed(recv):
+                if _windowed(recv) or _row_wise(n):
                     continue
                 if m in STAT_METHODS or (m in MINMAX and (MINMAX <= methods or id(n) in divisors)):
                     if isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute) and recv.func.attr == "groupby":
@@ -336,7 +342,7 @@ class _Scope:
                     if o:
                         found.append((o, n.lineno, f"a group statistic (`groupby(...).{m}`) of `{_base(recv) or 'the data'}`"))
                         continue
-            if isinstance(f, ast.Attribute) and self._is_numpy(f.value) and n.args and (
+            if isinstance(f, ast.Attribute) and self._is_numpy(f.value) and n.args and not _row_wise(n) and (
                     f.attr in NUMPY_STATS or (f.attr in NUMPY_MINMAX and (len(methods & NUMPY_MINMAX) > 1 or id(n) in divisors))):
                 o = self.origins_of(n.args[0])
                 if o:
@@ -471,6 +477,7 @@ class _Scope:
             self.calls(s.iter)
             self.built.difference_update(n.id for n in ast.walk(s.target) if isinstance(n, ast.Name))
             it, target = self._unwrap_loop(s.iter, s.target)
+            src = None
             if isinstance(it, ast.Call) and self.is_split_call(it):
                 src = self.origins_of_args(it)
                 self.split(src, s.lineno, self.l.callee(it.func) or "split")
@@ -480,6 +487,10 @@ class _Scope:
                 if k:
                     self.roots[k] = self.origins_of(it)
             self.run(s.body)
+            if src:
+                # a fit on all rows inside the fold loop: the loop's next round (and this one) splits them
+                self.split(src, s.lineno, f"the fold loop of line {s.lineno} (in every round)",
+                           upto=getattr(s, "end_lineno", None) or s.lineno)
             self.run(s.orelse)
             return
         if isinstance(s, (ast.If, ast.While)):
@@ -618,13 +629,13 @@ class _Scope:
             return
         self.pending.append(Pending(rule, node.lineno, node.col_offset, origins, what, var, carrier))
 
-    def split(self, src, line, how):
+    def split(self, src, line, how, upto=None):
         if not src:
             return
         keep = []
         for p in self.pending:
             hit = next((o for o in p.origins if o in src), None)
-            if hit is not None and p.line <= line and (p.carrier is None or p.carrier in src):
+            if hit is not None and p.line <= (upto or line) and (p.carrier is None or p.carrier in src):
                 self.l.add(p.rule, p.line, p.col,
                            f"{p.what} (line {p.line}) → `{hit.name}` (line {hit.line}) is split later by {how} "
                            f"(line {line}), which puts some of those rows into validation: the statistic has seen "
@@ -679,8 +690,11 @@ class _Scope:
                     self.roots[k] = self.origins_of(value)
             return
         if isinstance(t, ast.Subscript):
-            self.data_write(_base(t.value), value, stmt)
-            k = _base(t.value)
+            holder = t.value
+            if isinstance(holder, ast.Attribute) and holder.attr in ("loc", "iloc", "at", "iat"):
+                holder = holder.value  # df.loc[mask, "age"] = df.age.median(): a write into df
+            self.data_write(_base(holder), value, stmt)
+            k = _base(holder)
             if k:
                 self.roots[k] = self.roots.get(k, frozenset()) | self.origins_of(value)
             return
