@@ -167,6 +167,12 @@ describe('similar code across the cohort, filtered by the database', () => {
       expect(page.body).toContain(`data-similarity-flag href="/review/submissions/${sub.bob}/similarity"`);
       const none = await app.inject({ method: 'GET', url: `/review/assessments/${A}?similar=100`, headers: { cookie } });
       expect(none.body).toContain('data-no-clusters');
+      // The list's filters and the bar survive each other's forms; a bar out of range falls back to the rubric's.
+      const both = await app.inject({ method: 'GET', url: `/review/assessments/${A}?similar=60&q=bo`, headers: { cookie } });
+      expect(both.body).toContain('<input type="hidden" name="similar" value="60">');
+      expect(both.body).toContain('<input type="hidden" name="q" value="bo">');
+      const odd = await app.inject({ method: 'GET', url: `/review/assessments/${A}?similar=5`, headers: { cookie } });
+      expect(odd.body).toContain('id="f-similar" name="similar" min="20" max="100" step="1" value="80"');
 
       // A cluster can link a pair beyond the 20 a submission's similarity page lists: it still opens.
       for (let i = 0; i < 21; i++) {

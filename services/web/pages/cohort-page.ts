@@ -89,7 +89,7 @@ export function cohortSection(d: CohortSectionData): SafeHtml {
         <option value="">Any</option>
         ${DECISION_FILTERS.map((s) => html`<option value="${s}" ${q.decision === s ? html`selected` : ''}>${DECISION_TEXT[s]}</option>`)}
       </select></div>
-      <input type="hidden" name="sort" value="${q.sort}"><input type="hidden" name="dir" value="${q.dir}">
+      <input type="hidden" name="sort" value="${q.sort}"><input type="hidden" name="dir" value="${q.dir}">${q.similar === undefined ? '' : html`<input type="hidden" name="similar" value="${String(q.similar)}">`}
       <div class="actions"><button type="submit">Apply</button>${filtered ? html`<a class="button secondary" href="${base}">Clear</a>` : ''}</div>
     </form>
     <form method="get" action="/review/compare" id="compare-form">
