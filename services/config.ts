@@ -140,8 +140,25 @@ export const configSchema = z
       .max(24 * 90)
       .default(7 * 24),
     INVITE_DEFAULT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+    /**
+     * E-mailing invite links (optional): off while SMTP_HOST is unset. SMTP_SECURE is TLS from the
+     * first byte (port 465); otherwise STARTTLS is used when the server offers it, and required
+     * with SMTP_REQUIRE_TLS. SMTP_USER/SMTP_PASSWORD when the server wants a login.
+     */
+    SMTP_HOST: z.string().optional(),
+    SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+    SMTP_SECURE: bool.default(false),
+    SMTP_REQUIRE_TLS: bool.default(false),
+    SMTP_USER: z.string().optional(),
+    SMTP_PASSWORD: z.string().optional(),
+    /** The sender of invite e-mails, e.g. "Hiring team <hiring@example.com>"; required with SMTP_HOST. */
+    SMTP_FROM: z.string().optional(),
+    /** How long one send may take (connect, greeting, each reply) before the reviewer is told it failed. */
+    SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   })
   .superRefine((c, ctx) => {
+    if (c.SMTP_HOST && !c.SMTP_FROM) ctx.addIssue({ code: 'custom', path: ['SMTP_FROM'], message: 'is required when SMTP_HOST is set (the sender of invite e-mails)' });
+    if (!c.SMTP_USER !== !c.SMTP_PASSWORD) ctx.addIssue({ code: 'custom', path: ['SMTP_PASSWORD'], message: 'SMTP_USER and SMTP_PASSWORD go together' });
     if (c.NODE_ENV !== 'production') return;
     if (c.ADMIN_API_KEY === DEFAULT_ADMIN_KEY) ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'must be set in production (the default is public)' });
     if (c.INVITE_SECRET === DEFAULT_INVITE_SECRET) ctx.addIssue({ code: 'custom', path: ['INVITE_SECRET'], message: 'must be set in production (the default is public)' });

@@ -126,3 +126,16 @@ export async function contrastProblems(page: import('playwright-core').Page): Pr
     return out;
   });
 }
+
+/** A browser profile signed in on the reviewer pages with a new reviewer key; answers the profile and the key. */
+export async function signedInReviewer(env: BrowserEnv, name = 'Rita Reviewer'): Promise<{ context: BrowserContext; key: string }> {
+  const key = (await env.app.apiKeys.create({ name, role: 'reviewer', assessmentIds: null })).key;
+  const context = await env.newContext();
+  const page = await context.newPage();
+  await page.goto('/review/sign-in');
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/review$/);
+  await page.close();
+  return { context, key };
+}

@@ -18,17 +18,34 @@ export interface InvitePageData {
   uploadKey: string;
   /** didNotRun: graded, but the pipeline produced no predictions (run-outcome.ts). */
   submissions: (SubmissionRow & { grading: GradingRow | null; didNotRun?: boolean })[];
+  preview?: CandidatePreview;
+}
+
+/**
+ * A reviewer's read-only look at a candidate page: links stay under `base` (never the invite's
+ * token), the upload form and live updates are off, and a banner says what this is.
+ */
+export interface CandidatePreview {
+  base: string;
+  back: string;
+}
+
+function previewBanner(p: CandidatePreview, candidateName: string): SafeHtml {
+  return html`<div class="notice warn" role="note" data-preview-banner><p><strong>Preview</strong>: this is what ${candidateName} sees at their invite link. It is read-only: nothing can be uploaded from here, and opening it uses none of their uploads. <a href="${p.back}">Back to the invites</a></p></div>`;
 }
 
 /** The candidate's landing page: the brief, the data, the upload form, earlier uploads. */
 export function invitePage(d: InvitePageData): string {
   const left = d.invite.maxAttempts - d.invite.attemptsUsed;
-  const base = `/i/${d.token}`;
+  const base = d.preview?.base ?? `/i/${d.token}`;
+  const off = d.preview ? trusted('disabled') : '';
+  const download = (file: string, text: string) =>
+    d.preview ? html`<span class="muted" title="Downloads are off in the preview">${text}</span>` : html`<a href="${base}/files/${file}" download>${text}</a>`;
   return page({
-    title: d.assessmentTitle,
+    title: d.preview ? `Preview: ${d.assessmentTitle}` : d.assessmentTitle,
     home: base,
-    scripts: ['upload.js'],
-    body: html`<div class="page-head">
+    scripts: d.preview ? [] : ['upload.js'],
+    body: html`${d.preview ? previewBanner(d.preview, d.invite.candidateName) : ''}<div class="page-head">
       <div>
         <p class="eyebrow">Take-home assessment</p>
         <h1>${d.assessmentTitle}</h1>
@@ -55,19 +72,19 @@ export function invitePage(d: InvitePageData): string {
             <li><span class="k">Uploads left</span><span class="v" data-uploads-left>${left} of ${d.invite.maxAttempts}</span><br><span class="small muted">Only uploads accepted for grading count; a file we refuse does not.</span></li>
             <li><span class="k">Link valid until</span><span class="v">${timeTag(d.invite.expiresAt)}</span></li>
             <li><span class="k">Data</span>
-              <a href="${base}/files/train.csv" download>Download train.csv</a><br>
-              <a href="${base}/files/data-dictionary.md" download>Download the data dictionary</a></li>
+              ${download('train.csv', 'Download train.csv')}<br>
+              ${download('data-dictionary.md', 'Download the data dictionary')}</li>
           </ul>
         </section>
         <section class="card" aria-labelledby="upload-h" id="upload">
           <h2 id="upload-h">Upload your solution</h2>
           <p class="muted small">A <code>.zip</code> or <code>.tar.gz</code> of at most ${formatBytes(d.maxBytes)} with <code>solution.py</code> at the top, and if you like a <code>NOTES.md</code> for the reviewers. Leave the data and any virtual environment out.</p>
-          <form method="post" action="${base}/submissions" enctype="multipart/form-data" data-upload data-max-bytes="${d.maxBytes}">
+          <form ${d.preview ? html`data-preview` : html`method="post" action="${base}/submissions" data-upload`} enctype="multipart/form-data" data-max-bytes="${d.maxBytes}">
             <input type="hidden" name="upload_key" value="${d.uploadKey}">
             <label class="dropzone" data-dropzone for="archive">
               <span class="big">Drag your archive here</span>
               <span class="muted small">or choose it from your computer:</span><br>
-              <input type="file" id="archive" name="archive" accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required aria-describedby="archive-hint">
+              <input type="file" id="archive" name="archive" accept=".zip,.tar.gz,.tgz,application/zip,application/gzip" required aria-describedby="archive-hint" ${off}>
             </label>
             <p id="archive-hint" class="hint small muted">Maximum ${formatBytes(d.maxBytes)}. Grading starts as soon as the upload finishes.</p>
             <div data-upload-message role="status" aria-live="polite" hidden></div>
@@ -75,7 +92,7 @@ export function invitePage(d: InvitePageData): string {
               <label for="upload-bar">Uploading… <span data-percent>0%</span></label>
               <progress id="upload-bar" max="100" value="0">0%</progress>
             </div>
-            <div class="actions"><button type="submit">Upload and start grading</button></div>
+            <div class="actions"><button type="submit" ${off}>Upload and start grading</button></div>
           </form>
         </section>
         ${
@@ -154,6 +171,7 @@ export interface StatusPageData {
   /** Present when graded: only what the rubric lets the candidate see. */
   checks: CandidateCheck[] | null;
   canUploadAgain: boolean;
+  preview?: CandidatePreview;
 }
 
 function steps(info: PhaseInfo): SafeHtml {
@@ -168,8 +186,9 @@ function steps(info: PhaseInfo): SafeHtml {
 
 /** The candidate's status page: live while grading, then the checks they may see. */
 export function statusPage(d: StatusPageData): string {
-  const base = `/i/${d.token}`;
-  const live = !d.info.terminal;
+  const base = d.preview?.base ?? `/i/${d.token}`;
+  // The preview does not follow the grading live: the reviewer reloads.
+  const live = !d.info.terminal && !d.preview;
   const results = d.checks
     ? html`<section class="card" aria-labelledby="results-h">
       <h2 id="results-h">What the checks found</h2>
@@ -198,12 +217,12 @@ export function statusPage(d: StatusPageData): string {
     </section>`
     : '';
   return page({
-    title: `Grading status: ${d.submission.fileName}`,
+    title: `${d.preview ? 'Preview: ' : ''}Grading status: ${d.submission.fileName}`,
     home: base,
     head: live ? html`<noscript><meta http-equiv="refresh" content="5"></noscript>` : undefined,
     scripts: live ? ['status.js'] : [],
     narrow: true,
-    body: html`<p><a href="${base}">← Back to the assessment</a></p>
+    body: html`${d.preview ? previewBanner(d.preview, d.invite.candidateName) : ''}<p><a href="${base}">← Back to the assessment</a></p>
     <div class="card" ${live ? html`data-events-url="${base}/submissions/${d.submission.id}/events"` : ''} data-phase="${d.info.phase}">
       <p class="eyebrow">${d.assessmentTitle}</p>
       <h1>${d.info.didNotRun ? 'Graded — did not run' : d.info.status === 'completed' ? 'Your submission has been graded' : d.info.status === 'failed' ? 'Grading could not finish' : 'Your submission is being graded'}</h1>

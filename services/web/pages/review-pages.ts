@@ -1,4 +1,5 @@
 import type { InviteRow } from '../../invites/invite-repository.ts';
+import type { InviteEmailOutcome } from '../../invites/invite-mailer.ts';
 import { html } from '../html.ts';
 import { badge, formatTime, page, timeTag, type ReviewerNav } from '../layout.ts';
 import { cohortSection, type CohortSectionData } from './cohort-page.ts';
@@ -47,6 +48,8 @@ export interface SubmissionsPageData {
   cohort: CohortSectionData;
   invites: (InviteRow & { submissions: number })[];
   defaults: { ttlHours: number; maxAttempts: number };
+  /** SMTP is configured: the form offers to e-mail the link. */
+  emailEnabled?: boolean;
   inviteError?: string;
 }
 
@@ -82,6 +85,7 @@ export function submissionsPage(d: SubmissionsPageData): string {
           <div class="field"><label for="i-days">Valid for (days)</label><input type="number" id="i-days" name="expires_in_days" min="1" max="90" step="1" value="${Math.max(1, Math.round(d.defaults.ttlHours / 24))}" required></div>
           <div class="field"><label for="i-max">Uploads allowed</label><input type="number" id="i-max" name="max_attempts" min="1" max="20" step="1" value="${d.defaults.maxAttempts}" required></div>
         </div>
+        ${d.emailEnabled ? html`<div class="field"><label><input type="checkbox" name="send_email" value="1" checked> E-mail the link to the candidate</label></div>` : ''}
         <div class="actions"><button type="submit">Create invite link</button></div>
       </form>
       ${
@@ -96,7 +100,7 @@ export function submissionsPage(d: SubmissionsPageData): string {
             inviteState(i) === 'revoked' || inviteState(i) === 'expired'
               ? ''
               : html`<a class="button secondary small" href="/review/invites/${i.id}/withdraw" aria-label="Withdraw the invite of ${i.candidateName}">Withdraw…</a>`
-          }</td></tr>`,
+          } <a class="button secondary small" href="/review/invites/${i.id}/preview" aria-label="Open the invite of ${i.candidateName} as the candidate">Preview</a></td></tr>`,
         )}</tbody></table></div>`
           : ''
       }
@@ -104,7 +108,14 @@ export function submissionsPage(d: SubmissionsPageData): string {
   });
 }
 
-export function inviteCreatedPage(nav: ReviewerNav, d: { url: string; invite: InviteRow; assessmentTitle: string }): string {
+function emailNotice(e: InviteEmailOutcome | null, candidateEmail: string) {
+  if (!e) return html`<div class="notice ok" role="status"><p>Send this link to ${candidateEmail}. It is shown only now: we keep a fingerprint of it, not the link itself.</p></div>`;
+  if (e.sent)
+    return html`<div class="notice ok" role="status" data-email="sent"><p>The link was e-mailed to ${e.to}. It is also shown below, this once only: we keep a fingerprint of it, not the link itself.</p></div>`;
+  return html`<div class="notice error" role="alert" data-email="failed"><p><strong>The e-mail to ${e.to} could not be sent</strong>: ${e.reason}.</p><p>The invite is created and works. Copy the link below and send it yourself: it is shown only now.</p></div>`;
+}
+
+export function inviteCreatedPage(nav: ReviewerNav, d: { url: string; invite: InviteRow; assessmentTitle: string; email: InviteEmailOutcome | null }): string {
   return page({
     title: 'Invite created',
     scripts: ['copy.js'],
@@ -113,13 +124,13 @@ export function inviteCreatedPage(nav: ReviewerNav, d: { url: string; invite: In
     body: html`<div class="card">
       <p class="eyebrow">${d.assessmentTitle}</p>
       <h1>Invite created for ${d.invite.candidateName}</h1>
-      <div class="notice ok" role="status"><p>Send this link to ${d.invite.candidateEmail}. It is shown only now: we keep a fingerprint of it, not the link itself.</p></div>
+      ${emailNotice(d.email, d.invite.candidateEmail)}
       ${copyField('invite-url', 'Invite link', d.url)}
       <dl class="facts">
         <dt>Valid until</dt><dd>${formatTime(d.invite.expiresAt)}</dd>
         <dt>Uploads allowed</dt><dd>${d.invite.maxAttempts}</dd>
       </dl>
-      <div class="actions spaced"><a class="button secondary" href="/review/assessments/${d.invite.assessmentId}">Back to submissions</a></div>
+      <div class="actions spaced"><a class="button secondary" href="/review/assessments/${d.invite.assessmentId}">Back to submissions</a><a class="button secondary" href="/review/invites/${d.invite.id}/preview">Open as the candidate</a></div>
     </div>`,
   });
 }

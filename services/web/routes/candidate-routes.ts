@@ -13,12 +13,10 @@ import type { SubmissionRepository } from '../../submissions/submission-reposito
 import { ArchiveRejectedError, PayloadTooLargeError, QueueFullError } from '../../errors.ts';
 import { InviteError, type InviteService } from '../../invites/invite-service.ts';
 import type { InviteRow } from '../../invites/invite-repository.ts';
-import { candidateView } from '../candidate-view.ts';
+import { canUploadAgain, invitePageContent, statusPageContent } from '../candidate-page-data.ts';
 import { html } from '../html.ts';
 import { formatBytes, sendHtml } from '../layout.ts';
-import { renderMarkdown } from '../markdown.ts';
-import { didNotRunInfo, invitePage, inviteProblemPage, phaseInfo, statusPage } from '../pages/candidate-pages.ts';
-import { didNotRun } from '../run-outcome.ts';
+import { invitePage, inviteProblemPage, phaseInfo, statusPage } from '../pages/candidate-pages.ts';
 import { problemPage } from '../pages/problem-page.ts';
 
 type TokenParams = { token: string };
@@ -71,34 +69,8 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
     const { token } = req.params;
     const r = await invites.resolve(token);
     if (!r.ok) return sendInviteProblem(reply, token, r.problem, r.invite);
-    const a = ctx.assessments.get(r.invite.assessmentId);
-    const [brief, dictionary, subs] = await Promise.all([
-      ctx.assessments.readDoc(a.manifest.id, 'brief'),
-      ctx.assessments.readDoc(a.manifest.id, 'dataDictionary'),
-      invites.submissions(r.invite.id).then((list) =>
-        Promise.all(
-          list.map(async (s) => {
-            const grading = await ctx.submissions.latestGrading(s.id);
-            const report = grading?.status === 'completed' ? await ctx.reports.latest(s.id) : null;
-            return { ...s, grading, didNotRun: !!report && didNotRun(report.document) !== null };
-          }),
-        ),
-      ),
-    ]);
-    return sendHtml(
-      reply,
-      200,
-      invitePage({
-        invite: r.invite,
-        token,
-        assessmentTitle: a.manifest.title,
-        brief: renderMarkdown(brief),
-        dataDictionary: renderMarkdown(dictionary),
-        maxBytes,
-        uploadKey: crypto.randomBytes(16).toString('base64url'),
-        submissions: subs,
-      }),
-    );
+    const content = await invitePageContent(ctx, invites, r.invite);
+    return sendHtml(reply, 200, invitePage({ invite: r.invite, token, ...content, maxBytes, uploadKey: crypto.randomBytes(16).toString('base64url') }));
   });
 
   /** Downloads need a live invite (expired or withdrawn links get their page). */
@@ -229,18 +201,8 @@ export async function candidateRoutes(app: FastifyInstance, ctx: CandidateRoutes
   app.get<{ Params: SubParams }>('/i/:token/submissions/:id', async (req, reply) => {
     const { token, id } = req.params;
     const { invite, sub } = await candidateSubmission(token, id);
-    const g = await ctx.submissions.latestGrading(sub.id);
-    const position = g?.status === 'queued' ? await ctx.queue.position(g.id).catch(() => null) : null;
-    let info = phaseInfo(g ?? { status: 'queued', phase: 'queued' }, position);
-    let checks = null;
-    if (g?.status === 'completed') {
-      const report = await ctx.reports.latest(sub.id);
-      if (report) checks = candidateView(report.document, (await ctx.rubrics.get(sub.assessmentId, report.rubricVersion)).rubric).checks;
-      const stop = report && didNotRun(report.document);
-      if (stop) info = didNotRunInfo(info, stop);
-    }
-    const canUploadAgain = invite.revokedAt === null && invite.expiresAt.getTime() > Date.now() && invite.attemptsUsed < invite.maxAttempts;
-    return sendHtml(reply, 200, statusPage({ invite, token, assessmentTitle: ctx.assessments.get(sub.assessmentId).manifest.title, submission: sub, info, checks, canUploadAgain }));
+    const content = await statusPageContent(ctx, sub);
+    return sendHtml(reply, 200, statusPage({ invite, token, submission: sub, ...content, canUploadAgain: canUploadAgain(invite) }));
   });
 
   app.get<{ Params: SubParams }>('/i/:token/submissions/:id/events', async (req, reply) => {

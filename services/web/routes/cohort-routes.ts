@@ -19,7 +19,7 @@ import { similarityListFor } from './similarity-routes.ts';
 export type CohortRoutesDeps = {
   db: Db;
   assessments: AssessmentRegistry;
-  config: Pick<Config, 'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H'>;
+  config: Pick<Config, 'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'SMTP_HOST'>;
 };
 
 const assessmentParams = z.object({ id: z.string().min(1).max(100) });
@@ -57,6 +57,7 @@ export async function renderSubmissionsPage(
       cohort: { assessmentId, rows, query: q, ...facets, similarity },
       invites: inviteRows,
       defaults: { ttlHours: ctx.config.INVITE_DEFAULT_TTL_H, maxAttempts: ctx.config.INVITE_DEFAULT_MAX_ATTEMPTS },
+      emailEnabled: !!ctx.config.SMTP_HOST,
       inviteError: o.inviteError,
     }),
   );

@@ -13,6 +13,7 @@ import { AuthError, DomainError, NotFoundError } from '../../errors.ts';
 import { FailureWindow } from '../../http/fixed-window-limit.ts';
 import type { InviteService } from '../../invites/invite-service.ts';
 import { publicBase } from '../../http/public-base.ts';
+import { InviteMailer, type InviteMailerConfig } from '../../invites/invite-mailer.ts';
 import { renderMarkdown as reportMarkdown } from '../../reports/render-markdown.ts';
 import type { Rubric } from '../../rubrics/rubric-schema.ts';
 import type { SubmissionRow } from '../../submissions/submission-repository.ts';
@@ -29,6 +30,7 @@ import { countsByAssessment } from '../review-queries.ts';
 import { cohortRoutes, renderSubmissionsPage, type CohortRoutesDeps } from './cohort-routes.ts';
 import { compareRoutes } from './compare-routes.ts';
 import { similarityRoutes } from './similarity-routes.ts';
+import { invitePreviewRoutes, type InvitePreviewDeps } from './invite-preview-routes.ts';
 import { decisionRoutes, reviewPanels } from './decision-routes.ts';
 import type { LoadedReport, ReviewScope } from './review-scope.ts';
 import { shareRoutes, type ShareRoutesDeps } from './share-routes.ts';
@@ -57,6 +59,7 @@ const inviteFormSchema = z.object({
   candidate_email: z.string().trim().email('the e-mail address is not valid').max(320),
   expires_in_days: z.coerce.number().int('whole days').min(1, 'at least one day').max(90, 'at most 90 days'),
   max_attempts: z.coerce.number().int().min(1, 'at least one upload').max(20, 'at most 20 uploads'),
+  send_email: z.literal('1').optional(),
 });
 
 const manualFormSchema = z.object({
@@ -68,9 +71,11 @@ const manualFormSchema = z.object({
 
 export type ReviewRoutesDeps = SubmissionServiceDeps &
   CodeRoutesDeps &
+  InvitePreviewDeps &
   CohortRoutesDeps &
   ShareRoutesDeps & {
-    config: Pick<Config, 'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'>;
+    config: Pick<Config, 'INVITE_DEFAULT_MAX_ATTEMPTS' | 'INVITE_DEFAULT_TTL_H' | 'PUBLIC_URL' | 'QUEUE_PREFIX' | 'SIGN_IN_FAILURES_PER_IP' | 'WEB_COOKIE_SECURE' | 'WEB_SESSION_TTL_S'> &
+      InviteMailerConfig;
     redis: Redis;
     assessments: AssessmentRegistry;
     queue: Pick<GradingQueue, 'position'>;
@@ -84,6 +89,8 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   const signInFailures = new FailureWindow(ctx.redis, `${ctx.config.QUEUE_PREFIX}:rate:sign-in`, ctx.config.SIGN_IN_FAILURES_PER_IP, 15 * 60_000);
   const manual = new ManualScoreRepository(ctx.db);
   const submissionService = new SubmissionService(ctx);
+  const mailer = InviteMailer.fromConfig(ctx.config);
+  if (mailer) app.addHook('onClose', async () => mailer.close());
   // auto: Secure when the request came over https, or when the public address is https (TLS ended at a proxy).
   const cookieSecure = ctx.config.WEB_COOKIE_SECURE === 'auto' ? (ctx.config.PUBLIC_URL?.startsWith('https:') ? true : ('auto' as const)) : ctx.config.WEB_COOKIE_SECURE === 'true';
 
@@ -143,6 +150,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
   await shareRoutes(app, ctx, scope);
   await compareRoutes(app, ctx, scope);
   await similarityRoutes(app, ctx, scope);
+  await invitePreviewRoutes(app, ctx, scope, invites);
 
   // ---- sign-in / sign-out -------------------------------------------------------------------
 
@@ -213,11 +221,21 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
       createdBy: req.webSession!.principal.name,
     });
     req.log.info({ inviteId: created.invite.id, assessmentId }, 'invite created');
-    return sendHtml(
-      reply,
-      201,
-      inviteCreatedPage(nav(req), { url: `${publicBase(ctx, req)}${created.path}`, invite: created.invite, assessmentTitle: ctx.assessments.get(assessmentId).manifest.title }),
-    );
+    const url = `${publicBase(ctx, req)}${created.path}`;
+    const assessmentTitle = ctx.assessments.get(assessmentId).manifest.title;
+    // The invite exists before the e-mail is tried: a failed send is shown, never a lost invite.
+    const email =
+      mailer && parsed.data.send_email
+        ? await mailer.send({
+            to: { name: created.invite.candidateName, address: created.invite.candidateEmail },
+            assessmentTitle,
+            url,
+            expiresAt: created.invite.expiresAt,
+            maxAttempts: created.invite.maxAttempts,
+          })
+        : null;
+    if (email) req.log[email.sent ? 'info' : 'warn']({ inviteId: created.invite.id, sent: email.sent, reason: email.sent ? undefined : email.reason }, 'invite e-mail');
+    return sendHtml(reply, 201, inviteCreatedPage(nav(req), { url, invite: created.invite, assessmentTitle, email }));
   });
 
   app.post<{ Params: { id: string }; Body: Record<string, string> }>('/review/invites/:id/withdraw', { preHandler: requireSession }, async (req, reply) => {
