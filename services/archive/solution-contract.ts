@@ -110,20 +110,33 @@ const notebookSchema = z
   })
   .passthrough();
 
-/** The code cells of a notebook as one module; IPython magics and shell lines (%, !) are blanked. */
-function notebookSource(text: string): string | null {
+// The harness's rules (docker/runner/harness/notebook.py): a line magic or shell escape, also as the
+// value of an assignment (`files = !ls`), becomes `pass` at its indentation; a cell magic (`%%bash`)
+// blanks its whole cell.
+const MAGIC = /^\s*(%%?|!)/;
+const ASSIGN_ESCAPE = /^\s*[A-Za-z_][A-Za-z0-9_.]*\s*=\s*[%!](?!=)/;
+
+/** The code cells of a notebook as one module, built as the harness builds it, and where each of its lines is in the notebook. */
+function notebookSource(text: string): { source: string; where: (line: number) => string } | null {
   const nb = notebookSchema.safeParse(safeJson(text));
   if (!nb.success) return null;
-  return nb.data.cells
-    .filter((c) => c.cell_type === 'code')
-    .map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source))
-    .map((src) =>
-      src
-        .split('\n')
-        .map((l) => (/^\s*[%!]/.test(l) ? '' : l))
-        .join('\n'),
-    )
-    .join('\n\n');
+  const out: string[] = [];
+  const at: (string | null)[] = [];
+  nb.data.cells.forEach((c, i) => {
+    if (c.cell_type !== 'code') return;
+    const src = (Array.isArray(c.source) ? c.source.join('') : c.source).replace(/\r\n?/g, '\n');
+    const lines = src.split('\n');
+    if (src.endsWith('\n')) lines.pop();
+    const cellMagic = lines[0]?.trimStart().startsWith('%%') ?? false;
+    lines.forEach((l, m) => {
+      out.push(cellMagic ? '' : MAGIC.test(l) || ASSIGN_ESCAPE.test(l) ? `${l.slice(0, l.length - l.trimStart().length)}pass` : l);
+      at.push(`cell ${i + 1}, line ${m + 1}`); // cells counted from 1, markdown included, as notebook.py does
+    });
+    // A blank line between cells keeps one cell's unfinished block from swallowing the next.
+    out.push('');
+    at.push(null);
+  });
+  return { source: `${out.join('\n')}\n`, where: (line) => at[line - 1] ?? `line ${line} of the joined code cells` };
 }
 
 /**
@@ -142,12 +155,11 @@ export async function checkSolution(entries: readonly ArchiveEntry[], files: rea
   const file = files.find((f) => f.name === found.path);
   if (!file || file.size > SOLUTION_MAX_BYTES) throw new ArchiveRejectedError(found.path, `larger than ${SOLUTION_MAX_BYTES / 1024 / 1024} MB`);
   if (file.text === null) throw new ArchiveRejectedError(found.path, 'not a UTF-8 text file');
-  const notebook = found.path.endsWith('.ipynb');
-  const source = notebook ? notebookSource(file.text) : file.text;
-  if (source === null) throw new ArchiveRejectedError(found.path, 'not a Jupyter notebook (JSON with a list of cells)');
-  const parsed = await parsePython(source);
+  const built = found.path.endsWith('.ipynb') ? notebookSource(file.text) : null;
+  if (found.path.endsWith('.ipynb') && built === null) throw new ArchiveRejectedError(found.path, 'not a Jupyter notebook (JSON with a list of cells)');
+  const parsed = await parsePython(built ? built.source : file.text);
   if (!parsed.ok)
-    throw new ArchiveRejectedError(found.path, `does not parse as Python${parsed.line ? ` (line ${parsed.line}${notebook ? ' of the joined code cells' : ''})` : ''}: ${parsed.message}`);
+    throw new ArchiveRejectedError(found.path, `does not parse as Python${parsed.line ? ` (${built ? built.where(parsed.line) : `line ${parsed.line}`})` : ''}: ${parsed.message}`);
   if (parsed.star) return; // `from x import *` may bind them; the harness will tell
   const missing = REQUIRED.filter((n) => !parsed.names.includes(n));
   if (missing.length) throw new ArchiveRejectedError(found.path, `defines no top-level ${missing.map((m) => `${m}()`).join(' or ')} (a def, an import or an assignment at module level)`);

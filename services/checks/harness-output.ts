@@ -112,6 +112,27 @@ export const splitRecordSchema = z.object({
   code: z.string().max(2000).nullable(),
 });
 
+const postOutcomeUseSchema = z.object({
+  column: z.string().max(200),
+  /** As lint findings: `<path>.ipynb#cell-N` with the line in that cell for notebooks. */
+  file: z.string().max(500),
+  line: z.number().int().nonnegative(),
+  code: z.string().max(2000),
+  /** How the column gets there, in words ("read from the data", "through `FEATURES` (line 12)"). */
+  how: z.string().max(500),
+});
+
+export const postOutcomeSchema = z.object({
+  columns: z.array(z.string().max(200)).max(50),
+  /** Lines where a column enters the features. */
+  uses: z.array(postOutcomeUseSchema).max(400),
+  /** Lines where a column is removed (for a column with no use). */
+  removed: z.array(postOutcomeUseSchema).max(400),
+  /** Columns whose way into the features the lint could not tell. */
+  unknown: z.array(z.string().max(200)).max(50),
+});
+export type PostOutcome = z.infer<typeof postOutcomeSchema>;
+
 export const trainResultSchema = z.object({
   harnessVersion: z.string().max(32),
   mode: z.literal('train'),
@@ -120,6 +141,8 @@ export const trainResultSchema = z.object({
     /** Path of solution.py relative to the submission root, e.g. "solution.py" or "churn/solution.py". */
     path: z.string().max(500).nullable(),
     importError: text.nullable(),
+    /** A notebook's IPython lines (magics, shell escapes) dropped when its module was built, one note each. */
+    notes: z.array(z.string().max(300)).max(50).optional(),
     functions: z.object({
       train: z.boolean(),
       predict: z.boolean(),
@@ -145,6 +168,8 @@ export const trainResultSchema = z.object({
   }),
   /** Files written to /out next to this document: model.pkl, model_repeat.pkl when training worked. */
   models: z.array(z.string().max(64)).max(4),
+  /** Where the assessment's post-outcome columns enter the features (harness lint_target.py); null: not looked at. */
+  postOutcome: postOutcomeSchema.nullable().optional(),
 });
 
 export const predictionSetSchema = z.object({

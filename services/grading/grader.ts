@@ -194,6 +194,7 @@ export class Grader {
             '/in/train.csv',
             '--secrets',
             '/in/secrets.json',
+            ...m.postOutcomeColumns.map((c) => `--post-outcome=${c}`),
             '--out',
             '/out',
             ...common,

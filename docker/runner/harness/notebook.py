@@ -143,6 +143,12 @@ def prebuild(abs_path, rel_path):
         pass
 
 
+def built_notes(abs_path):
+    """The visible notes (dropped magics and shell escapes) of a notebook prebuild() read."""
+    nbs = _BUILT.get(os.path.realpath(abs_path))
+    return [n[:300] for n in nbs.notes[:50]] if nbs is not None else []
+
+
 def import_notebook(abs_path, rel_path, module_name="solution"):
     """Build and execute the notebook's code as a module (in the process that calls it: the sandboxed
     candidate child). The code object's filename is the notebook's own path, so tracebacks and the

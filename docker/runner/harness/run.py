@@ -57,6 +57,9 @@ def _parser():
                            help="JSON the host wrote for the supervisor alone: {\"nullSeed\": hex} (never on the command "
                                 "line: every process can read that)")
             s.add_argument("--no-trace", action="store_true", help="skip runtime tracing (overhead measurements)")
+            s.add_argument("--post-outcome", action="append", default=[],
+                           help="a column known only after the outcome (repeatable): the lint says where it "
+                                "enters the features (lint_target.py)")
         else:
             s.add_argument("--models", required=True)
             s.add_argument("--inputs", required=True)

@@ -15,7 +15,7 @@ import secrets
 import sys
 import tempfile
 
-from . import contract, lint, procs, tracer, zygote
+from . import contract, lint, lint_target, notebook, procs, tracer, zygote
 from .common import HARNESS_VERSION, clean_trace, csv_bytes, preimport, read_csv_text, warm_up, write_json_atomic, positive_rate
 
 DATA_NAME = "train.csv"
@@ -133,11 +133,19 @@ def run(args):
     import_root, sol_path, problem = contract.locate_solution(sub)
     result["solution"]["found"] = import_root is not None
     result["solution"]["path"] = sol_path
+    if import_root is not None and sol_path.endswith(".ipynb"):
+        result["solution"]["notes"] = notebook.built_notes(os.path.join(import_root, "solution.ipynb"))
 
     try:
         result["lint"] = lint.lint_paths([sub], root=sub, solution=sol_path)[:500]
     except Exception as exc:  # the lint must never cost the candidate a grade
         print(f"harness: lint failed: {exc!r}", file=sys.stderr)
+    if args.post_outcome and sol_path:
+        try:
+            result["postOutcome"] = lint_target.locate(lint_target.graded_files(sub, sol_path), args.post_outcome,
+                                                       args.target)
+        except Exception as exc:  # no answer: the check then says the lint could not tell
+            print(f"harness: post-outcome lint failed: {exc!r}", file=sys.stderr)
 
     phases = []
     if import_root is None:

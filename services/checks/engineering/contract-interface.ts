@@ -59,6 +59,9 @@ function measure(ctx: MeasureContext) {
       ),
     );
   }
+  // A notebook's magics and shell escapes are not Python: the module was built without them.
+  const dropped = train?.solution.notes ?? [];
+  if (dropped.length) evidence.push(ev(`Notebook: ${dropped.length} IPython line(s) dropped, not run`, dropped.join('; '), { file: train!.solution.path ?? undefined }));
   for (const p of problems) evidence.unshift(ev('Problem', p));
   for (const p of optional) evidence.push(ev('Optional part', p));
   return {
