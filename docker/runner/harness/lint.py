@@ -445,8 +445,7 @@ class FileLinter:
         other = False
         # A regressor's default score is R², not accuracy: in a file that builds regressors and no
         # classifier, model.score(X, y) and a scoring-less cross_val_score are no accuracy.
-        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
-        built = {self.callee(n.func) for n in calls}
+        built = {self.callee(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
         regression_only = any(REGRESSOR_NAME.search(b or "") for b in built) \
             and not any(CLASSIFIER_NAME.search(b or "") for b in built)
         for node in ast.walk(tree):
