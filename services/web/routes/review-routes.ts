@@ -351,6 +351,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
       manualWeight: l.final.manualWeight,
       passed: l.final.passed,
       verdict: l.final.verdict,
+      topLine: l.final.topLine,
       manualItems: l.rubric.manual.items.map((i) => ({
         id: i.id,
         title: i.title,
@@ -389,7 +390,7 @@ export async function reviewRoutes(app: FastifyInstance, ctx: ReviewRoutesDeps, 
       '',
       `Candidate: ${cell(l.sub.candidate ?? 'API upload')}; file \`${cell(l.sub.fileName).replace(/`/g, "'")}\`.`,
       '',
-      `**Final score ${r.finalScore.toFixed(0)}/100** (automatic ${r.automaticScore.toFixed(1)}, manual ${r.manualScore === null ? 'not scored' : r.manualScore.toFixed(1)}, manual weight ${Math.round(r.manualWeight * 100)}%). ${r.verdict}`,
+      `**Final score ${r.finalScore.toFixed(0)}/100** (automatic ${r.automaticScore.toFixed(1)}, manual ${r.manualScore === null ? 'not scored' : r.manualScore.toFixed(1)}, manual weight ${Math.round(r.manualWeight * 100)}%). ${r.verdict} ${r.topLine.sentence}`,
       '',
     ];
     if (r.manualItems.length) {
