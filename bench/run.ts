@@ -2,7 +2,7 @@
  * The performance benchmark (issue 7): not part of the test suite.
  *
  *   npm run bench                       # everything, ~10 minutes on 2 cores
- *   npm run bench -- --only grading     # sections: grading (1, 2, 6), throughput (3, 6), rescore (4), api (5)
+ *   npm run bench -- --only grading     # sections: grading (1, 2, 6), throughput (3, 6), rescore (4), api (5), pages (7)
  *   npm run bench -- --rounds 7 --submissions 20 --rate 500 --duration 10 --api-rounds 5
  *
  * Prints a Markdown table and writes it to bench/results/latest.md (+ latest.json). Needs the
@@ -19,11 +19,12 @@ import { containerTimings, gradingBench, type GradingBenchResult, type GradingSa
 import { throughputBench, type ThroughputResult } from './lib/throughput-bench.ts';
 import { FLOOR, apiBench } from './lib/api-bench.ts';
 import { rescoreBench, type RescoreResult } from './lib/rescore-bench.ts';
+import { pagesBench, pagesBlockOf, renderPages, withPagesBlock, type PagesBenchResult } from './lib/pages-bench.ts';
 import { BenchServices } from './lib/services.ts';
 import { fmtRange, mb1, median, mib, sec, summarize } from './lib/stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SECTIONS = ['grading', 'throughput', 'rescore', 'api'] as const;
+const SECTIONS = ['grading', 'throughput', 'rescore', 'api', 'pages'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -38,6 +39,9 @@ const { values } = parseArgs({
     'runsc-rounds': { type: 'string', default: '2' },
     uploads: { type: 'string', default: '5' },
     'rescore-count': { type: 'string', default: '10000' },
+    'pages-rate': { type: 'string', default: '50' },
+    'pages-duration': { type: 'string', default: '10' },
+    'pages-idle': { type: 'string', default: '100' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results') },
     'no-readme': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string', default: '300' },
@@ -55,6 +59,7 @@ interface Results {
   throughput?: ThroughputResult;
   rescore?: RescoreResult;
   api?: Awaited<ReturnType<typeof apiBench>>;
+  pages?: PagesBenchResult;
   /** Sections that failed, with the error. */
   errors: Record<string, string>;
   /** Busy cores (all processes) just before each timing-sensitive section started. */
@@ -450,10 +455,27 @@ async function main() {
       results.rescore = await rescoreBench({ count: Number(values['rescore-count']), log });
     });
 
-  const md = render(results, (performance.now() - t0) / 1000);
+  if (only.has('pages'))
+    await section('pages', async () => {
+      await quiet('pages');
+      log(`[7] reviewer pages: server time idle and at ${values['pages-rate']} req/s`);
+      results.pages = await pagesBench({ idleRequests: Number(values['pages-idle']), rate: Number(values['pages-rate']), durationS: Number(values['pages-duration']), log });
+    });
+
+  // Section 7 is a marked block of latest.md (and the "pages" key of latest.json): a run without it
+  // keeps the earlier one, and a run of it alone replaces only that, leaving the other sections' numbers.
   fs.mkdirSync(values.out!, { recursive: true });
+  const read = (f: string) => (fs.existsSync(path.join(values.out!, f)) ? fs.readFileSync(path.join(values.out!, f), 'utf8') : '');
+  const [oldMd, oldJson] = [read('latest.md'), JSON.parse(read('latest.json') || '{}') as Record<string, unknown>];
+  // A failed pages run keeps the earlier numbers (its error is in the summary table and the exit code).
+  const pagesBlock = results.pages
+    ? renderPages(results.pages, undefined, results.commit)
+    : (pagesBlockOf(oldMd) ?? (only.has('pages') ? renderPages(undefined, results.errors.pages, results.commit) : null));
+  const pagesOnly = only.size === 1 && only.has('pages');
+  const md = pagesOnly ? withPagesBlock(oldMd, pagesBlock!) : `${render(results, (performance.now() - t0) / 1000)}${pagesBlock ? `\n${pagesBlock}` : ''}`;
+  const json = pagesOnly ? { ...oldJson, pages: results.pages ?? oldJson.pages } : { ...(stripBulk(results) as object), pages: results.pages ?? oldJson.pages };
   fs.writeFileSync(path.join(values.out!, 'latest.md'), md);
-  fs.writeFileSync(path.join(values.out!, 'latest.json'), `${JSON.stringify(stripBulk(results), null, 2)}\n`);
+  fs.writeFileSync(path.join(values.out!, 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
   process.stdout.write(md);
   log(`\nwritten: ${path.relative(ROOT, path.join(values.out!, 'latest.md'))}, latest.json`);
   // A complete run refreshes the summary in the README (between its bench markers).

@@ -235,7 +235,7 @@ interface AutocannonJson {
 }
 
 /** autocannon in its own process: 10 connections, a fixed overall rate, JSON result on stdout. */
-function autocannon(url: string, headers: string[], rate: number, durationS: number): Promise<AutocannonJson> {
+export function autocannon(url: string, headers: string[], rate: number, durationS: number): Promise<AutocannonJson> {
   const args = [AUTOCANNON, '-j', '-n', '-c', '10', '-R', String(rate), '-d', String(durationS), ...headers.flatMap((h) => ['-H', h]), url];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { loadConfig, type Config } from '../../services/config.ts';
 import { migrate } from '../../services/db/migrate.ts';
 import { createPool, type Db } from '../../services/db/pool.ts';
@@ -86,11 +87,12 @@ export class BenchServices {
    * `services/api/server.ts` in its own process; resolves once /health answers. With `cpuProfileDir`
    * the process writes a V8 CPU profile there when it stops.
    */
-  async startApi(opts: { cpuProfileDir?: string; env?: Record<string, string> } = {}): Promise<ChildProcess> {
+  async startApi(opts: { cpuProfileDir?: string; env?: Record<string, string>; onStdout?: (stdout: Readable) => void; readyTimeoutS?: number } = {}): Promise<ChildProcess> {
     const flags = opts.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`] : [];
-    const child = this.spawnNode('services/api/server.ts', this.env(opts.env), flags);
-    // Readiness: /health answers (bounded: 60 tries, 250 ms apart).
-    for (let i = 0; i < 60; i++) {
+    const child = this.spawnNode('services/api/server.ts', this.env(opts.env), flags, !!opts.onStdout);
+    if (opts.onStdout) opts.onStdout(child.stdout!);
+    // Readiness: /health answers (bounded: 15 s unless told, tries 250 ms apart).
+    for (let i = 0; i < (opts.readyTimeoutS ?? 15) * 4; i++) {
       if (child.exitCode !== null) throw new Error(`the API process exited (code ${child.exitCode})`);
       const ok = await fetch(`${this.baseUrl}/health`).then(
         (r) => r.status < 500,
@@ -99,7 +101,7 @@ export class BenchServices {
       if (ok) return child;
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error('the API did not answer /health within 15 s');
+    throw new Error(`the API did not answer /health within ${opts.readyTimeoutS ?? 15} s`);
   }
 
   /** `workers/grading-worker.ts` in its own process, with the given concurrency. */
@@ -107,8 +109,8 @@ export class BenchServices {
     return this.spawnNode('workers/grading-worker.ts', this.env({ WORKER_CONCURRENCY: String(concurrency) }));
   }
 
-  private spawnNode(script: string, env: NodeJS.ProcessEnv, flags: string[] = []): ChildProcess {
-    const child = spawn(process.execPath, [...flags, '--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  private spawnNode(script: string, env: NodeJS.ProcessEnv, flags: string[] = [], stdout = false): ChildProcess {
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', script], { cwd: ROOT, env, stdio: ['ignore', stdout ? 'pipe' : 'ignore', 'pipe'] });
     let tail = '';
     child.stderr!.on('data', (d: Buffer) => {
       tail = (tail + d.toString()).slice(-4000);
