@@ -68,15 +68,21 @@ beforeAll(async () => {
   const res = await env.app.inject({ method: 'POST', url: '/v1/assessments/smoke-binary/submissions', payload: body.payload, headers: { ...body.headers, ...ADMIN } });
   expect(res.statusCode).toBe(202);
   subId = res.json().submissionId as string;
-  await eventually(async () => (await env.ctx.reports.latest(subId)) !== null, 240_000, 500);
+  // Done when the report is there; if the grading failed, the timeout names its error.
+  await eventually(
+    async () => {
+      const g = await env.ctx.submissions.latestGrading(subId);
+      if (g?.status === 'failed') throw new Error(`the notebook's grading failed: ${g.lastError}`);
+      return (await env.ctx.reports.latest(subId)) !== null;
+    },
+    270_000,
+    500,
+  );
+  // Signed in by posting the form (the session cookie lands in the profile); the form itself is tested elsewhere.
   reviewer = await env.newContext();
-  const page = await reviewer.newPage();
-  await page.goto('/review/sign-in');
-  await page.getByLabel('API key').fill(ADMIN.authorization.replace('Bearer ', ''));
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/review$/);
-  await page.close();
-}, 300_000);
+  const signIn = await reviewer.request.post('/review/sign-in', { form: { api_key: ADMIN.authorization.replace('Bearer ', '') }, headers: { origin: env.baseUrl }, maxRedirects: 0 });
+  expect(signIn.status()).toBe(303);
+}, 330_000);
 
 afterAll(async () => {
   await env?.close();
