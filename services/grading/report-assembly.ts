@@ -64,7 +64,7 @@ export function assembleReport({ req, manifest: m, scored, measured, steps, trai
         truncated: s.stdout.truncated || s.stderr.truncated,
       })),
     ],
-    lint: (train?.lint ?? []).map((f) => ({ rule: f.rule, file: f.file, line: f.line, message: f.message, code: f.code })),
+    lint: (train?.lint ?? []).map((f) => ({ rule: f.rule, file: f.file, line: f.line, message: f.message, code: f.code, ...(f.exploratory ? { exploratory: true } : {}) })),
     notes,
     measurements: measured.measurements,
     provenance: {

@@ -118,7 +118,8 @@ export const reportDocumentSchema = z.object({
   ),
   resources: z.array(resourceUsageSchema),
   logs: z.array(logSchema),
-  lint: z.array(z.object({ rule: z.string(), file: z.string(), line: z.number().int(), message: z.string(), code: z.string() })),
+  /** exploratory: found outside the graded code (EDA notebooks, scratch scripts); shown to reviewers, failing no check by default. */
+  lint: z.array(z.object({ rule: z.string(), file: z.string(), line: z.number().int(), message: z.string(), code: z.string(), exploratory: z.boolean().optional() })),
   notes: z.string().nullable(),
   /** Raw per-check measurements: rescoring under a new rubric reads only these. */
   measurements: z.record(z.string(), measurementSchema),

@@ -171,6 +171,22 @@ function manualSection(d: ReportPageData): SafeHtml {
   }`;
 }
 
+/**
+ * The static analysis findings. Those in exploratory work (files outside the graded solution and the
+ * modules it imports: EDA notebooks, scratch scripts) are marked as such; they fail no check unless
+ * the rubric says so.
+ */
+export function lintSection(lint: ReportDocument['lint'], submissionId: string): SafeHtml | '' {
+  if (!lint.length) return '';
+  return html`<section class="card" aria-labelledby="lint-h" id="lint">
+      <h2 id="lint-h">Static analysis findings</h2>
+      <ul class="evidence">${lint.map(
+        (l) =>
+          html`<li${l.exploratory ? html` data-exploratory="true"` : ''}><span class="label">${l.rule}</span>${l.exploratory ? html` <span class="muted">in exploratory work</span>` : ''} ${codeWhere(l.file, l.line, submissionId)}<br>${l.message}<pre class="wrap"><code>${l.code}</code></pre></li>`,
+      )}</ul>
+    </section>`;
+}
+
 /** The reviewer's report: everything the grading found, with the charts and manual scoring. */
 export function reportPage(d: ReportPageData): string {
   const doc = d.report.document;
@@ -247,16 +263,7 @@ export function reportPage(d: ReportPageData): string {
       <h2 id="holdout-h">Hidden holdout performance</h2>
       ${holdoutSection(doc, d.manifest)}
     </section>
-    ${
-      doc.lint.length
-        ? html`<section class="card" aria-labelledby="lint-h" id="lint">
-      <h2 id="lint-h">Static analysis findings</h2>
-      <ul class="evidence">${doc.lint.map(
-        (l) => html`<li><span class="label">${l.rule}</span> ${codeWhere(l.file, l.line, sub.id)}<br>${l.message}<pre class="wrap"><code>${l.code}</code></pre></li>`,
-      )}</ul>
-    </section>`
-        : ''
-    }
+    ${lintSection(doc.lint, sub.id)}
     <section class="card" aria-labelledby="res-h" id="resources">
         <h2 id="res-h">Resources per phase</h2>
         <div class="table-wrap"><table class="data">
