@@ -81,7 +81,7 @@ export async function pagesBench(opts: { idleRequests: number; rate: number; dur
     await services.startApi({ onStdout: (s) => times.follow(s), readyTimeoutS: 180 });
     const { throughputBench } = await import('./throughput-bench.ts');
     opts.log('  grading the exemplary submission (one at worker concurrency 1, one at 2) for the pages to show');
-    await throughputBench(services, { submissions: 1, idleSamples: 0, log: opts.log });
+    await throughputBench(services, { submissions: 1, idleSamples: 0, log: opts.log, perGradingTimeoutMs: 600_000 });
     const { rows } = await services.db.query('SELECT DISTINCT submission_id FROM reports LIMIT 2');
     if (rows.length < 2) throw new Error(`needed two graded submissions, found ${rows.length}`);
     const [a, b] = rows.map((r) => r.submission_id as string) as [string, string];

@@ -43,7 +43,10 @@ export interface ThroughputResult {
  * real worker process at concurrency 1, then N more with a fresh worker at concurrency 2. Times
  * come from the gradings table. Then idle pickups: one submission at a time to an idle worker.
  */
-export async function throughputBench(services: BenchServices, opts: { submissions: number; idleSamples: number; log: (s: string) => void }): Promise<ThroughputResult> {
+export async function throughputBench(
+  services: BenchServices,
+  opts: { submissions: number; idleSamples: number; log: (s: string) => void; perGradingTimeoutMs?: number },
+): Promise<ThroughputResult> {
   const archive = path.join(services.config.DATA_DIR, 'exemplary.tar.gz');
   fs.writeFileSync(archive, await tarGzOfFolder(path.join(ROOT, 'tests/fixtures/submissions/churn/exemplary')));
   const quick = path.join(services.config.DATA_DIR, 'no-solution.tar.gz');
@@ -90,7 +93,7 @@ export async function throughputBench(services: BenchServices, opts: { submissio
       opts.log(`  concurrency ${concurrency}: ${opts.submissions} submissions queued; grading…`);
       await untilDone(
         batch.map((b) => b.gradingId),
-        opts.submissions * 120_000,
+        opts.submissions * (opts.perGradingTimeoutMs ?? 120_000),
       );
       if (concurrency === 1 && opts.idleSamples > 0) {
         // Idle pickups: one quick submission at a time, each after the previous one finished.
