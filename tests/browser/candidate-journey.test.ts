@@ -190,6 +190,9 @@ describe('the whole path in Chromium', () => {
     expect(await page.locator('svg.chart-reliability circle.bin').count()).toBeGreaterThanOrEqual(3);
     expect(await page.locator('[data-cohort-position]').count()).toBe(0);
     expect(text).not.toMatch(/better than \d+%|graded submission|cohort/i);
+    // Nor the reviewers' top line: it is about points, which candidates never see.
+    expect(await page.locator('[data-top-line]').count()).toBe(0);
+    expect(text).not.toMatch(/lifted the score|lowered it most/);
     await page.close();
   });
 
@@ -201,6 +204,8 @@ describe('the whole path in Chromium', () => {
     const row = page.locator('tr[data-submission]');
     await expect.poll(() => row.count()).toBe(1);
     expect(await row.textContent()).toMatch(/Grace Hopper[\s\S]*grace@example.com[\s\S]*grace-solution.tar.gz[\s\S]*Passed[\s\S]*100[\s\S]*none/);
+    // Reviewers only: the cohort position column; one graded submission and no money-saved number (no reference model) leave nothing to rank.
+    expect([await row.locator('[data-position-quality]').textContent(), await row.locator('[data-position-score]').textContent()]).toEqual(['saved —', 'score —']);
     await page.getByLabel('Status').selectOption('failed');
     await page.getByRole('button', { name: 'Apply' }).click();
     expect(new URL(page.url()).searchParams.get('status')).toBe('failed');
@@ -250,6 +255,8 @@ describe('the whole path in Chromium', () => {
 
     const before = Number(await page.locator('[data-final-score]').getAttribute('data-final-score'));
     expect(before).toBeCloseTo(100, 5);
+    // The top line: every check passed; the contract (the largest weight, 3) earned the most points.
+    expect(await page.locator('.scorecard [data-top-line]').textContent()).toMatch(/^“Submission contract” lifted the score most \(\+([\d.]+) of \1\); nothing lowered it\.$/);
     expect(await page.locator('[data-manual-score]').textContent()).toBe('not scored');
     const item = page.locator('[data-manual-item="code-clarity"]');
     await item.getByLabel('Points (0–5)').fill('2');
@@ -259,6 +266,8 @@ describe('the whole path in Chromium', () => {
     const after = Number(await page.locator('[data-final-score]').getAttribute('data-final-score'));
     // 70% automatic (100) + 30% manual (2/5 = 40) = 82
     expect(after).toBeCloseTo(82, 5);
+    // The manual item is 30 of the 100 points now: 2 of 5 loses 18, and no check lost anything.
+    expect(await page.locator('[data-top-line]').textContent()).toMatch(/; the manual item “Code clarity” at 40% lowered it most \(−18\)\.$/);
     expect(await page.locator('[data-automatic-score]').textContent()).toBe('100.0');
     expect(await page.locator('[data-manual-score]').textContent()).toBe('40.0');
     expect(await page.locator('#manual-history tbody tr').count()).toBe(1);
@@ -269,6 +278,7 @@ describe('the whole path in Chromium', () => {
     await item.getByRole('button', { name: 'Save score' }).click();
     await page.waitForURL(/saved=/);
     expect(Number(await page.locator('[data-final-score]').getAttribute('data-final-score'))).toBeCloseTo(97, 5);
+    expect(await page.locator('[data-top-line]').textContent()).toMatch(/the manual item “Code clarity” at 90% lowered it most \(−3\)\.$/);
     expect(await page.locator('#manual-history tbody tr').count()).toBe(2);
     await expect(env.ctx.db.query('UPDATE manual_scores SET points = 0')).rejects.toThrow(/append-only/);
 
@@ -306,7 +316,8 @@ describe('the whole path in Chromium', () => {
       svgs.map((svg) => {
         const box = svg.getBoundingClientRect();
         const scale = box.width / (svg as SVGSVGElement).viewBox.baseVal.width;
-        const sizes = Array.from(svg.querySelectorAll('text')).map((t) => Number(t.getAttribute('font-size')) * scale);
+        // The size the text is drawn at (a style sheet can override the attribute), scaled with the SVG.
+        const sizes = Array.from(svg.querySelectorAll('text')).map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
         return { cls: svg.getAttribute('class'), left: box.left, right: box.right, labels: sizes.length, smallest: Math.min(...sizes) };
       }),
     );
@@ -331,9 +342,13 @@ describe('the whole path in Chromium', () => {
     const mdText = await page.request.get(md.url()).then((r) => r.text());
     expect(mdText).toMatch(/^# Grading report: smoke-binary/);
     expect(mdText).toMatch(/## Review[\s\S]*Final score 97\/100[\s\S]*\| Code clarity \| 4\.5\/5 \|/);
+    // The stored report's top line (graded before any manual score), then the current one under the review.
+    expect(mdText).toMatch(/lifted the score most \([^)]*\); nothing lowered it\.\n[\s\S]*## Review[\s\S]*Final score 97\/100.*at 90% lowered it most \(−3\)\./);
     const json = await page.request.get(page.url().replace(/$/, '/report.json')).then((r) => r.json());
     expect(json.review).toMatchObject({ finalScore: 97, automaticScore: 100, manualScore: 90, manualWeight: 0.3, passed: true });
     expect(json.review.history).toHaveLength(2);
+    expect(json.topLine.lowered).toEqual([]);
+    expect(json.review.topLine.lowered).toEqual([{ kind: 'manual', id: 'code-clarity', title: 'Code clarity', points: 3, of: 30 }]);
     expect(json.provenance.rubricVersion).toBe(2);
     await page.close();
   });
