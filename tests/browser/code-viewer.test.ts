@@ -14,6 +14,7 @@ const GOOD = fs.readFileSync(path.join(ROOT, 'tests/fixtures/submissions/smoke/g
 const EXPLORE = fs.readFileSync(path.join(ROOT, 'tests/fixtures/lint/scaler_before_split.py'), 'utf8');
 const HOSTILE = `# ${'</script><script>window.__pwned = 1</script>'}
 html = "<img src=x onerror=\\"window.__pwned = 2\\"><b>bold</b>"
+frame = "<iframe src='/evil-frame'></iframe><svg onload=alert(1)>"
 long_line = "${'x'.repeat(6000)}"
 `;
 const NOTES = `# Notes\n\nThe cache lives at \`${'/very/long/path/segment'.repeat(12)}\` on my machine.\n`;
@@ -122,10 +123,18 @@ describe('code viewer', () => {
     // Hostile text renders as text, on a phone without widening the page; CSP as on every page.
     const phone = await (await env.newContext({ viewport: { width: 390, height: 844 } })).newPage();
     await phone.context().addCookies(await reviewerCtx.cookies());
+    const dialogs: string[] = [];
+    const requests: string[] = [];
+    phone.on('dialog', (d) => void d.dismiss().then(() => dialogs.push(d.message())));
+    phone.on('request', (r) => void (r.url().startsWith('http') && requests.push(new URL(r.url()).pathname)));
     const hostile = await phone.goto(`/review/submissions/${subId}/code?file=hostile.py`);
     expect(hostile!.headers()['content-security-policy']).toBe(csp);
+    // No inline script on the page at all, no dialog, and nothing loaded but the page and its own assets.
+    expect(await phone.evaluate(() => document.querySelectorAll('script:not([src])').length)).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(requests.filter((p) => !p.startsWith('/static/') && !p.endsWith('/code'))).toEqual([]);
     expect(await phone.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
-    expect(await phone.locator('main script, main img, main b').count()).toBe(0);
+    expect(await phone.locator('main script, main img, main b, main iframe, main svg').count()).toBe(0);
     expect(await phone.locator('tr#L1 td.src').textContent()).toContain('</script><script>window.__pwned = 1</script>');
     expect(await horizontalOverflow(phone)).toBe(0);
     const scroller = await phone.locator('.code-scroll').evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
