@@ -3,7 +3,7 @@ import type { Context } from '../../services/context.ts';
 import { ROOT } from './context.ts';
 
 /** A grading worker in its own OS process, on the test's queue and storage, so it can be SIGKILLed. */
-export function spawnWorker(ctx: Context, env: Record<string, string> = {}): ChildProcess {
+export function spawnWorker(ctx: Pick<Context, 'config'>, env: Record<string, string> = {}): ChildProcess {
   const c = ctx.config;
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/grading-worker.ts'], {
     cwd: ROOT,
