@@ -56,7 +56,8 @@ export function confusionMatrixChart(h: HoldoutMetrics, labels: { positive: stri
     <title>${cell.name}: ${cell.n} (${(share * 100).toFixed(1)}% of actual ${cell.r === 0 ? labels.positive : labels.negative})</title>
     <rect x="${x}" y="${y}" width="${w - 3}" height="${hgt - 3}" rx="6" fill="${fill}" stroke="#ffffff"/>
     <text x="${x + (w - 3) / 2}" y="${y + 38}" text-anchor="middle" font-size="22" font-weight="700" fill="${ink}">${cell.n}</text>
-    <text x="${x + (w - 3) / 2}" y="${y + 60}" text-anchor="middle" font-size="11" fill="${ink}">${cell.good ? 'correct' : cell.r === 0 ? 'missed' : 'false alarm'} · ${(share * 100).toFixed(0)}%</text>
+    <text x="${x + (w - 3) / 2}" y="${y + 58}" text-anchor="middle" font-size="12" fill="${ink}">${cell.good ? 'correct' : cell.r === 0 ? 'missed' : 'false alarm'}</text>
+    <text x="${x + (w - 3) / 2}" y="${y + 74}" text-anchor="middle" font-size="12" fill="${ink}">${(share * 100).toFixed(0)}% of row</text>
   </g>`;
   })}
 </svg>`;
@@ -91,19 +92,19 @@ export function prCurveChart(h: HoldoutMetrics): SafeHtml {
   ${ticks.map(
     (t) => html`<line x1="${X(t)}" y1="${T}" x2="${X(t)}" y2="${T + ph}" stroke="${GRID}"/>
   <line x1="${L}" y1="${Y(t)}" x2="${L + pw}" y2="${Y(t)}" stroke="${GRID}"/>
-  <text x="${X(t)}" y="${T + ph + 16}" text-anchor="middle" font-size="11" fill="${MUTED}">${t}</text>
-  <text x="${L - 8}" y="${Y(t) + 4}" text-anchor="end" font-size="11" fill="${MUTED}">${t}</text>`,
+  <text x="${X(t)}" y="${T + ph + 16}" text-anchor="middle" font-size="12.5" fill="${MUTED}">${t}</text>
+  <text x="${L - 8}" y="${Y(t) + 4}" text-anchor="end" font-size="12.5" fill="${MUTED}">${t}</text>`,
   )}
   <rect x="${L}" y="${T}" width="${pw}" height="${ph}" fill="none" stroke="#b9c1cf"/>
-  <text x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12" font-weight="700" fill="${MUTED}">Recall (share of actual positives found)</text>
-  <text x="14" y="${T + ph / 2}" text-anchor="middle" font-size="12" font-weight="700" fill="${MUTED}" transform="rotate(-90 14 ${T + ph / 2})">Precision</text>
+  <text x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="13" font-weight="700" fill="${MUTED}">Recall (share of actual positives found)</text>
+  <text x="14" y="${T + ph / 2}" text-anchor="middle" font-size="13" font-weight="700" fill="${MUTED}" transform="rotate(-90 14 ${T + ph / 2})">Precision</text>
   <line class="no-skill" x1="${X(0)}" y1="${Y(prevalence)}" x2="${X(1)}" y2="${Y(prevalence)}" stroke="#8a94a6" stroke-dasharray="5 4"/>
-  <text x="${X(1) - 4}" y="${Y(prevalence) - 5}" text-anchor="end" font-size="10.5" fill="${MUTED}">guessing (${fmt(prevalence, 2)})</text>
+  <text x="${X(1) - 4}" y="${Y(prevalence) - 5}" text-anchor="end" font-size="12.5" fill="${MUTED}">guessing (${fmt(prevalence, 2)})</text>
   ${
     pts.length
       ? html`<polygon points="${area}" fill="${ACCENT}" fill-opacity="0.08"/>
   <polyline class="curve" points="${d}" fill="none" stroke="${ACCENT}" stroke-width="2.25" stroke-linejoin="round"/>`
-      : html`<text x="${L + pw / 2}" y="${T + ph / 2}" text-anchor="middle" font-size="12" fill="${MUTED}">no probabilities from predict_proba()</text>`
+      : html`<text x="${L + pw / 2}" y="${T + ph / 2}" text-anchor="middle" font-size="12.5" fill="${MUTED}">no probabilities from predict_proba()</text>`
   }
   <g class="operating-point">
     <title>The model's own labels: recall ${fmt(h.recall)}, precision ${fmt(h.precision)}</title>
@@ -118,10 +119,12 @@ export function prCurveChart(h: HoldoutMetrics): SafeHtml {
  */
 export function foldScoresChart(e: { metric: string; foldScores: number[]; holdout: number | null; holdoutSe: number | null }): SafeHtml {
   const id = chartId('folds');
-  const W = 680;
-  const H = 190;
-  const L = 128;
-  const R = 24;
+  // Narrow (340 units) with the row names above the rows, so the labels stay at 10 px or more
+  // when the chart is scaled down to a phone screen.
+  const W = 340;
+  const H = 206;
+  const L = 16;
+  const R = 16;
   const pw = W - L - R;
   const folds = e.foldScores.filter(Number.isFinite);
   const mean = folds.length ? folds.reduce((a, b) => a + b, 0) / folds.length : NaN;
@@ -137,13 +140,13 @@ export function foldScoresChart(e: { metric: string; foldScores: number[]; holdo
   lo -= pad;
   hi += pad;
   const X = (v: number) => f(L + ((v - lo) / (hi - lo)) * pw);
-  const step = niceStep((hi - lo) / 5);
+  const step = niceStep((hi - lo) / 4);
   const ticks: number[] = [];
   for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-12; t += step) ticks.push(Number(t.toFixed(6)));
   const decimals = Math.max(0, Math.min(4, -Math.floor(Math.log10(step))));
-  const foldY = 56;
-  const holdY = 112;
-  const axisY = 146;
+  const foldY = 58;
+  const holdY = 126;
+  const axisY = 160;
   const desc =
     `${folds.length} fold scores of ${e.metric} from the candidate's evaluate(): ${folds.map((v) => fmt(v)).join(', ')} (mean ${fmt(mean)}). ` +
     (e.holdout !== null
@@ -153,28 +156,28 @@ export function foldScoresChart(e: { metric: string; foldScores: number[]; holdo
   <title id="${id}-t">Cross-validation fold scores against the hidden holdout (${e.metric})</title>
   <desc id="${id}-d">${desc}</desc>
   ${ticks.map(
-    (t) => html`<line x1="${X(t)}" y1="26" x2="${X(t)}" y2="${axisY}" stroke="${GRID}"/>
-  <text x="${X(t)}" y="${axisY + 16}" text-anchor="middle" font-size="11" fill="${MUTED}">${t.toFixed(decimals)}</text>`,
+    (t) => html`<line x1="${X(t)}" y1="44" x2="${X(t)}" y2="${axisY}" stroke="${GRID}"/>
+  <text x="${X(t)}" y="${axisY + 16}" text-anchor="middle" font-size="12" fill="${MUTED}">${t.toFixed(decimals)}</text>`,
   )}
   ${
     e.holdout !== null
       ? html`<g class="holdout-band">
     <title>Hidden holdout ${fmt(e.holdout)} ± 2·SE (${fmt(e.holdout - 2 * se)} to ${fmt(e.holdout + 2 * se)})</title>
-    <rect class="band" x="${X(e.holdout - 2 * se)}" y="26" width="${Math.max(1, X(e.holdout + 2 * se) - X(e.holdout - 2 * se))}" height="${axisY - 26}" fill="#f0a400" fill-opacity="0.18"/>
-    <line class="holdout" x1="${X(e.holdout)}" y1="26" x2="${X(e.holdout)}" y2="${axisY}" stroke="#a86f00" stroke-width="2.5"/>
+    <rect class="band" x="${X(e.holdout - 2 * se)}" y="44" width="${Math.max(1, X(e.holdout + 2 * se) - X(e.holdout - 2 * se))}" height="${axisY - 44}" fill="#f0a400" fill-opacity="0.18"/>
+    <line class="holdout" x1="${X(e.holdout)}" y1="44" x2="${X(e.holdout)}" y2="${axisY}" stroke="#a86f00" stroke-width="2.5"/>
     <circle cx="${X(e.holdout)}" cy="${holdY}" r="6" fill="#a86f00"/>
   </g>`
       : ''
   }
   <line x1="${L}" y1="${axisY}" x2="${L + pw}" y2="${axisY}" stroke="#b9c1cf"/>
-  <text x="${L - 10}" y="${foldY + 4}" text-anchor="end" font-size="12" fill="${INK}">Own CV folds</text>
-  <text x="${L - 10}" y="${holdY + 4}" text-anchor="end" font-size="12" fill="${INK}">Hidden holdout</text>
+  <text x="${L}" y="${foldY - 22}" font-size="13" fill="${INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">Own CV folds</text>
+  <text x="${L}" y="${holdY - 22}" font-size="13" fill="${INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">Hidden holdout</text>
   ${folds.map(
     (v, i) =>
       html`<circle class="fold" cx="${X(v)}" cy="${foldY + (i % 2 === 0 ? -6 : 6)}" r="5.5" fill="${ACCENT}" fill-opacity="0.85" stroke="#ffffff" stroke-width="1.5"><title>fold ${i + 1}: ${fmt(v)}</title></circle>`,
   )}
   ${Number.isFinite(mean) ? html`<line class="fold-mean" x1="${X(mean)}" y1="${foldY - 16}" x2="${X(mean)}" y2="${foldY + 16}" stroke="${INK}" stroke-width="2.5"><title>mean of folds: ${fmt(mean)}</title></line>` : ''}
-  <text x="${L + pw / 2}" y="${H - 10}" text-anchor="middle" font-size="12" font-weight="700" fill="${MUTED}">${e.metric}</text>
+  <text x="${L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="13" font-weight="700" fill="${MUTED}">${e.metric}</text>
 </svg>`;
 }
 

@@ -303,7 +303,7 @@ describe('the whole path in Chromium', () => {
     await page.close();
   });
 
-  it('the report page shows the three production charts legibly at 390 px', async () => {
+  it('the report page shows the production and holdout charts legibly at 390 px', async () => {
     const phone = await env.newContext({ viewport: { width: 390, height: 844 } });
     await phone.addCookies((await reviewer.cookies()).filter((c) => c.name === 'grader_session'));
     const page = await phone.newPage();
@@ -312,21 +312,30 @@ describe('the whole path in Chromium', () => {
     await page.waitForURL(/\/review\/submissions\/[0-9a-f-]{36}$/);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
     // Each chart inside the screen, every label at 10 px or more once the SVG is scaled down.
-    const charts = await page.locator('figure.check-chart svg').evaluateAll((svgs) =>
-      svgs.map((svg) => {
-        const box = svg.getBoundingClientRect();
-        const scale = box.width / (svg as SVGSVGElement).viewBox.baseVal.width;
-        // The size the text is drawn at (a style sheet can override the attribute), scaled with the SVG.
-        const sizes = Array.from(svg.querySelectorAll('text')).map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
-        return { cls: svg.getAttribute('class'), left: box.left, right: box.right, labels: sizes.length, smallest: Math.min(...sizes) };
-      }),
-    );
+    const measure = (selector: string) =>
+      page.locator(selector).evaluateAll((svgs) =>
+        svgs.map((svg) => {
+          const box = svg.getBoundingClientRect();
+          const scale = box.width / (svg as SVGSVGElement).viewBox.baseVal.width;
+          // The size the text is drawn at (a style sheet can override the attribute), scaled with the SVG.
+          const sizes = Array.from(svg.querySelectorAll('text')).map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+          return { cls: svg.getAttribute('class'), left: box.left, right: box.right, labels: sizes.length, smallest: Math.min(...sizes) };
+        }),
+      );
+    const charts = await measure('figure.check-chart svg');
     expect(charts.map((c) => c.cls).sort()).toEqual(['chart chart-cost', 'chart chart-latency', 'chart chart-reliability']);
     for (const c of charts) {
       expect(c.left).toBeGreaterThanOrEqual(0);
       expect(c.right).toBeLessThanOrEqual(390);
       expect(c.labels).toBeGreaterThan(5);
       expect(c.smallest).toBeGreaterThanOrEqual(10);
+    }
+    // The holdout charts at the top of the report (confusion matrix, precision-recall, fold scores) too.
+    const holdoutCharts = await measure('figure.chart:not(.check-chart) svg.chart');
+    expect(holdoutCharts.map((c) => c.cls).sort()).toEqual(['chart chart-confusion', 'chart chart-folds', 'chart chart-pr']);
+    for (const c of holdoutCharts) {
+      expect(c.right).toBeLessThanOrEqual(390);
+      expect(c.smallest, c.cls ?? '').toBeGreaterThanOrEqual(10);
     }
     await page.locator('#check-business\\.threshold').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(SCREENSHOTS, 'reviewer-report-charts-phone.png'), fullPage: false });

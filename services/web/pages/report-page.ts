@@ -133,7 +133,7 @@ export function holdoutSection(doc: ReportDocument, m: AssessmentManifest): Safe
   <div class="charts">
     ${h ? html`<figure class="chart"><div class="chart-title">Confusion matrix</div>${confusionMatrixChart(h, { positive: m.positiveLabel, negative: m.negativeLabel })}<figcaption>Rows are the true classes, columns the model's labels from predict().</figcaption></figure>` : ''}
     ${h ? html`<figure class="chart"><div class="chart-title">Precision–recall curve</div>${prCurveChart(h)}<figcaption>From predict_proba() over every threshold. The red ring is the model's own labels; the dashed line is guessing.</figcaption></figure>` : ''}
-    ${e ? html`<figure class="chart wide"><div class="chart-title">Own estimate vs hidden holdout</div>${foldScoresChart(e)}<figcaption>Blue dots: the candidate's evaluate() folds (black bar: their mean). Amber: the holdout score with its ±2·SE band. Folds far right of the band mean an optimistic estimate.</figcaption></figure>` : ''}
+    ${e ? html`<figure class="chart"><div class="chart-title">Own estimate vs hidden holdout</div>${foldScoresChart(e)}<figcaption>Blue dots: the candidate's evaluate() folds (black bar: their mean). Amber: the holdout score with its ±2·SE band. Folds far right of the band mean an optimistic estimate.</figcaption></figure>` : ''}
   </div>`;
 }
 
