@@ -30,20 +30,25 @@ def test_magics_and_shell_escapes_are_dropped_with_a_note_and_lines_map_to_cells
     p = write_nb(tmp_path / "a.ipynb", [
         new_markdown_cell("# title"),
         new_code_cell("%matplotlib inline\nimport math\nfiles = !ls\nx = math.sqrt(4)"),
-        new_code_cell("%%time\ny = 1/0"),
+        new_code_cell("%%bash\ny = 1/0"),
         new_code_cell("def f():\n    !echo hi\n    return x"),
+        new_code_cell("%%time\ndef train(df):\n    return len(df)"),
     ])
     nbs = notebook.read_notebook(p, "a.ipynb")
     assert "%matplotlib" not in nbs.source and "!ls" not in nbs.source and "1/0" not in nbs.source
+    assert "%%time" not in nbs.source and "%%bash" not in nbs.source
     assert any("cell 2, line 1" in n and "%matplotlib inline" in n for n in nbs.notes)
     assert any("cell 2, line 3" in n for n in nbs.notes)
-    assert any("cell 3" in n and "%%time" in n for n in nbs.notes)
+    assert any("cell 3" in n and "%%bash" in n and "whole cell" in n for n in nbs.notes)
+    assert any("cell 5" in n and "%%time" in n and "body kept" in n for n in nbs.notes)
     assert any("cell 4, line 2" in n for n in nbs.notes)
     compile(nbs.source, "a.ipynb", "exec")  # what is left is Python
     built = nbs.source.splitlines()
     line = built.index("x = math.sqrt(4)") + 1
     assert nbs.locate(line) == ("a.ipynb#cell-2", 4, "x = math.sqrt(4)")
     assert nbs.locate(built.index("    return x") + 1) == ("a.ipynb#cell-4", 3, "return x")
+    # A function defined under %%time exists, as it does when IPython runs the cell.
+    assert nbs.locate(built.index("def train(df):") + 1) == ("a.ipynb#cell-5", 2, "def train(df):")
 
 
 @pytest.mark.parametrize("content, reason", [

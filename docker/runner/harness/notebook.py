@@ -22,6 +22,7 @@ MAX_CELLS = 2_000
 MAX_CELL_CHARS = 200_000
 
 _MAGIC = re.compile(r"^\s*(%%?|!)")
+_PYTHON_BODY_MAGIC = re.compile(r"^\s*%%(time|timeit|capture|prun)\b")
 # A name: value assignment is `a = !ls` in IPython; `x != y` at line start cannot happen.
 _ASSIGN_ESCAPE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_.]*\s*=\s*[%!](?!=)")
 
@@ -105,10 +106,16 @@ def build(cells, rel_path):
         lines = src.splitlines()
         cell_lines[number] = lines
         cell_magic = bool(lines) and lines[0].lstrip().startswith("%%")
-        if cell_magic:
+        # IPython runs the body of %%time, %%timeit, %%capture and %%prun as Python, so a function
+        # defined there exists in the notebook: only the magic line goes. Other cell magics (%%bash,
+        # %%writefile, %%html, ...) hold something else and go with their whole cell.
+        python_body = cell_magic and _PYTHON_BODY_MAGIC.match(lines[0]) is not None
+        if python_body:
+            notes.append(f"cell {number}: cell magic {lines[0].strip()[:80]!r} dropped, its body kept as Python")
+        elif cell_magic:
             notes.append(f"cell {number}: cell magic {lines[0].strip()[:80]!r} dropped with its whole cell")
         for m, ln in enumerate(lines, start=1):
-            if cell_magic:
+            if cell_magic and (m == 1 or not python_body):
                 new = ""
             elif _MAGIC.match(ln) or _ASSIGN_ESCAPE.match(ln):
                 indent = ln[: len(ln) - len(ln.lstrip())]
