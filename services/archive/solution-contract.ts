@@ -115,6 +115,8 @@ const notebookSchema = z
 // blanks its whole cell.
 const MAGIC = /^\s*(%%?|!)/;
 const ASSIGN_ESCAPE = /^\s*[A-Za-z_][A-Za-z0-9_.]*\s*=\s*[%!](?!=)/;
+/** Cell magics whose body IPython runs as Python: only their first line goes. */
+const PYTHON_BODY_MAGIC = /^\s*%%(time|timeit|capture|prun)\b/;
 
 /** The code cells of a notebook as one module, built as the harness builds it, and where each of its lines is in the notebook. */
 function notebookSource(text: string): { source: string; where: (line: number) => string } | null {
@@ -128,8 +130,9 @@ function notebookSource(text: string): { source: string; where: (line: number) =
     const lines = src.split('\n');
     if (src.endsWith('\n')) lines.pop();
     const cellMagic = lines[0]?.trimStart().startsWith('%%') ?? false;
+    const pythonBody = cellMagic && PYTHON_BODY_MAGIC.test(lines[0]!);
     lines.forEach((l, m) => {
-      out.push(cellMagic ? '' : MAGIC.test(l) || ASSIGN_ESCAPE.test(l) ? `${l.slice(0, l.length - l.trimStart().length)}pass` : l);
+      out.push(cellMagic && (m === 0 || !pythonBody) ? '' : MAGIC.test(l) || ASSIGN_ESCAPE.test(l) ? `${l.slice(0, l.length - l.trimStart().length)}pass` : l);
       at.push(`cell ${i + 1}, line ${m + 1}`); // cells counted from 1, markdown included, as notebook.py does
     });
     // A blank line between cells keeps one cell's unfinished block from swallowing the next.

@@ -49,6 +49,21 @@ describe('notebooks at upload', () => {
     expect(await upload('leak-target-notebook')).toBeNull();
   });
 
+  it('a contract function defined in a %%time cell counts (IPython runs its body), one in a %%bash cell does not', async () => {
+    const nb = (magic: string) => {
+      const cell = (source: string) => ({ cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null });
+      const text = JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 5,
+        metadata: {},
+        cells: [cell(`${magic}\ndef train(csv):\n    return 1`), cell('def predict(model, csv):\n    return [0]')],
+      });
+      return checkSolution([{ name: 'solution.ipynb', size: text.length }], [{ name: 'solution.ipynb', size: text.length, kind: 'text', text }]);
+    };
+    await expect(nb('%%time')).resolves.toBeUndefined();
+    await expect(nb('%%bash')).rejects.toThrow('defines no top-level train()');
+  });
+
   it.each(['leak-preprocessing-notebook', 'cv-unstratified-notebook'])('the twin %s is accepted', async (name) => {
     expect(await upload(name)).toBeNull();
   });
