@@ -215,6 +215,10 @@ describe('compare', () => {
     expect(await page.locator('tr[data-row="metric:Balanced accuracy"] td').allTextContents()).toEqual([expect.stringMatching(/^0\.\d{3}$/), expect.stringMatching(/^0\.\d{3}$/)]);
     expect(await page.locator('tr[data-row="metric:Business cost"] td').count()).toBe(2);
     expect(await page.locator('tr[data-row="runtime"] td').first().textContent()).toMatch(/\d/);
+    // Each submission's charts in the columns' order: Grace's precision-recall curve and fold scores.
+    expect(await page.locator('[data-compare-charts]').evaluateAll((cols) => cols.map((c) => c.getAttribute('data-compare-charts')))).toEqual([ids.grace, ids.ada]);
+    expect(await page.locator(`[data-compare-charts="${ids.grace}"] svg.chart-pr`).count()).toBe(1);
+    expect(await page.locator(`[data-compare-charts="${ids.grace}"] svg.chart-folds`).count()).toBe(1);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'reviewer-compare.png'), fullPage: true });
 
     const one = await page.request.get(`/review/compare?ids=${ids.grace}`);
@@ -304,6 +308,16 @@ describe('phone width', () => {
     await page.goto(`/review/compare?ids=${ids.grace}&ids=${ids.ada}&ids=${ids.formula}`);
     expect(await page.locator('[data-compare-column]').count()).toBe(3);
     expect(await noHorizontalOverflow(page)).toBeLessThanOrEqual(390);
+    // Each submission's charts, every label drawn at 10 px or more on the phone.
+    expect(await page.locator('[data-compare-charts]').count()).toBe(3);
+    const smallest = await page.locator('#compare-charts svg.chart').evaluateAll((svgs) =>
+      svgs.map((svg) => {
+        const scale = svg.getBoundingClientRect().width / (svg as SVGSVGElement).viewBox.baseVal.width;
+        return Math.min(...Array.from(svg.querySelectorAll('text')).map((t) => parseFloat(getComputedStyle(t).fontSize) * scale));
+      }),
+    );
+    expect(smallest.length).toBeGreaterThanOrEqual(3);
+    for (const px of smallest) expect(px).toBeGreaterThanOrEqual(10);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'reviewer-compare-390.png'), fullPage: true });
   });
 });

@@ -4,6 +4,7 @@ import type { StoredReport } from '../../reports/report-repository.ts';
 import type { SubmissionRow } from '../../submissions/submission-repository.ts';
 import type { DecisionRow } from '../decision-repository.ts';
 import type { FinalScore } from '../final-score.ts';
+import { foldScoresChart, prCurveChart } from '../charts.ts';
 import { html, type HtmlValue, type SafeHtml } from '../html.ts';
 import { badge, formatBytes, formatMs, num, page, timeTag, type ReviewerNav } from '../layout.ts';
 import { DECISION_TEXT } from './cohort-page.ts';
@@ -33,7 +34,19 @@ function row(label: HtmlValue, cols: CompareColumn[], cell: (c: CompareColumn) =
   return html`<tr ${attrs ? html`data-row="${attrs}"` : ''}><th scope="row">${label}</th>${cols.map((c) => html`<td>${c.report ? cell(c) : html`<span class="muted">no report</span>`}</td>`)}</tr>`;
 }
 
-/** Two or three submissions side by side: scores, verdicts, every check, holdout metrics, cost, and the code diff. */
+/** One submission's holdout charts, in its own column under the table (one column on a phone). */
+function chartsColumn(c: CompareColumn): SafeHtml {
+  const h = c.report?.document.metrics.holdout;
+  const e = c.report?.document.metrics.evaluate;
+  return html`<div class="compare-charts-col" data-compare-charts="${c.submission.id}">
+    <h3>${c.submission.candidate ?? 'API upload'}</h3>
+    ${h ? html`<figure class="chart"><div class="chart-title">Precision–recall curve</div>${prCurveChart(h)}</figure>` : ''}
+    ${e ? html`<figure class="chart"><div class="chart-title">Own estimate vs hidden holdout</div>${foldScoresChart(e)}</figure>` : ''}
+    ${h || e ? '' : html`<p class="muted">No predictions on the hidden holdout, so no charts.</p>`}
+  </div>`;
+}
+
+/** Two or three submissions side by side: scores, verdicts, every check, holdout metrics, cost, charts, and the code diff. */
 export function comparePage(nav: ReviewerNav, cols: CompareColumn[], code?: SafeHtml): string {
   const checkIds = [...new Set(cols.flatMap((c) => c.final?.checks.map((k) => k.id) ?? []))].sort((a, b) => (catalogueOrder.get(a) ?? 1e9) - (catalogueOrder.get(b) ?? 1e9));
   const checkOf = (c: CompareColumn, id: string): ScoredCheck | undefined => c.final?.checks.find((k) => k.id === id);
@@ -78,6 +91,11 @@ export function comparePage(nav: ReviewerNav, cols: CompareColumn[], code?: Safe
         </tbody>
       </table>
     </div>
+    <section class="card compare-charts" id="compare-charts" aria-labelledby="compare-charts-h">
+      <h2 id="compare-charts-h">Charts</h2>
+      <p class="small muted">The red ring is each model's own labels; amber is the hidden holdout score with its ±2·SE band, blue dots the candidate's own folds.</p>
+      <div class="compare-charts-grid cols-${String(cols.length)}">${cols.map(chartsColumn)}</div>
+    </section>
     ${code ?? ''}`,
   });
 }
