@@ -277,8 +277,8 @@ def _predict_all(args, result, import_root, problem, zyg, np):
 
 
 def _serving_lanes(args):
-    """Serving processes side by side: one per CPU the container may use (--jobs, at most 2)."""
-    return max(1, min(2, args.jobs))
+    """Serving processes side by side: --serving-lanes (1 by default), at most 2 and at most --jobs."""
+    return max(1, min(2, args.jobs, args.serving_lanes))
 
 
 def _give_up(result, order, why):
