@@ -1,4 +1,5 @@
 import { BASIS_TEXT, checkDefinition } from '../checks/check-catalog.ts';
+import { locationText } from '../checks/evidence-location.ts';
 import type { ReportDocument } from './report-schema.ts';
 import { productionSection } from './render-production.ts';
 
@@ -26,7 +27,7 @@ export function renderMarkdown(r: ReportDocument): string {
     for (const c of withEvidence) {
       out.push(`### ${c.id}`, '');
       for (const e of c.evidence) {
-        out.push(`- **${cell(e.label)}**: ${cell(e.detail)}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
+        out.push(`- **${cell(e.label)}**: ${cell(e.detail)}${e.file ? ` (${locationText(e.file, e.line)})` : ''}`);
         if (e.code) out.push('', '  ```python', `  ${e.code}`, '  ```');
       }
       out.push('');

@@ -90,8 +90,5 @@ export function parseNotebook(text: string): NotebookParse {
   return { ok: true, cells };
 }
 
-/** `solution.ipynb#cell-3` -> { file: 'solution.ipynb', cell: 3 }; any other location -> null. */
-export function notebookLocation(where: string): { file: string; cell: number } | null {
-  const m = /^(.+\.ipynb)#cell-(\d{1,6})$/i.exec(where);
-  return m ? { file: m[1]!, cell: Number(m[2]) } : null;
-}
+// Where a report location points in a notebook: parsed in one place with its human-readable form.
+export { notebookLocation } from '../checks/evidence-location.ts';

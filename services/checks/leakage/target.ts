@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Evidence, Measurement } from '../check-schema.ts';
 import type { PostOutcome } from '../harness-output.ts';
 import { defineCheck, num, pct, rate } from '../define-check.ts';
+import { locationText } from '../evidence-location.ts';
 import { diffRate, ev, notRun, type MeasureContext } from '../measure-context.ts';
 import { mean } from '../metrics.ts';
 
@@ -59,7 +60,7 @@ export function entryEvidence(columns: readonly string[], found: PostOutcome | n
       ev(
         `${column}: entry not found`,
         removed.length
-          ? `the static lint saw ${column} removed (${removed.map((r) => `${r.file}:${r.line}`).join(', ')}) and found no line where it enters the features: it cannot tell how the model gets it (a derived column or a path it does not follow)`
+          ? `the static lint saw ${column} removed (${removed.map((r) => locationText(r.file, r.line)).join(', ')}) and found no line where it enters the features: it cannot tell how the model gets it (a derived column or a path it does not follow)`
           : `the static lint found no line where ${column} enters the features and cannot tell how the model gets it`,
         removed[0] ? { file: removed[0].file, line: removed[0].line, code: removed[0].code } : {},
       ),

@@ -1,3 +1,4 @@
+import { locationText } from '../../checks/evidence-location.ts';
 import type { InviteRow } from '../../invites/invite-repository.ts';
 import type { InviteProblem } from '../../invites/invite-service.ts';
 import type { GradingRow, SubmissionRow } from '../../submissions/submission-repository.ts';
@@ -205,7 +206,7 @@ export function statusPage(d: StatusPageData): string {
           c.evidence?.length
             ? html`<ul class="evidence">${c.evidence.map(
                 (e) =>
-                  html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${e.file}${e.line ? `:${e.line}` : ''}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
+                  html`<li><span class="label">${e.label}:</span> ${e.detail}${e.file ? html` <span class="where">${locationText(e.file, e.line)}</span>` : ''}${e.code ? html`<pre class="wrap"><code>${e.code}</code></pre>` : ''}</li>`,
               )}</ul>`
             : ''
         }

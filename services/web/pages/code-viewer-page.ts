@@ -1,4 +1,5 @@
 import type { ArchiveFile } from '../../archive/archive-reader.ts';
+import { locationText } from '../../checks/evidence-location.ts';
 import type { ReportDocument } from '../../reports/report-schema.ts';
 import type { SubmissionRow } from '../../submissions/submission-repository.ts';
 import { highlightLines } from '../code-highlight.ts';
@@ -25,7 +26,7 @@ function markedLines(marks: Map<string, Map<number, string[]>>, file: string): n
 
 /** A file and line from a report; linked to the code viewer when the page is a reviewer's (`submissionId` given). */
 export function codeWhere(file: string, line: number | null | undefined, submissionId?: string): SafeHtml {
-  const text = `${file}${line ? `:${line}` : ''}`;
+  const text = locationText(file, line);
   return submissionId ? html`<a class="where" data-code-link href="${codeHref(submissionId, file, line)}">${text}</a>` : html`<span class="where">${text}</span>`;
 }
 

@@ -17,7 +17,9 @@ describe("the report's lint list", () => {
     expect(items).toHaveLength(3);
     expect(items[0]).not.toContain('exploratory');
     expect(items[1]).toContain(' data-exploratory="true"><span class="label">stat-before-split</span> <span class="muted">in exploratory work</span>');
-    expect(items[1]).toContain('eda.ipynb#cell-3:2');
+    // Read as a person says it; the link keeps the code viewer's anchor.
+    expect(items[1]).toContain('href="/review/submissions/sub-1/code?file=eda.ipynb#cell-3-L2">eda.ipynb, cell 3, line 2</a>');
+    expect(items[2]).toContain('>old.py:2</a>');
     expect(items[2]).not.toContain('exploratory');
     expect(out).not.toContain('<script>'); // candidate text stays inert
   });
