@@ -141,6 +141,10 @@ def test_exploratory_files_are_marked_and_imported_helpers_are_not(tmp_path):
 # ----------------------------------------------------------------------------------------------
 
 EXPECTED = json.load(open(os.path.join(FIXTURES, "expected.json")))
+# later batches keep their own folder and labels (batch9/expected.json): named "batch9/<file>" here
+BATCHES = sorted(d for d in os.listdir(FIXTURES) if d.startswith("batch") and os.path.isdir(os.path.join(FIXTURES, d)))
+for _batch in BATCHES:
+    EXPECTED.update({f"{_batch}/{n}": e for n, e in json.load(open(os.path.join(FIXTURES, _batch, "expected.json"))).items()})
 
 
 def _key(name, f):
@@ -195,6 +199,7 @@ def test_no_clean_fixture_is_flagged(name):
 
 def test_every_fixture_on_disk_is_labelled():
     on_disk = {n for n in os.listdir(FIXTURES) if n.endswith((".py", ".ipynb"))}
+    on_disk |= {f"{b}/{n}" for b in BATCHES for n in os.listdir(os.path.join(FIXTURES, b)) if n.endswith((".py", ".ipynb"))}
     assert on_disk == set(EXPECTED)
 
 

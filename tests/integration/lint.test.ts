@@ -17,9 +17,23 @@ const run = promisify(execFile);
 const image = process.env.RUNNER_IMAGE ?? 'grader-runner:latest';
 const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'lint');
 const expected = JSON.parse(readFileSync(join(fixturesDir, 'expected.json'), 'utf8')) as Record<string, { rule: string; line: number; cell?: number }[]>;
-const fixtures = readdirSync(fixturesDir)
-  .filter((f) => f.endsWith('.py') || f.endsWith('.ipynb'))
-  .sort();
+const isSource = (f: string) => f.endsWith('.py') || f.endsWith('.ipynb');
+// Later batches keep their own folder and labels (batch9/expected.json), named `batch9/<file>` here.
+const batches = readdirSync(fixturesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name.startsWith('batch'))
+  .map((d) => d.name);
+for (const b of batches) {
+  const labels = JSON.parse(readFileSync(join(fixturesDir, b, 'expected.json'), 'utf8')) as typeof expected;
+  for (const [name, found] of Object.entries(labels)) expected[`${b}/${name}`] = found;
+}
+const fixtures = [
+  ...readdirSync(fixturesDir).filter(isSource),
+  ...batches.flatMap((b) =>
+    readdirSync(join(fixturesDir, b))
+      .filter(isSource)
+      .map((f) => `${b}/${f}`),
+  ),
+].sort();
 
 async function lint(files: string[]): Promise<z.infer<typeof lintFindingSchema>[]> {
   const { stdout } = await run(

@@ -148,6 +148,17 @@ def _is_mask(node):
     return False
 
 
+def _slice_side(sl):
+    """Which rows a slice keeps: "lower" for X[:n] (or X[0:n]), "upper" for rows from a position on, X[n:]
+    or a window after it, X[n:n + step] (walk-forward validation); None for X[:] and column slices."""
+    if not isinstance(sl, ast.Slice) or sl.step is not None:
+        return None
+    lower = None if isinstance(sl.lower, ast.Constant) and sl.lower.value == 0 else sl.lower
+    if lower is None:
+        return "lower" if sl.upper is not None else None
+    return "upper"
+
+
 def _walk_expr(node):
     """ast.walk that does not enter lambdas or comprehensions' own scopes (they are callbacks)."""
     stack = [node]
@@ -537,7 +548,7 @@ class _Scope:
     def is_split_call(self, call):
         f = call.func
         if isinstance(f, ast.Attribute) and f.attr == "split":
-            info = self.l.kind_of(f.value, {})
+            info = self.l.kind_of(f.value, {}) or self._env_kind(f.value)  # gss = GroupShuffleSplit(...)
             hint = (_key(f.value) or "").split(".")[-1]
             return (info is not None and info.kind == "splitter") or bool(re.search(r"(?i)(^cv$|kf|fold|splitter|split$|^ss$|^sss$|tscv|gkf)", hint))
         return False
@@ -672,6 +683,12 @@ class _Scope:
                         part = "train" if i == 0 else "test"
                     self.roots[k] = frozenset([Origin(k, stmt.lineno, part)])
             return
+        first = self._first_fold(value)
+        if first is not None and isinstance(t, (ast.Tuple, ast.List)):
+            # tr, va = next(gss.split(X, groups=g)): the first (often only) fold of a splitter
+            self.split(self.origins_of_args(first), stmt.lineno, self.l.callee(first.func) or "split")
+            self._fold_parts(t, stmt.lineno)
+            return
         if isinstance(t, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
                 and len(t.elts) == len(value.elts):
             for e, v in zip(t.elts, value.elts):
@@ -680,6 +697,8 @@ class _Scope:
         if isinstance(t, (ast.Tuple, ast.List)):
             stats = self.stats_in(value)
             pure = stats and not self._has_data_ops(value)
+            # a, b = df.fillna(df.mean()), other: the statistics go into the data each name then holds
+            carriers = self.note_stats_into_data(value, stmt, _key(t.elts[0]) or "") if stats and not pure else frozenset()
             for e in t.elts:
                 k = _key(e)
                 if k and pure:
@@ -687,7 +706,7 @@ class _Scope:
                     self.roots.pop(k, None)
                 elif k:
                     self.stats.pop(k, None)
-                    self.roots[k] = self.origins_of(value)
+                    self.roots[k] = self.origins_of(value) | carriers
             return
         if isinstance(t, ast.Subscript):
             holder = t.value
@@ -696,7 +715,12 @@ class _Scope:
             self.data_write(_base(holder), value, stmt)
             k = _base(holder)
             if k:
-                self.roots[k] = self.roots.get(k, frozenset()) | self.origins_of(value)
+                value_origins = self.origins_of(value)
+                if self.roots.get(k):
+                    # values written into rows of existing data keep those rows' identity: out-of-fold
+                    # encodings (df.loc[va, "te"] = df.loc[va, "cat"].map(rates)) do not make df validation rows
+                    value_origins = frozenset(o for o in value_origins if o.part not in ("train", "test"))
+                self.roots[k] = self.roots.get(k, frozenset()) | value_origins
             return
         k = _key(t)
         if k is None:
@@ -741,6 +765,16 @@ class _Scope:
                 o.name = k  # name the data after the variable it was read into
         self.roots[k] = origins
 
+    def _first_fold(self, value):
+        """The splitter call in next(kf.split(X)) / next(iter(kf.split(X))), else None."""
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "next"
+                and value.args):
+            return None
+        inner = value.args[0]
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "iter" and inner.args:
+            inner = inner.args[0]
+        return inner if isinstance(inner, ast.Call) and self.is_split_call(inner) else None
+
     def _has_data_ops(self, value):
         """True when rows of data appear in the expression other than as what a statistic is taken of
         (df.fillna(df.mean()), (x - x.mean()) / x.std(), df[cols], prep(df)); False for m = df.x.mean()."""
@@ -751,6 +785,9 @@ class _Scope:
                 if n.func.attr in ("transform", "apply", "pipe") and self._groupby_of(n.func.value) is None:
                     continue  # df.transform(f) / df.pipe(f): the rows, transformed
                 inside.update(id(m) for m in ast.walk(n.func.value))
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and self._is_numpy(n.func.value) \
+                    and n.func.attr in NUMPY_STATS | NUMPY_MINMAX and n.args:
+                inside.update(id(m) for m in ast.walk(n.args[0]))  # lo, hi = np.percentile(X, [1, 99], axis=0)
         for n in _walk_expr(value):
             if id(n) in inside:
                 continue
@@ -840,8 +877,8 @@ class _Scope:
             sl = v.slice
             if isinstance(sl, ast.Tuple) and sl.elts:
                 sl = sl.elts[0]
-            if isinstance(sl, ast.Slice) and (sl.lower is None) != (sl.upper is None) and sl.step is None:
-                side = "lower" if sl.lower is None else "upper"
+            side = _slice_side(sl)
+            if side is not None:
                 seen = self.slices.setdefault(src_key, {})
                 other = "upper" if side == "lower" else "lower"
                 if other in seen:
