@@ -188,12 +188,9 @@ export const servingSchema = z.object({
   coldStartMs: ms.nullable(),
   /** Wall time of each warm single-row call, in order. */
   warmMs: z.array(ms).max(10_000),
-  /** CPU time of the same calls (every process of the candidate's identity; with several lanes at
-   * least the lanes' mean, so work moved to another lane counts); empty where unknown. */
+  /** CPU time of the same calls (every process of the candidate's identity); empty where unknown. */
   warmCpuMs: z.array(ms).max(10_000),
   budgetS: z.number().positive(),
-  /** Serving processes that took the calls side by side from one queue (one per CPU); absent before harness 2.3.0: one. */
-  lanes: z.number().int().min(1).max(16).optional(),
   /** [row of the primary variant, the label answered (null: none)] for each single-row call. */
   answers: z.array(z.tuple([z.number().int().nonnegative(), z.union([z.literal(0), z.literal(1)]).nullable()])).max(10_001),
   batchMs: ms.nullable(),

@@ -118,20 +118,7 @@ def live_processes(uid):
     return [pid for pid, _state in _processes(uid)]
 
 
-def live_processes_of(uids):
-    """-> {uid: [pids of its processes that are not zombies]} for every uid in `uids`, from one look at /proc."""
-    found = {uid: [] for uid in uids}
-    for pid, _state, uid in _scan(found):
-        found[uid].append(pid)
-    return found
-
-
 def _processes(uid):
-    return [(pid, state) for pid, state, _uid in _scan((uid,))]
-
-
-def _scan(uids):
-    """(pid, state, uid) of the live processes whose real, effective or saved uid is in `uids`."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -147,10 +134,8 @@ def _scan(uids):
                         break
         except (OSError, ValueError):
             continue
-        if real and state != "Z":
-            uid = next((u for u in real if u in uids), None)
-            if uid is not None:
-                found.append((int(name), state, uid))
+        if real and uid in real and state != "Z":
+            found.append((int(name), state))
     return found
 
 

@@ -16,9 +16,8 @@ tells them apart anyway. The supervisor maps the answers back to the holdout's o
 
 Order of work (so a timeout loses the least important part): primary variant, the other variants,
 model_repeat.pkl on the primary variant, the shuffled chunks, the single rows; then, on a time
-budget of its own and with no other candidate process alive, the serving probe (serving.py: one
-serving process per CPU of the container, side by side). The inputs are
-prepared while the training container runs; the models arrive with the host's go-ahead.
+budget of its own and with no other candidate process alive, the serving probe (serving.py). The
+inputs are prepared while the training container runs; the models arrive with the host's go-ahead.
 """
 from __future__ import annotations
 
@@ -230,8 +229,7 @@ def _predict_all(args, result, import_root, problem, zyg, np):
             tasks.append(Task("repeat", "model_repeat.pkl", *_disguise(frames[primary], args.id_column, rng), False))
             probe = _probe_tasks(frames[primary], args, rng, tasks)
             if args.serving_calls > 0:
-                serving_plan = serving.plan(frames[primary], lambda d, r: _disguise(d, args.id_column, r), rng, args.serving_calls,
-                                            _serving_lanes(args))
+                serving_plan = serving.plan(frames[primary], lambda d, r: _disguise(d, args.id_column, r), rng, args.serving_calls)
                 serving_batch = (_disguise(frames[primary], args.id_column, rng)[0], len(frames[primary]))
 
     if args.wait_for:
@@ -273,12 +271,7 @@ def _predict_all(args, result, import_root, problem, zyg, np):
     # Last, on its own time budget: a slow model answers fewer single-row requests, nothing else is lost.
     if serving_plan and MODEL_NAME in models and (result["variants"].get(primary) or {}).get("labels") is not None:
         result["serving"] = serving.probe(zyg, models[MODEL_NAME], serving_plan, serving_batch,
-                                          args.serving_budget_s, args.serving_budget_s + SERVING_GRACE_S, _serving_lanes(args))
-
-
-def _serving_lanes(args):
-    """Serving processes side by side: --serving-lanes (1 by default), at most 2 and at most --jobs."""
-    return max(1, min(2, args.jobs, args.serving_lanes))
+                                          args.serving_budget_s, args.serving_budget_s + SERVING_GRACE_S)
 
 
 def _give_up(result, order, why):

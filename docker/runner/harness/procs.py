@@ -420,12 +420,6 @@ class _Run:
         identity.end_all(self.uid, self.cwd)
         self.ended = True
 
-    def expire(self):
-        """Ends the run now as out of time: a deadline of the caller's own (its processes ended)."""
-        if not self.exited and not self.timed_out and not self.finished:
-            self.timed_out = True
-            self.end_processes()
-
     def tick(self, now):
         """Notices the exit or the deadline; True once the child is gone and its pipes drained."""
         if not self.exited:

@@ -51,11 +51,6 @@ def _parser():
         s.add_argument("--phase-timeout-s", type=float, default=600.0 if mode == "train" else 300.0)
         s.add_argument("--jobs", type=int, default=1,
                        help="phases run side by side (at most 2); the container's CPU count is the right value")
-        if mode == "predict":
-            s.add_argument("--serving-lanes", type=int, default=1,
-                           help="serving processes side by side in the latency probe (at most 2, and never more than "
-                                "--jobs); 1 by default: with 2, a call also counts the other process's CPU, which "
-                                "rises with the machine's load and made a fast model fail latency on a busy host")
         if mode == "train":
             s.add_argument("--train", required=True)
             s.add_argument("--secrets", default=None,

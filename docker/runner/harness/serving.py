@@ -20,7 +20,6 @@ import json
 import math
 import os
 import pickle
-import signal
 import time
 
 from . import contract, identity, procs
@@ -32,56 +31,23 @@ MAX_REQUEST_BYTES = 4096  # at most PIPE_BUF: a request is written to the pipe w
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_ns_of(uids):
-    """CPU time of every live process of each uid in `uids` (all threads, ns, from the kernel's
-    schedstat) plus what their waited-for children used (cutime, cstime; clock ticks), from one look
-    at /proc. -> {uid: ns, or None where no process of it was seen}, or None where the kernel does not
-    keep schedstat (gVisor)."""
-    totals, seen = {}, False
-    for uid, pids in identity.live_processes_of(uids).items():
-        total, counted = 0, False
-        for pid in pids:
-            try:
-                for tid in os.listdir(f"/proc/{pid}/task"):
-                    with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
-                        total += int(fh.read().split()[0])
-                        counted = True
-                with open(f"/proc/{pid}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                total += (int(fields[13]) + int(fields[14])) * 1_000_000_000 // CLK_TCK
-            except (OSError, ValueError, IndexError):
-                continue
-        totals[uid] = total if counted else None
-        seen = seen or counted
-    return totals if seen else None
-
-
 def uid_cpu_ns(uid):
-    """cpu_ns_of for one uid. -> ns, or None."""
-    return (cpu_ns_of((uid,)) or {}).get(uid)
-
-
-def call_cpu_ms(before, after, own, lanes):
-    """The CPU time a single-row call counts with, from snapshots (cpu_ns_of) of every lane's identity
-    taken when the request was handed over and when its answer was read. -> ms, or None when the
-    caller's own identity was not seen in both.
-
-    Lanes answer side by side and can talk to each other, so the caller's own CPU time alone would let
-    it have another lane do its work unseen. The call therefore counts with at least the mean over the
-    lanes of all their CPU time during it: work moved to another lane counts at least half, as a second
-    thread of the caller's own would (the host takes the smaller of this and the wall time). With the
-    lanes equally busy (each answering its own customers) the mean is the caller's own time; a lane
-    that has finished adds nothing."""
-    if before is None or after is None or before.get(own) is None or after.get(own) is None:
-        return None
-
-    def used(uid):
-        a, b = before.get(uid), after.get(uid)
-        return max(0, b - a) if a is not None and b is not None else 0  # a lane that ended: no new time
-
-    mine = used(own)
-    together = sum(used(uid) for uid in after)
-    return round(max(mine, together / max(1, lanes)) / 1e6, 3)
+    """CPU time of every live process of `uid` (all threads, ns, from the kernel's schedstat) plus
+    what their waited-for children used (cutime, cstime; clock ticks), from one look at /proc. None
+    where the kernel does not keep schedstat (gVisor)."""
+    total, seen = 0, False
+    for pid in identity.live_processes(uid):
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                    total += int(fh.read().split()[0])
+                    seen = True
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[13]) + int(fields[14])) * 1_000_000_000 // CLK_TCK
+        except (OSError, ValueError, IndexError):
+            continue
+    return total if seen else None
 
 
 def child(ctx, spec):
@@ -141,15 +107,14 @@ def _answer(mod, model, load_err, req, ctx):
     return msg
 
 
-def plan(df, disguise, rng, calls, lanes=1):
-    """Single-row requests for `calls` warm calls plus one cold call per lane, rows drawn from `df`,
-    each re-keyed on its own (disguise). -> [(row index, request bytes)]"""
+def plan(df, disguise, rng, calls):
+    """Single-row requests for `calls` warm calls plus the cold one, rows drawn from `df`, each
+    re-keyed on its own (disguise). -> [(row index, request bytes)]"""
     n = len(df)
     if n == 0 or calls <= 0:
         return []
-    total = calls + max(1, lanes)
     out = []
-    for k, row in enumerate(int(i) for i in rng.choice(n, size=total, replace=n < total)):
+    for k, row in enumerate(int(i) for i in rng.choice(n, size=calls + 1, replace=n < calls + 1)):
         data, _order = disguise(df.iloc[[row]], rng)
         line = (json.dumps({"k": k, "csv": data.decode("utf-8")}) + "\n").encode()
         if len(line) <= MAX_REQUEST_BYTES:
@@ -157,174 +122,98 @@ def plan(df, disguise, rng, calls, lanes=1):
     return out
 
 
-class _Lane:
-    """One serving process and the call it has in flight."""
-
-    def __init__(self, run):
-        self.run = run
-        self.state = "waiting"  # -> cold (first call) -> ready (cold answered) -> single -> batch / done
-        self.k = None           # index into the requests of the call in flight
-        self.sent = 0.0
-        self.cpu0 = None        # cpu_ns_of every lane's identity when the call was handed over
-        self.cold = None
-
-
-def probe(zyg, model, requests, batch, budget_s, timeout_s, lanes=1):
+def probe(zyg, model, requests, batch, budget_s, timeout_s):
     """Runs the probe. `requests` from plan(); `batch`: (csv bytes, rows) of the whole primary input.
-    Requests stop when `budget_s` (cold start included) has passed (a slow model answers fewer). With `lanes` > 1 that many processes (one per CPU of the container) take the requests from
-    one queue side by side, each one at a time; the batch goes to one of them once every single-row
-    call is answered. A lane killed for memory or pids while others ran makes the probe run again with
-    one lane. -> dict of supervisor-measured results (see harness-output.ts, servingSchema)."""
-    t0 = time.monotonic()
-    lanes = max(1, int(lanes))
-    r = _probe(zyg, model, requests, batch, budget_s, timeout_s, lanes)
-    if lanes > 1 and r.pop("crowded"):
-        used = time.monotonic() - t0
-        r = _probe(zyg, model, requests, batch, max(1.0, budget_s - used), max(1.0, timeout_s - used), 1)
-    r.pop("crowded", None)
-    return r
-
-
-def _probe(zyg, model, requests, batch, budget_s, timeout_s, lanes):
-    st = {"next": 0, "until": math.inf, "warm": [], "warmCpu": [], "answers": [], "problems": [],
-          "batch": None, "batchProblem": None}
+    Requests stop when `budget_s` (cold start included) has passed (a slow model answers fewer).
+    -> dict of supervisor-measured results (see harness-output.ts, servingSchema)."""
+    st = {"state": "waiting", "next": 0, "k": None, "sent": 0.0, "cpu0": None, "until": math.inf, "cold": None,
+          "warm": [], "warmCpu": [], "answers": [], "problems": [], "batch": None, "batchProblem": None}
     sup = procs.Supervisor(zyg)
-    pool = []
-    for i in range(lanes):
-        sealed = [(BATCH_NAME, batch[0])] if batch is not None and i == 0 else []
-        run = sup.start("serving", {"kind": "serve"}, timeout_s,
-                        procs.Workspace(files=[(MODEL_NAME, model)], sealed=sealed, requests=True))
-        pool.append(_Lane(run))
-    uids = [lane.run.uid for lane in pool]
+    sealed = [(BATCH_NAME, batch[0])] if batch is not None else []
+    run = sup.start("serving", {"kind": "serve"}, timeout_s,
+                    procs.Workspace(files=[(MODEL_NAME, model)], sealed=sealed, requests=True))
 
-    def send(lane, k, snapshot=None):
-        lane.k = k
-        lane.cpu0 = snapshot if snapshot is not None else cpu_ns_of(uids)  # the last answer's: no gap between calls
-        lane.sent = time.monotonic()
-        if lane.run.request(requests[k][1]):
+    def send(k):
+        st["next"] = k + 1
+        st["k"] = k
+        st["sent"] = time.monotonic()
+        if run.request(requests[k][1]):
             return True
         st["problems"].append("the serving process stopped reading its requests")
         return False
 
-    def finish(lane):
-        lane.state = "done"
-        lane.k = None
-        lane.run.close_requests()
+    def finish():
+        st["state"] = "done"
+        run.close_requests()
 
-    def next_single(lane, now, snapshot=None):
-        if lane.state in ("ready", "single"):
-            k = st["next"]
-            if k < len(requests) and now < st["until"]:
-                st["next"] += 1
-                lane.state = "single"
-                if send(lane, k, snapshot):
-                    return
-            lane.state = "singles_done"
-            lane.k = None
-        if lane.state == "singles_done" and (batch is None or lane is not pool[0] or lane.run.finished):
-            finish(lane)
-
-    def settle(now):
-        """Warm calls start once every lane answered its cold call (or is gone); the batch once every
-        single-row call is answered."""
-        live = [lane for lane in pool if not lane.run.finished and lane.state != "done"]
-        if any(lane.state in ("waiting", "cold") for lane in live):
+    def next_call(now):
+        """The next warm call while the budget lasts; after the last one the batch, then end of input."""
+        k = st["next"]
+        if k < len(requests) and now < st["until"] and send(k):
             return
-        if st["until"] == math.inf:  # the budget includes a cold start, not a wait for a slower lane
-            st["until"] = now + max(0.0, budget_s - max((lane.cold for lane in pool if lane.cold is not None), default=0.0) / 1000.0)
-        for lane in live:
-            if lane.state == "ready":
-                next_single(lane, now)
-        if batch is None or any(lane.state == "single" for lane in live):
-            return
-        first = pool[0]
-        if first.state == "singles_done" and not first.run.finished:
-            first.state = "batch"
+        if batch is not None and not run.finished:
+            st["state"] = "batch"
             try:
-                first.run.unseal(BATCH_NAME)
-                first.sent = time.monotonic()
-                if first.run.request((json.dumps({"k": "batch", "batch": BATCH_NAME, "rows": batch[1]}) + "\n").encode()):
+                run.unseal(BATCH_NAME)
+                st["sent"] = time.monotonic()
+                if run.request((json.dumps({"k": "batch", "batch": BATCH_NAME, "rows": batch[1]}) + "\n").encode()):
                     return
             except OSError as exc:
                 st["batchProblem"] = f"the harness could not hand over the batch file: {exc}"
-            finish(first)
+        finish()
 
     def on_message(run, msg, now):
-        lane = next(x for x in pool if x.run is run)
-        if msg.get("type") == "ready" and lane.state == "waiting":
-            if st["next"] >= len(requests):
-                finish(lane)
-                return
-            lane.state = "cold"
-            k = st["next"]
-            st["next"] += 1
-            if not send(lane, k):
-                finish(lane)
+        if msg.get("type") == "ready" and st["state"] == "waiting":
+            st["state"] = "single"
+            if not requests or not send(0):  # the cold call: loading the model and the first answer
+                finish()
         elif msg.get("type") != "served":
             return
-        elif lane.state == "batch" and msg.get("k") == "batch":
-            ms = round((now - lane.sent) * 1000.0, 3)
+        elif st["state"] == "batch" and msg.get("k") == "batch":
+            ms = round((now - st["sent"]) * 1000.0, 3)
             st["batch"] = ms if isinstance(msg.get("labels"), int) else None
             st["batchProblem"] = None if st["batch"] is not None else str(msg.get("problem") or "no answer")[:2000]
-            finish(lane)
-        elif lane.state in ("cold", "single") and lane.k is not None and msg.get("k") == lane.k:
-            ms = round((now - lane.sent) * 1000.0, 3)
-            cpu1 = cpu_ns_of(uids)
+            finish()
+        elif st["state"] == "single" and msg.get("k") == st["k"]:
+            ms = round((now - st["sent"]) * 1000.0, 3)
+            cpu1 = uid_cpu_ns(run.uid)
             label = msg.get("labels")
             label = label[0] if isinstance(label, list) and len(label) == 1 and label[0] in (0, 1) else None
-            st["answers"].append([requests[lane.k][0], label])
+            st["answers"].append([requests[st["k"]][0], label])
             if label is None and msg.get("problem"):
                 st["problems"].append(str(msg["problem"])[:2000])
-            lane.k = None
-            if lane.state == "cold":
-                lane.cold = ms
-                lane.state = "ready"  # the warm calls start together (settle)
+            if st["k"] == 0:
+                st["cold"] = ms
+                st["until"] = now + max(0.0, budget_s - ms / 1000.0)  # the budget includes the cold start
             else:
                 st["warm"].append(ms)
-                st["warmCpu"].append(call_cpu_ms(lane.cpu0, cpu1, run.uid, lanes))
-                next_single(lane, now, cpu1)
-        settle(now)
+                st["warmCpu"].append(None if st["cpu0"] is None or cpu1 is None else round(max(0, cpu1 - st["cpu0"]) / 1e6, 3))
+            st["cpu0"] = cpu1  # this answer's look at /proc starts the next call: one look per call
+            next_call(now)
 
-    for lane in pool:
-        lane.run.on_message = on_message
-    # Lanes side by side count time at a shared rate (procs.Supervisor): the probe's own deadline
-    # keeps the whole of it within `timeout_s` of wall time.
-    deadline = time.monotonic() + timeout_s
-    while any(not lane.run.finished for lane in pool):
-        for _run in sup.wait():
-            settle(time.monotonic())  # a lane that ended releases the others from waiting for it
-        if time.monotonic() > deadline:
-            for lane in pool:
-                lane.run.expire()
-    return _result(st, pool, budget_s, batch, lanes)
-
-
-def _result(st, pool, budget_s, batch, lanes):
-    outs = [lane.run.outcome for lane in pool]
-    colds = [lane.cold for lane in pool if lane.cold is not None]
+    run.on_message = on_message
+    while not run.finished:
+        sup.wait()
+    o = run.outcome
     problem = None
-    if all(lane.state == "waiting" for lane in pool):
-        problem = next((o.error for o in outs if o.error), None) or "the serving process never became ready"
-    elif any(o.status == "timeout" for o in outs):
-        problem = f"the serving process did not finish within {float(pool[0].run.timeout_s):g} s and was stopped"
+    if st["state"] == "waiting":
+        problem = o.error or "the serving process never became ready"
+    elif o.status == "timeout":
+        problem = f"the serving process did not finish within {float(timeout_s):g} s and was stopped"
     elif st["problems"]:
         problem = st["problems"][0]
     cpu = st["warmCpu"]
-    rss = [o.max_rss for o in outs if isinstance(o.max_rss, int)]
     return {
-        # The slower of the lanes' cold starts: each loaded the model and answered once, side by side.
-        "coldStartMs": max(colds) if colds else None,
+        "coldStartMs": st["cold"],
         "warmMs": st["warm"],
-        # On-CPU time of the same calls (call_cpu_ms): the latency without the waiting that other
-        # work on the machine causes; empty where the kernel keeps no schedstat.
+        # On-CPU time of the same calls (all the identity's processes): the latency without the
+        # waiting that other work on the machine causes; empty where the kernel keeps no schedstat.
         "warmCpuMs": cpu if len(cpu) == len(st["warm"]) and all(c is not None for c in cpu) else [],
         "budgetS": float(budget_s),
-        "lanes": lanes,
         "answers": st["answers"],
         "batchMs": st["batch"],
         "batchRows": batch[1] if batch is not None else 0,
         "batchProblem": st["batchProblem"],
-        "peakRssBytes": max(rss) if rss else None,
+        "peakRssBytes": o.max_rss,
         "problem": problem[:4000] if problem else None,
-        "crowded": len(pool) > 1 and any(o.pids_exhausted or (o.status == "killed" and o.signal == signal.SIGKILL) for o in outs),
     }

@@ -48,7 +48,6 @@ function measure({ pred, labels, input }: MeasureContext) {
   const compared = labels ? s.answers.filter(([row]) => row < labels.length) : [];
   const mismatches = compared.filter(([row, label]) => label !== labels![row]).length;
   const rowsPerSecond = s.batchMs ? (1000 * s.batchRows) / s.batchMs : null;
-  const lanes = s.lanes ?? 1;
   return {
     ran: true,
     values: {
@@ -61,7 +60,6 @@ function measure({ pred, labels, input }: MeasureContext) {
       coldStartMs: s.coldStartMs,
       batchRowsPerSecond: rowsPerSecond,
       cpus: input.limits.cpus ?? null,
-      lanes,
       mismatches,
       mismatchRate: compared.length ? mismatches / compared.length : 0,
       budgetS: s.budgetS,
@@ -69,7 +67,7 @@ function measure({ pred, labels, input }: MeasureContext) {
     evidence: [
       ev(
         'Single customers',
-        `${calls.length} warm calls of predict() on a one-row file${calls.length < 200 ? ` (the ${s.budgetS} s budget ended the series)` : ''}${lanes > 1 ? `, answered by ${lanes} serving processes side by side (one per CPU), each one call at a time` : ''}; each timed by the grader from handing the row over to reading the answer`,
+        `${calls.length} warm calls of predict() on a one-row file${calls.length < 200 ? ` (the ${s.budgetS} s budget ended the series)` : ''}; each timed by the grader from handing the row over to reading the answer`,
       ),
       ev('Cold start', `loading model.pkl and the first answer: ${s.coldStartMs.toFixed(0)} ms`),
       ev('Batch', rowsPerSecond ? `${Math.round(rowsPerSecond)} customers per second on the whole holdout (${s.batchRows} rows)` : (s.batchProblem ?? 'not measured')),

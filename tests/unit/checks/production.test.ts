@@ -82,13 +82,6 @@ describe('serving.latency', () => {
       values: { mismatches: 1, mismatchRate: 0.25 },
     },
     { name: 'batch throughput', change: { predict: { serving: serving() } }, values: { batchRowsPerSecond: 200 }, evidence: '200 customers per second' },
-    { name: 'one serving process (harness before 2.3.0)', change: { predict: { serving: serving() } }, values: { lanes: 1, calls: 200 } },
-    {
-      name: 'two serving processes side by side',
-      change: { predict: { serving: serving({ lanes: 2 }) } },
-      values: { lanes: 2, calls: 200, p99Ms: 9 },
-      evidence: 'answered by 2 serving processes side by side (one per CPU)',
-    },
     {
       name: 'the probe never got an answer',
       change: { predict: { serving: serving({ coldStartMs: null, warmMs: [], warmCpuMs: [], problem: 'could not load the model' }) } },
