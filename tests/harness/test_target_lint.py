@@ -51,6 +51,27 @@ CASES = [
         def b(x):
             return x + 1
         """, [("solution.py", 2, "read from the data"), ("solution.py", 3, "through `x` (line 2)")]),
+    ("an assignment chain is followed to the write into the frame", """\
+        def clean(raw):
+            refund = raw["refund_issued"]
+            flag = refund.astype(str).str.lower()
+            is_yes = (flag == "yes") if len(flag) else flag
+            out = raw[["plan"]].copy()
+            out["refunded"] = is_yes.astype(int)
+            return out
+        """, [("solution.py", 2, "read from the data"), ("solution.py", 3, "through `refund` (line 2)"),
+              ("solution.py", 4, "through `flag` (line 3)"), ("solution.py", 6, "through `is_yes` (line 4)")]),
+    ("a chain stops where the column is selected or passed on", """\
+        import pandas as pd
+        NUMERIC = ["tenure", "refund_issued"]
+        def train(df):
+            cols = NUMERIC + ["plan"]
+            X = df[cols]
+            X_train = X.iloc[:100]
+            prep = make_prep(cols)
+            return prep, X_train
+        """, [("solution.py", 2, "named in a list of columns"), ("solution.py", 4, "through `NUMERIC` (line 2)"),
+              ("solution.py", 5, "through `cols` (line 4)"), ("solution.py", 7, "through `cols` (line 4)")]),
     ("never named: dropping only the target keeps it", """\
         import pandas as pd
         TARGET = "churned"

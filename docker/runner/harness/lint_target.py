@@ -7,8 +7,9 @@ the graded code (the solution and the modules it imports; exploratory files cann
 as text, never runs it, and follows each mention of a column:
 
 - `raw["refund_issued"]`, or the name in a list of feature columns: the column enters there, and
-  where the value (or the list) is assigned to a name, the lines that use that name are followed one
-  more step (`refund = raw[...]` (line 39) -> `df["refund"] = refund ...` (line 40));
+  where the value (or the list) is assigned to a name, the lines that use that name are followed, and
+  so on along assignment chains that derive from it (`refund = raw[...]` (line 39) -> `flag =
+  refund.eq("yes")` -> `df["refund"] = flag` (line 41)), up to MAX_CHAIN steps;
 - `df.drop(columns=["refund_issued"])`, `.pop`, `del`, `.difference`, `c != "refund_issued"`,
   `c not in LEAKY`: the column is removed there; a mention inside a test (`"refund_issued" in df`)
   says nothing either way;
@@ -24,6 +25,7 @@ import ast
 import os
 
 MAX_USES = 8  # per column: the reviewer needs the entry points, not every later use
+MAX_CHAIN = 6  # assignment steps followed from a mention (refund = raw[...] -> flag = refund... -> ...)
 MAX_FILES = 50
 MAX_BYTES = 2_000_000
 
@@ -169,18 +171,9 @@ def _analyse(f, tree, columns, target, uses, removed, dropping_target):
         if _test_context(node, parent):
             continue
         name, stmt = _assigned_name(node, parent)
-        line = stmt.lineno if stmt is not None else node.lineno
         uses.setdefault(column, []).append(_record(f, column, node.lineno, _how(node, parent)))
-        if name is None:
-            continue
-        scope = _scope_of(stmt, parent)
-        for use in loads.get(name, []):
-            at = _stmt_of(use, parent)
-            # A local name is followed within its function; a module-level one (FEATURES = [...]) everywhere.
-            if at is stmt or (not isinstance(scope, ast.Module) and _scope_of(use, parent) is not scope):
-                continue
-            uses[column].append(_record(f, column, at.lineno if at is not None else use.lineno,
-                                        f"through `{name}` ({_display_line(f, line)})"))
+        if name is not None:
+            _follow(f, column, name, stmt, parent, loads, uses[column], set())
     # `X = df.drop(columns=[TARGET, "id"])`: every other column is a feature.
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "drop":
@@ -188,6 +181,49 @@ def _analyse(f, tree, columns, target, uses, removed, dropping_target):
                 stmt = _stmt_of(node, parent)
                 dropping_target.append(_record(f, None, stmt.lineno if stmt is not None else node.lineno,
                                                "every column but the ones dropped here becomes a feature"))
+
+
+def _follow(f, column, name, stmt, parent, loads, out, seen, depth=0):
+    """Record the lines that use `name` (assigned the column, or a list naming it, at `stmt`), and follow
+    assignment chains: where a use is the value being derived (`flag = refund.eq("yes")`,
+    `cols = NUMERIC + ["x"]`) the new name's uses are followed too, up to MAX_CHAIN steps. A name used
+    as an argument or a selection (`X = df[cols]`, `ColumnTransformer([... cols])`) is where the column
+    enters; what is done with the result afterwards is not followed."""
+    scope = _scope_of(stmt, parent)
+    if (name, id(scope)) in seen:
+        return
+    seen.add((name, id(scope)))
+    line = stmt.lineno
+    for use in loads.get(name, []):
+        at = _stmt_of(use, parent)
+        # A local name is followed within its function; a module-level one (FEATURES = [...]) everywhere.
+        if at is stmt or (not isinstance(scope, ast.Module) and _scope_of(use, parent) is not scope):
+            continue
+        out.append(_record(f, column, at.lineno if at is not None else use.lineno,
+                           f"through `{name}` ({_display_line(f, line)})"))
+        if depth + 1 < MAX_CHAIN and len(out) < 4 * MAX_USES:
+            nxt, nstmt = _assigned_name(use, parent)
+            if nxt is not None and nxt != name and _derived(use, nstmt.value, parent):
+                _follow(f, column, nxt, nstmt, parent, loads, out, seen, depth + 1)
+
+
+def _derived(use, value, parent):
+    """True when `value` is built on the name itself: the receiver of methods, an operand of arithmetic
+    or a comparison, or what is indexed (refund.astype(int) == 1, NUMERIC + CATEGORICAL, s[mask]);
+    not an argument of a call or the key of a selection (df[cols], f(cols))."""
+    node = use
+    while node is not value:
+        up = parent.get(node)
+        if up is None:
+            return False
+        if isinstance(up, ast.Attribute) or (isinstance(up, ast.Call) and up.func is node) \
+                or (isinstance(up, ast.Subscript) and up.value is node) \
+                or isinstance(up, (ast.BinOp, ast.Compare, ast.UnaryOp, ast.BoolOp)) \
+                or (isinstance(up, ast.IfExp) and up.test is not node):
+            node = up
+            continue
+        return False
+    return True
 
 
 def _target_aliases(tree, target):
