@@ -58,6 +58,8 @@ PREPROCESSORS = {
     "ColumnTransformer", "make_column_transformer", "FeatureUnion", "make_union",
     "TfidfVectorizer", "CountVectorizer", "TfidfTransformer", "DictVectorizer", "SplineTransformer",
     "MissingIndicator", "Nystroem", "LinearDiscriminantAnalysisTransformer",
+    # Keras preprocessing layers: adapt(data) learns means, bins or a vocabulary
+    "Normalization", "Discretization", "TextVectorization",
 }
 # Stateless or label-only transformers: fitting them "early" leaks nothing.
 NOT_PREPROCESSORS = {

@@ -17,7 +17,8 @@ from __future__ import annotations
 import ast
 import re
 
-STAT_METHODS = {"mean", "median", "std", "var", "quantile", "mode", "corr", "corrwith", "value_counts", "sem", "rank"}
+STAT_METHODS = {"mean", "median", "std", "var", "quantile", "mode", "corr", "corrwith", "value_counts", "sem", "rank",
+                "describe"}
 # np.mean(X, axis=0), np.percentile(x, 99): the function forms of numpy (np.min / np.max as for methods)
 NUMPY_STATS = {"mean", "median", "std", "var", "percentile", "quantile", "average", "nanmean", "nanmedian", "nanstd",
                "nanvar", "nanpercentile", "nanquantile"}
@@ -146,6 +147,42 @@ def _is_mask(node):
             return _is_mask(node.func.value)
         return node.func.attr in ("isin", "between", "notna", "notnull", "isna", "isnull", "duplicated")
     return False
+
+
+SPLIT_COLUMN = re.compile(r"(?i)(split|fold|partition|subset|^set$|^dataset$|^sample$|is_?train|is_?test|is_?val)")
+SPLIT_VALUE = re.compile(r"(?i)^(train(ing)?|test(ing)?|val(id|idation)?|dev|holdout|eval)$")
+
+
+ORDERING_COLUMN = re.compile(r"(?i)(date|time|day|week|month|year|quarter|period|season|hour|^ts$|_ts$|epoch|"
+                             r"index|^idx|_idx$|^id$|_id$|(^|_)(row|order|step)(_|$))")
+
+
+def _column_name(left):
+    """The column a comparison reads: df.x, df["x"], or x inside a query string."""
+    if isinstance(left, ast.Attribute):
+        return left.attr
+    if isinstance(left, ast.Subscript) and isinstance(left.slice, ast.Constant) and isinstance(left.slice.value, str):
+        return left.slice.value
+    if isinstance(left, ast.Name):
+        return left.id
+    return None
+
+
+def _ordering_column(left):
+    """A column rows are ordered or partitioned by (a date, a year, an index), or the index itself."""
+    name = _column_name(left)
+    if name is None:
+        return isinstance(left, ast.Attribute) and left.attr == "index"
+    return bool(ORDERING_COLUMN.search(name) or SPLIT_COLUMN.search(name))
+
+
+def _split_column(left, right):
+    """A column that says which part a row belongs to (df.split == "train", df["is_train"] == 1), not a
+    class or a category (df.y == 1, df.city == "Paris"): told by the column's name or the value's."""
+    name = _column_name(left)
+    if isinstance(name, str) and SPLIT_COLUMN.search(name):
+        return True
+    return isinstance(right.value, str) and bool(SPLIT_VALUE.match(right.value.strip()))
 
 
 def _slice_side(sl):
@@ -587,7 +624,8 @@ class _Scope:
                 # Keras: fit(X, y, validation_split=0.2) holds out the last rows of X as validation
                 src = frozenset().union(*(self.origins_of(a) for a in n.args)) if n.args else frozenset()
                 self.split(src, n.lineno, "fit(validation_split=...)")
-            elif isinstance(f, ast.Attribute) and f.attr in ("fit", "fit_transform", "fit_resample", "fit_sample") and n.args:
+            elif isinstance(f, ast.Attribute) and f.attr in ("fit", "fit_transform", "fit_resample", "fit_sample", "adapt") \
+                    and n.args:
                 info = self.l.kind_of(f.value, {}) or self._env_kind(f.value)
                 if info is None:
                     continue
@@ -901,16 +939,47 @@ class _Scope:
                 seen.append((neg, stmt.lineno))
                 self.roots[k] = frozenset([Origin(k, stmt.lineno, "test" if neg else "train")])
                 return True
-            if isinstance(sl, ast.Compare) and len(sl.ops) == 1 and type(sl.ops[0]) in COMPLEMENT:
-                col = ast.dump(sl.left) + "|" + ast.dump(sl.comparators[0])
-                seen = self.masks.setdefault((src_key, col), [])
-                want = COMPLEMENT[type(sl.ops[0])]
-                match = next((line for op, line in seen if op is want), None)
-                if match is not None:
-                    self.split(self.roots[src_key], match, "complementary row masks")
-                    self.roots[k] = frozenset([Origin(k, stmt.lineno, "test")])
-                    return True
-                seen.append((type(sl.ops[0]), stmt.lineno))
+            return self._mask_split(k, src_key, sl, stmt, "")
+        if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "query" and v.args \
+                and isinstance(v.args[0], ast.Constant) and isinstance(v.args[0].value, str):
+            # df.query("year < 2020") / df.query("year >= 2020"): the same masks, written as strings
+            src_key = _key(v.func.value)
+            if src_key is None or src_key not in self.roots:
+                return False
+            try:
+                expr = ast.parse(v.args[0].value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return False
+            return self._mask_split(k, src_key, expr, stmt, "query:")
+        return False
+
+    def _mask_split(self, k, src_key, sl, stmt, prefix):
+        if not (isinstance(sl, ast.Compare) and len(sl.ops) == 1):
+            return False
+        op, left, right = type(sl.ops[0]), sl.left, sl.comparators[0]
+        if op is ast.Eq and isinstance(right, ast.Constant) and _split_column(left, right):
+            # df[df.split == "train"] / df[df.split == "valid"], df[df.is_train == 1] / == 0: one column
+            # naming each row's part, taken with two different values
+            seen = self.masks.setdefault((src_key, prefix + "eq:" + ast.dump(left)), [])
+            match = next((line for value, line in seen if value != right.value), None)
+            if match is not None:
+                self.split(self.roots[src_key], match, "a column naming each row's part")
+                self.roots[k] = frozenset([Origin(k, stmt.lineno, "test")])
+                return True
+            seen.append((right.value, stmt.lineno))
+            return False
+        if op in COMPLEMENT and (not isinstance(right, ast.Constant) or _ordering_column(left)):
+            # df[df.day < cutoff] / df[df.day >= cutoff], df[df.year < 2021] / >= 2021; a constant on another
+            # column (df.age > 60 / df.age <= 60) picks subgroups to compare, not parts to train and test on
+            col = prefix + ast.dump(left) + "|" + ast.dump(right)
+            seen = self.masks.setdefault((src_key, col), [])
+            want = COMPLEMENT[op]
+            match = next((line for o, line in seen if o is want), None)
+            if match is not None:
+                self.split(self.roots[src_key], match, "complementary row masks")
+                self.roots[k] = frozenset([Origin(k, stmt.lineno, "test")])
+                return True
+            seen.append((op, stmt.lineno))
         return False
 
 
