@@ -19,6 +19,8 @@ export const cohortQuerySchema = z.object({
   dir: z.enum(['asc', 'desc']).catch('desc'),
   /** The similar-code list's bar, in percent (absent: the rubric's flag threshold, else the default). */
   similar: z.coerce.number().int().min(20).max(100).optional().catch(undefined),
+  /** `flagged`: only candidates whose latest attempt carries the rubric's similarity flag. */
+  similarity: z.enum(['', 'flagged']).catch(''),
 });
 export type CohortQuery = z.infer<typeof cohortQuerySchema>;
 
@@ -51,6 +53,8 @@ export interface CohortRow extends AttemptSummary {
   position: CohortPosition;
   /** The highest similarity with anyone else's code when the report's rubric flags it (at or above its similarity.flagAbove), else null. */
   similarityFlag: number | null;
+  /** The highest stored similarity with anyone else's code, flagged or not (null: no stored match, i.e. none above the 0.2 floor, or not compared yet). */
+  similarityTop: number | null;
 }
 
 /** Where one submission stands among the graded submissions of its assessment on one measure. */
@@ -160,18 +164,19 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
      SELECT l.*, p.quality_pr, p.quality_n, p.score_pr, p.score_n, COALESCE((
        SELECT jsonb_agg(jsonb_build_object('id', e.id, 'fileName', e.file_name, 'createdAt', e.created_at, 'status', e.status, 'finalScore', e.final_score, 'passed', e.passed, 'invalid', e.invalid) ORDER BY e.created_at DESC, e.id DESC)
        FROM ranked e WHERE e.candidate_key = l.candidate_key AND e.rn > 1), '[]'::jsonb) AS earlier,
-       CASE WHEN sim.top >= l.similarity_flag_above::real THEN sim.top END AS similarity_flag
+       sim.top AS similarity_top, sim.flag AS similarity_flag
      FROM ranked l
      LEFT JOIN positions p ON p.id = l.id
-     LEFT JOIN LATERAL (SELECT ${topSimilaritySql('l.id', 'l.candidate_key')} AS top WHERE l.similarity_flag_above IS NOT NULL) sim ON true
+     LEFT JOIN LATERAL (SELECT t.top, CASE WHEN t.top >= l.similarity_flag_above::real THEN t.top END AS flag FROM (SELECT ${topSimilaritySql('l.id', 'l.candidate_key')} AS top) t) sim ON true
      WHERE l.rn = 1
        AND ($2 = '' OR strpos(lower(COALESCE(l.candidate, '')), lower($2)) > 0 OR strpos(lower(COALESCE(l.candidate_email, '')), lower($2)) > 0 OR strpos(lower(l.file_name), lower($2)) > 0)
        AND ($3 = '' OR $3 = ANY(l.flags))
        AND ($4 = '' OR ($4 = 'passed' AND l.passed IS TRUE) OR ($4 = 'not-passed' AND l.passed IS FALSE AND NOT l.invalid) OR ($4 = 'invalid' AND l.invalid) OR l.status = $4)
        AND ($5 = '' OR ($5 = 'none' AND l.decision IS NULL) OR l.decision = $5)
+       AND ($7 = '' OR sim.flag IS NOT NULL)
      ORDER BY ${ORDER[q.sort]} ${dir} NULLS LAST, l.created_at DESC, l.id DESC
      LIMIT $6`,
-    [assessmentId, q.q, q.flag, q.status, q.decision, limit],
+    [assessmentId, q.q, q.flag, q.status, q.decision, limit, q.similarity],
   );
   return rows.map((r) => ({
     id: r.id,
@@ -192,6 +197,7 @@ export async function listCohort(db: Db, assessmentId: string, q: CohortQuery, l
     decision: r.decision ? { decision: r.decision, note: r.decision_note, by: r.decided_by, at: r.decided_at } : null,
     earlier: (r.earlier as (Omit<AttemptSummary, 'createdAt'> & { createdAt: string })[]).map((e) => ({ ...e, createdAt: new Date(e.createdAt) })),
     similarityFlag: r.similarity_flag === null ? null : Number(r.similarity_flag),
+    similarityTop: r.similarity_top === null ? null : Number(r.similarity_top),
     position: positionOf(r),
   }));
 }

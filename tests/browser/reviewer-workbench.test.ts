@@ -139,12 +139,15 @@ describe('cohort list', () => {
     expect(res.headers()['content-disposition']).toContain('attachment; filename="candidates-smoke-binary.csv"');
     const lines = (await res.text()).trimEnd().split('\r\n');
     expect(lines[0]).toBe(
-      'candidate,email,file,submitted_at,attempts,status,verdict,final_score,automatic_score,manual_scored,decision,decided_by,decision_note,failed_checks,submission_id,quality_beats_pct,score_beats_pct',
+      'candidate,email,file,submitted_at,attempts,status,verdict,final_score,automatic_score,manual_scored,decision,decided_by,decision_note,failed_checks,submission_id,quality_beats_pct,score_beats_pct,similarity_top_pct,similarity_flagged',
     );
-    expect(lines.slice(1).map((l) => l.split(',').at(-3))).toEqual(shown);
+    expect(lines.slice(1).map((l) => l.split(',').at(-5))).toEqual(shown);
     // q=o matches "Bob", "Grace Hopper" and "Ada Lovelace", sorted by name.
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(new RegExp(`^"'=HYPERLINK\\(""http://evil.example"",""x""\\), ""Bob""",,grace.tar.gz,.*,1,completed,passed \\(provisional\\),.*,${ids.formula},[^,]*,[^,]*$`));
+    // The similarity columns come last; smoke-binary's rubric sets no similarity flag.
+    expect(lines[1]).toMatch(
+      new RegExp(`^"'=HYPERLINK\\(""http://evil.example"",""x""\\), ""Bob""",,grace.tar.gz,.*,1,completed,passed \\(provisional\\),.*,${ids.formula},[^,]*,[^,]*,\\d*,no$`),
+    );
     expect(lines[2]).toMatch(/^Ada Lovelace,,grace\.tar\.gz,[^,]+,2,completed,not passed \(provisional\),[\d.]+,55\.0,0 of 2,,,,Preprocessing fitted on training rows only,/);
     await page.close();
   });

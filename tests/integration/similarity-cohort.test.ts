@@ -151,6 +151,65 @@ describe('similar code across the cohort, filtered by the database', () => {
     expect((await topMatches(ctx.db, sub.dee!)).matches.map((m) => m.other.label)).toEqual(['leaked answer', 'upload.zip']);
   });
 
+  it('filters the list to the flagged candidates in SQL, alone or with the other filters; every row knows its highest match', async () => {
+    const all = await listCohort(ctx.db, A, cohortQuerySchema.parse({}));
+    expect(Object.fromEntries(all.map((r) => [r.candidate ?? r.fileName, r.similarityTop]))).toEqual({
+      Fay: expect.closeTo(0.95, 5), // not flagged (rubric v1), but the match is still known
+      'upload.zip': expect.closeTo(0.7, 5),
+      Dee: expect.closeTo(0.85, 5),
+      Cy: expect.closeTo(0.6, 5), // its best match, not the 0.3 with the upload
+      Bob: expect.closeTo(0.95, 5),
+      Ada: null, // only her own earlier attempt is like her latest
+    });
+    const flagged = await listCohort(ctx.db, A, cohortQuerySchema.parse({ similarity: 'flagged' }));
+    expect(flagged.map((r) => r.id)).toEqual([sub.dee, sub.bob]);
+    expect((await listCohort(ctx.db, A, cohortQuerySchema.parse({ similarity: 'flagged', q: 'bo' }))).map((r) => r.id)).toEqual([sub.bob]);
+    expect((await listCohort(ctx.db, A, cohortQuerySchema.parse({ similarity: 'flagged', sort: 'candidate', dir: 'asc' }))).map((r) => r.candidate)).toEqual(['Bob', 'Dee']);
+    // An unknown value is no filter.
+    expect(await listCohort(ctx.db, A, cohortQuerySchema.parse({ similarity: 'maybe' }))).toHaveLength(all.length);
+  });
+
+  it('the list page filters by the flag and the CSV export carries the highest match and the flag as its last columns', async () => {
+    const app = await buildApp(ctx);
+    try {
+      const cookie = await reviewerCookie(app);
+      const page = await app.inject({ method: 'GET', url: `/review/assessments/${A}?similarity=flagged`, headers: { cookie } });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('<input type="checkbox" id="f-similarity" name="similarity" value="flagged" checked>');
+      expect([...page.body.matchAll(/<tr data-submission="([^"]+)"/g)].map((m) => m[1])).toEqual([sub.dee, sub.bob]);
+      expect(page.body).toContain(`href="/review/assessments/${A}/candidates.csv?sort=submitted&amp;dir=desc&amp;similarity=flagged"`);
+      // The similar-code form keeps the filter.
+      expect(page.body).toContain('<input type="hidden" name="similarity" value="flagged">');
+      const unchecked = await app.inject({ method: 'GET', url: `/review/assessments/${A}`, headers: { cookie } });
+      expect(unchecked.body).toContain('<input type="checkbox" id="f-similarity" name="similarity" value="flagged" >');
+
+      const csv = async (qs: string) => {
+        const res = await app.inject({ method: 'GET', url: `/review/assessments/${A}/candidates.csv${qs}`, headers: { cookie } });
+        expect(res.statusCode).toBe(200);
+        const [header, ...lines] = res.body.trimEnd().split('\r\n');
+        const cols = header!.split(',');
+        return { cols, rows: lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]))) };
+      };
+      const everyone = await csv('');
+      expect(everyone.cols.slice(-4)).toEqual(['quality_beats_pct', 'score_beats_pct', 'similarity_top_pct', 'similarity_flagged']);
+      expect(Object.fromEntries(everyone.rows.map((r) => [r.candidate, [r.similarity_top_pct, r.similarity_flagged]]))).toEqual({
+        Fay: ['95', 'no'],
+        'API upload': ['70', 'no'],
+        Dee: ['85', 'yes'],
+        Cy: ['60', 'no'],
+        Bob: ['95', 'yes'],
+        Ada: ['', 'no'],
+      });
+      const onlyFlagged = await csv('?similarity=flagged');
+      expect(onlyFlagged.rows.map((r) => [r.submission_id, r.similarity_top_pct, r.similarity_flagged])).toEqual([
+        [sub.dee, '85', 'yes'],
+        [sub.bob, '95', 'yes'],
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('the assessment page shows the clusters with side-by-side links (any stored pair opens), and the flag in the list', async () => {
     const app = await buildApp(ctx);
     try {

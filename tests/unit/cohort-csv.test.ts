@@ -21,6 +21,7 @@ const row = (over: Partial<CohortRow>): CohortRow => ({
   decision: null,
   earlier: [],
   similarityFlag: null,
+  similarityTop: null,
   position: { quality: { betterThan: 0.8, of: 6 }, score: { betterThan: 2 / 3, of: 7 } },
   ...over,
 });
@@ -32,9 +33,9 @@ describe('cohort CSV', () => {
       row({ candidate: 'Plain, Name' }),
     ]);
     const lines = csv.split('\r\n');
-    expect(lines[0]!.split(',')).toHaveLength(17);
+    expect(lines[0]!.split(',')).toHaveLength(19);
     expect(lines[1]).toBe(
-      `'=1+1,'@x,'+cmd|calc,2026-01-02T03:04:05.000Z,1,completed,passed (provisional),80.0,80.0,1 of 2,Hold,Rita,"'-2, ""maybe""\nlater",No reliance on information from after the outcome,00000000-0000-4000-8000-000000000001,80,67`,
+      `'=1+1,'@x,'+cmd|calc,2026-01-02T03:04:05.000Z,1,completed,passed (provisional),80.0,80.0,1 of 2,Hold,Rita,"'-2, ""maybe""\nlater",No reliance on information from after the outcome,00000000-0000-4000-8000-000000000001,80,67,,no`,
     );
     expect(lines[2]).toMatch(/^"Plain, Name",ada@example\.com,/);
   });
@@ -42,8 +43,17 @@ describe('cohort CSV', () => {
   it('the cohort percentiles are whole percents, empty without the measure or anyone to compare with', () => {
     const csv = cohortCsv([row({ position: { quality: null, score: { betterThan: 0, of: 1 } } }), row({ position: { quality: { betterThan: 0, of: 2 }, score: { betterThan: 1, of: 2 } } })]);
     const [, first, second] = csv.split('\r\n');
-    expect(first).toMatch(/,00000000-0000-4000-8000-000000000001,,$/);
-    expect(second).toMatch(/,00000000-0000-4000-8000-000000000001,0,100$/);
+    expect(first).toMatch(/,00000000-0000-4000-8000-000000000001,,,,no$/);
+    expect(second).toMatch(/,00000000-0000-4000-8000-000000000001,0,100,,no$/);
+  });
+
+  it('the similarity columns come last: the highest match in whole percent (empty without a stored match) and whether the rubric flags it', () => {
+    const csv = cohortCsv([row({ similarityTop: 0.949999988079071, similarityFlag: 0.949999988079071 }), row({ similarityTop: 0.7 }), row({})]);
+    const [header, flagged, below, none] = csv.split('\r\n');
+    expect(header).toMatch(/,score_beats_pct,similarity_top_pct,similarity_flagged$/);
+    expect(flagged).toMatch(/,80,67,95,yes$/);
+    expect(below).toMatch(/,80,67,70,no$/);
+    expect(none).toMatch(/,80,67,,no$/);
   });
 
   it('a graded submission whose pipeline did not run reads "invalid", not "not passed"', () => {

@@ -74,7 +74,7 @@ function earlierAttempts(r: CohortRow): SafeHtml | '' {
 export function cohortSection(d: CohortSectionData): SafeHtml {
   const base = `/review/assessments/${d.assessmentId}`;
   const q = d.query;
-  const filtered = q.q || q.status || q.flag || q.decision;
+  const filtered = q.q || q.status || q.flag || q.decision || q.similarity;
   return html`<form class="card filters" method="get" action="${base}" role="search" aria-label="Filter candidates">
       <div class="field"><label for="f-q">Candidate, e-mail or file</label><input type="search" id="f-q" name="q" value="${q.q}"></div>
       <div class="field"><label for="f-status">Status</label><select id="f-status" name="status">
@@ -89,6 +89,7 @@ export function cohortSection(d: CohortSectionData): SafeHtml {
         <option value="">Any</option>
         ${DECISION_FILTERS.map((s) => html`<option value="${s}" ${q.decision === s ? html`selected` : ''}>${DECISION_TEXT[s]}</option>`)}
       </select></div>
+      <div class="field"><label><input type="checkbox" id="f-similarity" name="similarity" value="flagged" ${q.similarity === 'flagged' ? html`checked` : ''}> Flagged for similarity only</label></div>
       <input type="hidden" name="sort" value="${q.sort}"><input type="hidden" name="dir" value="${q.dir}">${q.similar === undefined ? '' : html`<input type="hidden" name="similar" value="${String(q.similar)}">`}
       <div class="actions"><button type="submit">Apply</button>${filtered ? html`<a class="button secondary" href="${base}">Clear</a>` : ''}</div>
     </form>

@@ -36,7 +36,7 @@ export interface SimilarityListData {
  */
 export function similarityListSection(d: SimilarityListData): SafeHtml {
   const q = d.query;
-  const keep = (['q', 'status', 'flag', 'decision', 'sort', 'dir'] as const).filter((k) => q[k] !== '');
+  const keep = (['q', 'status', 'flag', 'decision', 'similarity', 'sort', 'dir'] as const).filter((k) => q[k] !== '');
   const labels = new Map<string, PairSide>();
   for (const c of d.clusters) for (const p of c.pairs) labels.set(p.a, p.left).set(p.b, p.right);
   return html`<section class="card" id="similar-code" aria-labelledby="similar-h">

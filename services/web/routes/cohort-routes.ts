@@ -81,6 +81,8 @@ const CSV_COLUMNS = [
   'submission_id',
   'quality_beats_pct',
   'score_beats_pct',
+  'similarity_top_pct',
+  'similarity_flagged',
 ] as const;
 
 const round = (x: number | null) => (x === null ? '' : (Math.round(x * 10) / 10).toFixed(1));
@@ -105,6 +107,9 @@ function csvRecord(r: CohortRow): Record<(typeof CSV_COLUMNS)[number], string | 
     // Reviewers only, like the whole export: the share of the other graded submissions beaten (empty with nobody to compare).
     quality_beats_pct: percentBeaten(r.position.quality) ?? '',
     score_beats_pct: percentBeaten(r.position.score) ?? '',
+    // The highest similarity with anyone else's code (empty: no stored match above the 0.2 floor), and whether the rubric flags it.
+    similarity_top_pct: r.similarityTop === null ? '' : Math.round(r.similarityTop * 100),
+    similarity_flagged: r.similarityFlag === null ? 'no' : 'yes',
   };
 }
 
