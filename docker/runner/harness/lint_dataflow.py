@@ -115,10 +115,27 @@ def _base(node):
             return _key(node)
 
 
-def _row_wise(call):
-    """df[cols].mean(axis=1), np.max(X, axis=1): one value per row, from that row only."""
-    return any(k.arg == "axis" and isinstance(k.value, ast.Constant) and k.value.value in (1, "columns")
-               for k in call.keywords)
+AXIS_FIRST = {"mean", "median", "std", "var", "min", "max", "sem", "mode"}  # X.mean(1): the axis comes first
+Q_BEFORE_AXIS = {"percentile", "quantile", "nanpercentile", "nanquantile"}  # np.percentile(X, 99, 1)
+
+
+def _row_wise(call, pos=None):
+    """df[cols].mean(axis=1), np.max(X, axis=1), x.mean(dim=1) (torch), X.mean(1), imgs.std(axis=(1, 2)),
+    A.mean(axis=-1): one value per row (per sample), from that row only. `pos`: where a positional axis is."""
+    values = [k.value for k in call.keywords if k.arg in ("axis", "dim")]
+    if pos is not None and len(call.args) > pos:
+        values.append(call.args[pos])
+    return any(_per_row_axis(v) for v in values)
+
+
+def _per_row_axis(v):
+    if isinstance(v, ast.UnaryOp) and isinstance(v.op, ast.USub) and isinstance(v.operand, ast.Constant):
+        return isinstance(v.operand.value, int) and v.operand.value >= 1  # the last axis, of a 2-D table: its rows
+    if isinstance(v, ast.Constant):
+        return v.value == "columns" or (type(v.value) is int and v.value >= 1)
+    if isinstance(v, ast.Tuple):
+        return bool(v.elts) and all(_per_row_axis(e) for e in v.elts)  # axis=(1, 2): per image
+    return False
 
 
 def _windowed(node):
@@ -376,7 +393,7 @@ class _Scope:
             if isinstance(f, ast.Attribute):
                 m = f.attr
                 recv = f.value
-                if _windowed(recv) or _row_wise(n):
+                if _windowed(recv) or _row_wise(n, 0 if m in AXIS_FIRST else None):
                     continue
                 if m in STAT_METHODS or (m in MINMAX and (MINMAX <= methods or id(n) in divisors)):
                     if isinstance(recv, ast.Call) and isinstance(recv.func, ast.Attribute) and recv.func.attr == "groupby":
@@ -390,7 +407,8 @@ class _Scope:
                     if o:
                         found.append((o, n.lineno, f"a group statistic (`groupby(...).{m}`) of `{_base(recv) or 'the data'}`"))
                         continue
-            if isinstance(f, ast.Attribute) and self._is_numpy(f.value) and n.args and not _row_wise(n) and (
+            if isinstance(f, ast.Attribute) and self._is_numpy(f.value) and n.args \
+                    and not _row_wise(n, 2 if f.attr in Q_BEFORE_AXIS else 1) and (
                     f.attr in NUMPY_STATS or (f.attr in NUMPY_MINMAX and (len(methods & NUMPY_MINMAX) > 1 or id(n) in divisors))):
                 o = self.origins_of(n.args[0])
                 if o:
