@@ -71,6 +71,8 @@ export const configSchema = z
     UPLOAD_MAX_ENTRIES: bytes.default(2000),
     UPLOAD_MAX_RATIO: z.coerce.number().positive().default(100),
     UPLOAD_TIMEOUT_MS: bytes.default(60_000),
+    /** Warm Python processes the API keeps for parsing uploaded solutions (started on the first upload). */
+    UPLOAD_PARSERS: z.coerce.number().int().min(1).max(16).default(2),
     /** Uploads accepted per client IP per minute (API and invite pages alike). */
     UPLOAD_RATE_PER_IP: z.coerce.number().int().positive().default(30),
     /** Uploads accepted per invite token per minute. */

@@ -19,6 +19,7 @@ import { RegradeRepository } from './regrades/regrade-repository.ts';
 import { RegradeQueue } from './regrades/regrade-queue.ts';
 import { WebhookRepository } from './webhooks/webhook-repository.ts';
 import { WebhookQueue } from './webhooks/webhook-queue.ts';
+import { PythonParser } from './archive/python-parser.ts';
 
 /**
  * The composition root: everything a process (API, worker, CLI) shares, built once from the config.
@@ -44,6 +45,7 @@ export interface Context {
   regradeQueue: RegradeQueue;
   webhooks: WebhookRepository;
   webhookQueue: WebhookQueue;
+  pythonParser: PythonParser;
   close(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export function createContext(config: Config, name: string): Context {
   const queue = new GradingQueue(redis, config);
   const regradeQueue = new RegradeQueue(redis, config);
   const webhookQueue = new WebhookQueue(redis, config);
+  const pythonParser = new PythonParser({ processes: config.UPLOAD_PARSERS, timeoutMs: 5_000, maxRequestsPerProcess: 500 });
   return {
     config,
     logger,
@@ -93,7 +96,9 @@ export function createContext(config: Config, name: string): Context {
     regradeQueue,
     webhooks: new WebhookRepository(db),
     webhookQueue,
+    pythonParser,
     async close() {
+      await pythonParser.close();
       await queue.close().catch(() => {});
       await regradeQueue.close().catch(() => {});
       await webhookQueue.close().catch(() => {});

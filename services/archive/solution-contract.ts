@@ -1,82 +1,14 @@
-import { spawn } from 'node:child_process';
 import { z } from 'zod';
 import { ArchiveRejectedError } from '../errors.ts';
 import type { ArchiveEntry } from './archive-scanner.ts';
 import type { ArchiveFile } from './archive-reader.ts';
+import type { SourceParser } from './python-parser.ts';
 
 /** Folders the harness never looks into for solution.py (docker/runner/harness/contract.py, SKIP_DIRS). */
 const SKIP_DIRS = new Set(['__pycache__', '__MACOSX', '.git', '.ipynb_checkpoints', 'venv', '.venv', 'env', 'node_modules', 'site-packages']);
 const REQUIRED = ['train', 'predict'] as const;
 /** solution.py (or .ipynb) larger than this is refused: no real pipeline is that long, and the parser reads it whole. */
 export const SOLUTION_MAX_BYTES = 2 * 1024 * 1024;
-const PARSE_TIMEOUT_MS = 5_000;
-const PYTHON = '/usr/bin/python3';
-
-/**
- * Lists the names a module binds at its top level (def, class, assignment, import, also inside
- * top-level if/try/with blocks) without running it: ast.parse only builds the syntax tree. The
- * source comes on stdin; the answer is one JSON line.
- */
-const PARSE_SCRIPT = `
-import ast, json, sys
-def out(d):
-    sys.stdout.write(json.dumps(d)); sys.exit(0)
-try:
-    tree = ast.parse(sys.stdin.buffer.read(), filename="solution.py")
-except SyntaxError as e:
-    out({"ok": False, "line": e.lineno, "message": str(e.msg)[:300]})
-except (ValueError, RecursionError, MemoryError) as e:
-    out({"ok": False, "line": None, "message": (type(e).__name__ + ": " + str(e))[:300]})
-names, star = set(), False
-def targets(t):
-    if isinstance(t, ast.Name): names.add(t.id)
-    elif isinstance(t, (ast.Tuple, ast.List)):
-        for e in t.elts: targets(e)
-def walk(body):
-    global star
-    for n in body:
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): names.add(n.name)
-        elif isinstance(n, ast.Assign):
-            for t in n.targets: targets(t)
-        elif isinstance(n, (ast.AnnAssign, ast.AugAssign)): targets(n.target)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            for a in n.names:
-                if a.name == "*": star = True
-                else: names.add(a.asname or a.name.split(".")[0])
-        elif isinstance(n, ast.If): walk(n.body); walk(n.orelse)
-        elif isinstance(n, (ast.With, ast.AsyncWith)): walk(n.body)
-        elif isinstance(n, ast.Try):
-            walk(n.body); walk(n.orelse); walk(n.finalbody)
-            for h in n.handlers: walk(h.body)
-walk(tree.body)
-out({"ok": True, "names": sorted(names), "star": star})
-`;
-
-const parseAnswer = z.union([
-  z.object({ ok: z.literal(true), names: z.array(z.string()), star: z.boolean() }),
-  z.object({ ok: z.literal(false), line: z.number().int().nullable(), message: z.string() }),
-]);
-export type PythonParse = z.infer<typeof parseAnswer>;
-
-/** Parses Python source with the host's interpreter in isolated mode, bounded in time; never imports or runs it. */
-export function parsePython(source: string): Promise<PythonParse> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-I', '-S', '-c', PARSE_SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: {}, timeout: PARSE_TIMEOUT_MS, killSignal: 'SIGKILL' });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out = (out + d).slice(0, 1_000_000)));
-    child.stderr.resume();
-    child.stdin.on('error', () => {}); // a parser that died early; its exit says why
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (signal) return resolve({ ok: false, line: null, message: `parsing took longer than ${PARSE_TIMEOUT_MS / 1000} s` });
-      const parsed = parseAnswer.safeParse(safeJson(out));
-      if (code !== 0 || !parsed.success) return reject(new Error(`python parser failed (exit ${code})`));
-      resolve(parsed.data);
-    });
-    child.stdin.end(source);
-  });
-}
-
 function safeJson(s: string): unknown {
   try {
     return JSON.parse(s);
@@ -147,7 +79,7 @@ function notebookSource(text: string): { source: string; where: (line: number) =
  * notebook named solution.ipynb whose code cells parse) where the contract says, a file that does
  * not parse as Python, or no top-level train / predict. Throws ArchiveRejectedError with the reason.
  */
-export async function checkSolution(entries: readonly ArchiveEntry[], files: readonly ArchiveFile[]): Promise<void> {
+export async function checkSolution(entries: readonly ArchiveEntry[], files: readonly ArchiveFile[], parser: SourceParser): Promise<void> {
   const py = locateSolution(entries, 'solution.py');
   const nb = py && 'path' in py ? null : locateSolution(entries, 'solution.ipynb');
   const found = py && 'path' in py ? py : nb && 'path' in nb ? nb : null;
@@ -160,7 +92,7 @@ export async function checkSolution(entries: readonly ArchiveEntry[], files: rea
   if (file.text === null) throw new ArchiveRejectedError(found.path, 'not a UTF-8 text file');
   const built = found.path.endsWith('.ipynb') ? notebookSource(file.text) : null;
   if (found.path.endsWith('.ipynb') && built === null) throw new ArchiveRejectedError(found.path, 'not a Jupyter notebook (JSON with a list of cells)');
-  const parsed = await parsePython(built ? built.source : file.text);
+  const parsed = await parser.parse(built ? built.source : file.text);
   if (!parsed.ok)
     throw new ArchiveRejectedError(found.path, `does not parse as Python${parsed.line ? ` (${built ? built.where(parsed.line) : `line ${parsed.line}`})` : ''}: ${parsed.message}`);
   if (parsed.star) return; // `from x import *` may bind them; the harness will tell

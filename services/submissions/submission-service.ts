@@ -8,6 +8,7 @@ import type { SubmissionRepository } from './submission-repository.ts';
 import { withTransaction } from '../db/pool.ts';
 import { readArchiveFiles } from '../archive/archive-reader.ts';
 import { checkSolution, isSolutionCandidate, SOLUTION_MAX_BYTES } from '../archive/solution-contract.ts';
+import type { SourceParser } from '../archive/python-parser.ts';
 import { ArchiveRejectedError, DomainError, NotFoundError } from '../errors.ts';
 import type { SubmissionRow, GradingRow } from './submission-repository.ts';
 
@@ -31,6 +32,8 @@ export interface SubmissionServiceDeps {
   blobs: BlobStore;
   queue: GradingEnqueue;
   submissions: SubmissionRepository;
+  /** Parses the uploaded solution for the contract check (a warm pool: archive/python-parser.ts). */
+  pythonParser: SourceParser;
 }
 
 /**
@@ -72,7 +75,7 @@ export class SubmissionService {
       );
       if (scan.entries.length === 0) throw new ArchiveRejectedError(null, 'the archive holds no files');
       // What the harness could not grade is refused now: not stored, not counted against an invite.
-      await checkSolution(scan.entries, files);
+      await checkSolution(scan.entries, files, ctx.pythonParser);
       format = scan.format;
     } catch (err) {
       // Same bytes, same verdict: a blob that fails the scan was never accepted before, unless a

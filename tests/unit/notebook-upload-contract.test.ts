@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkSolution } from '../../services/archive/solution-contract.ts';
+import { PythonParser } from '../../services/archive/python-parser.ts';
 import { ArchiveRejectedError } from '../../services/errors.ts';
 
 /**
@@ -11,12 +12,14 @@ import { ArchiveRejectedError } from '../../services/errors.ts';
  * The check parses the code cells with the host's Python (ast.parse only, never run).
  */
 const DIR = path.resolve(import.meta.dirname, '../fixtures/submissions/churn-notebooks');
+const parser = new PythonParser({ processes: 1, timeoutMs: 5_000, maxRequestsPerProcess: 100 });
+afterAll(() => parser.close());
 
 async function upload(name: string): Promise<ArchiveRejectedError | null> {
   const text = fs.readFileSync(path.join(DIR, name, 'solution.ipynb'), 'utf8');
   const size = Buffer.byteLength(text);
   try {
-    await checkSolution([{ name: 'solution.ipynb', size }], [{ name: 'solution.ipynb', size, kind: 'text', text }]);
+    await checkSolution([{ name: 'solution.ipynb', size }], [{ name: 'solution.ipynb', size, kind: 'text', text }], parser);
     return null;
   } catch (err) {
     if (err instanceof ArchiveRejectedError) return err;
@@ -58,7 +61,7 @@ describe('notebooks at upload', () => {
         metadata: {},
         cells: [cell(`${magic}\ndef train(csv):\n    return 1`), cell('def predict(model, csv):\n    return [0]')],
       });
-      return checkSolution([{ name: 'solution.ipynb', size: text.length }], [{ name: 'solution.ipynb', size: text.length, kind: 'text', text }]);
+      return checkSolution([{ name: 'solution.ipynb', size: text.length }], [{ name: 'solution.ipynb', size: text.length, kind: 'text', text }], parser);
     };
     await expect(nb('%%time')).resolves.toBeUndefined();
     await expect(nb('%%bash')).rejects.toThrow('defines no top-level train()');
