@@ -933,9 +933,12 @@ class _Scope:
             sl = v.slice
             if isinstance(sl, ast.Tuple) and sl.elts:
                 sl = sl.elts[0]
-            side = _slice_side(sl)
+            side, slices_key = _slice_side(sl), src_key
+            if side is None and isinstance(sl, ast.Subscript) and _key(sl.value) is not None:
+                # df.iloc[idx[:n]] / df.iloc[idx[n:]]: slices of a (shuffled) index taken into the rows
+                side, slices_key = _slice_side(sl.slice), f"{src_key}|{_key(sl.value)}"
             if side is not None:
-                seen = self.slices.setdefault(src_key, {})
+                seen = self.slices.setdefault(slices_key, {})
                 other = "upper" if side == "lower" else "lower"
                 if other in seen:
                     self.split(self.roots[src_key], seen[other], "index slicing")
@@ -945,8 +948,15 @@ class _Scope:
                 self.roots[k] = frozenset([Origin(k, stmt.lineno, "train" if side == "lower" else "test")])
                 return True
             neg = isinstance(sl, ast.UnaryOp) and isinstance(sl.op, (ast.Invert, ast.Not))
-            name = _key(sl.operand if neg else sl)
-            if name is not None and name in self.mask_vars:
+            inner = sl.operand if neg else sl
+            name = _key(inner)
+            if name is None and isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
+                    and inner.func.attr == "isin" and inner.args \
+                    and any(o.part for o in self.origins_of(inner.args[0])):
+                # df[df.user.isin(picked)] / df[~df.user.isin(picked)] with picked = users.sample(frac=.8): a
+                # group split by hand (a fixed list, isin(["Paris", "Lyon"]), picks a subgroup: no split)
+                name = "isin:" + ast.dump(inner)
+            if name is not None and (name in self.mask_vars or name.startswith("isin:")):
                 # a mask held in a variable: msk = np.random.rand(len(df)) < 0.8; df[msk] / df[~msk]
                 seen = self.masks.setdefault((src_key, "mask:" + name), [])
                 match = next((line for was_neg, line in seen if was_neg != neg), None)
