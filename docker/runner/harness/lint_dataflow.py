@@ -340,6 +340,7 @@ class _Scope:
         self.built = set()  # variables last assigned a value built here from constants (toy values, no data)
         self.mask_vars = set()  # variables holding a boolean row mask (msk = np.random.rand(n) < 0.8)
         self.objects = {}  # variable -> the file's own class it holds an instance of
+        self.fit_carriers = {}  # id of a fit call on a training part -> the Carrier its results hold
         self.memo = {}
 
     # -- expressions ------------------------------------------------------------------------------
@@ -358,6 +359,8 @@ class _Scope:
                 if k is not None and k in self.roots:
                     out |= self.roots[k]
             elif isinstance(n, ast.Call):
+                if id(n) in self.fit_carriers:
+                    out.add(self.fit_carriers[id(n)])
                 name = self.l.callee(n.func)
                 if name and LOADERS.match(name) and (n.args or n.keywords):
                     if id(n) not in self.f.reads:  # one origin per read, however often it is looked at
@@ -664,7 +667,16 @@ class _Scope:
                 if rule is None:
                     continue
                 what = f"`{info.cls}.{f.attr}` on `{_base(n.args[0]) or 'the data'}`"
-                self.add_pending(rule, n, o, what, _base(n.args[0]))
+                carrier = None
+                if any(x.part == "train" for x in o) and all(x.part == "train" for x in o if not isinstance(x, Carrier)):
+                    # a fit on a training part (X_train) leaks into a later CV of that part only through what
+                    # it fitted: the object and its outputs carry it (a Pipeline CV'd on raw X_train does not)
+                    carrier = Carrier(_key(f.value) or info.cls, n.lineno)
+                    self.fit_carriers[id(n)] = carrier
+                    if _key(f.value) is not None:
+                        self.roots[_key(f.value)] = self.roots.get(_key(f.value), frozenset()) | {carrier}
+                    self.memo = {}
+                self.add_pending(rule, n, o, what, _base(n.args[0]), carrier)
 
     def _built_here(self, node):
         """True when every name in the expression is a numerical module or a variable this scope built the
