@@ -6,7 +6,7 @@ import { hashInviteToken, signInviteToken } from '../../services/invites/invite-
 import { InviteRepository } from '../../services/invites/invite-repository.ts';
 import { tarGzOfFolder } from '../support/archives.ts';
 import { ADMIN, ROOT } from '../support/context.ts';
-import { SCREENSHOTS, contrastProblems, startBrowserEnv, tempFile, type BrowserEnv } from './support.ts';
+import { SCREENSHOTS, contrastProblems, signInWith, startBrowserEnv, tempFile, type BrowserEnv } from './support.ts';
 
 const LIMIT = 64 * 1024;
 const SIGN_IN_FAILURES = 4;
@@ -217,15 +217,7 @@ describe('uploads that cannot be graded show their own page and do not use an at
 });
 
 describe('reviewer sessions and pages without a report', () => {
-  async function signedIn(key: string) {
-    const context = await env.newContext();
-    const page = await context.newPage();
-    await page.goto('/review/sign-in');
-    await page.getByLabel('API key').fill(key);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(/\/review$/);
-    return page;
-  }
+  const signedIn = (key: string) => signInWith(env, key);
 
   it('a session ends at its expiry and when its API key is revoked', async () => {
     const created = await env.app.apiKeys.create({ name: 'Temp Reviewer', role: 'reviewer', assessmentIds: ['smoke-binary'] });

@@ -5,7 +5,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { tarGzOfFolder } from '../support/archives.ts';
 import { ADMIN, ROOT, eventually } from '../support/context.ts';
 import { multipart } from '../support/multipart.ts';
-import { SCREENSHOTS, startBrowserEnv, type BrowserEnv } from './support.ts';
+import { SCREENSHOTS, signedInReviewer, startBrowserEnv, type BrowserEnv } from './support.ts';
 
 const GOOD = path.join(ROOT, 'tests/fixtures/submissions/smoke/good');
 let env: BrowserEnv;
@@ -91,14 +91,7 @@ beforeAll(async () => {
   ids.ada = await cloneSubmission('Ada Lovelace', 60, withScore(55, 'leakage.preprocessing'));
   ids.formula = await cloneSubmission('=HYPERLINK("http://evil.example","x"), "Bob"', 30, withScore(72));
 
-  const key = (await env.app.apiKeys.create({ name: 'Rita Reviewer', role: 'reviewer', assessmentIds: null })).key;
-  reviewer = await env.newContext();
-  const page = await reviewer.newPage();
-  await page.goto('/review/sign-in');
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(/\/review$/);
-  await page.close();
+  ({ context: reviewer } = await signedInReviewer(env));
 }, 300_000);
 
 afterAll(async () => {

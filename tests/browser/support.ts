@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../services/config.ts';
 import type { Context } from '../../services/context.ts';
@@ -127,15 +127,22 @@ export async function contrastProblems(page: import('playwright-core').Page): Pr
   });
 }
 
-/** A browser profile signed in on the reviewer pages with a new reviewer key; answers the profile and the key. */
-export async function signedInReviewer(env: BrowserEnv, name = 'Rita Reviewer'): Promise<{ context: BrowserContext; key: string }> {
-  const key = (await env.app.apiKeys.create({ name, role: 'reviewer', assessmentIds: null })).key;
+/** Signs in on the reviewer pages with `key` through the sign-in form, in a new browser profile; answers the page, left on /review. */
+export async function signInWith(env: BrowserEnv, key: string): Promise<Page> {
   const context = await env.newContext();
   const page = await context.newPage();
   await page.goto('/review/sign-in');
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/review$/);
+  return page;
+}
+
+/** A browser profile signed in on the reviewer pages with a new reviewer key; answers the profile and the key. */
+export async function signedInReviewer(env: BrowserEnv, name = 'Rita Reviewer'): Promise<{ context: BrowserContext; key: string }> {
+  const key = (await env.app.apiKeys.create({ name, role: 'reviewer', assessmentIds: null })).key;
+  const page = await signInWith(env, key);
+  const context = page.context();
   await page.close();
   return { context, key };
 }
