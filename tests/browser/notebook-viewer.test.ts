@@ -114,6 +114,8 @@ describe('notebook in the code viewer', () => {
     const href = (await link.getAttribute('href'))!;
     expect(href).toMatch(/\/code\?file=explore\.ipynb#cell-5-L[12]$/);
     const line = href.split('-L')[1]!;
+    // The reviewer reads the place, not the anchor.
+    expect(await link.textContent()).toBe(`explore.ipynb, cell 5, line ${line}`);
     await link.click();
     await page.waitForURL(/\/code\?file=explore\.ipynb#cell-5-L[12]$/);
     const row = page.locator(`tr#cell-5-L${line}`);
