@@ -435,12 +435,16 @@ class FileLinter:
         self.check_random_state(tree)
         self.dataflow_kinds = {}
         self.nodata_fit_lines = set()
+        self.uncarried_fit_lines, self.dataflow_fit_lines = set(), set()
         _dataflow_module().DataFlow(self).run(tree)
         # the data flow knows what the scope rules do not: a fit on a value built from constants
-        # (np.arange(20), a toy array in a variable) is no fit on the data, whatever split follows
+        # (np.arange(20), a toy array in a variable) is no fit on the data, whatever split follows; nor is
+        # a fit whose rows are later cross-validated without what it fitted (a PCA drawn for a plot, then
+        # a Pipeline cross-validated on the raw rows), unless another split does take what it fitted
+        quiet = self.nodata_fit_lines | (self.uncarried_fit_lines - self.dataflow_fit_lines)
         self.findings = [f for f in self.findings if not (
             f["rule"] in ("fit-before-split", "select-before-split", "resample-before-split")
-            and f["line"] in self.nodata_fit_lines)]
+            and f["line"] in quiet)]
 
     def check_metrics(self, tree):
         acc_uses = []

@@ -66,6 +66,11 @@ class Carrier(Origin):
     __slots__ = ()
 
 
+class FitCarrier(Carrier):
+    """Marks what a fit produced (the fitted object, its transform outputs)."""
+    __slots__ = ()
+
+
 class Pending:
     """A statistic / fit on some origins, waiting for a split of those origins (and of its carrier)."""
     __slots__ = ("rule", "line", "col", "origins", "what", "var", "carrier")
@@ -625,7 +630,7 @@ class _Scope:
             f = n.func
             name = self.l.callee(f)
             if name in CV_CALLS:
-                self.split(self.origins_of_args(n), n.lineno, name)
+                self.split(self.origins_of_args(n), n.lineno, name, cv=True)
             elif isinstance(f, ast.Attribute) and f.attr in CALLBACK_METHODS and n.args and isinstance(n.args[0], ast.Name) \
                     and n.args[0].id in self.l.functions:
                 # df.pipe(helper) where the helper fits on its argument: as a direct call, at the helper's line
@@ -651,7 +656,7 @@ class _Scope:
                 if info is None:
                     continue
                 if info.kind == "search" and f.attr == "fit":
-                    self.split(self.origins_of_args(n), n.lineno, info.cls)
+                    self.split(self.origins_of_args(n), n.lineno, info.cls, cv=True)
                     continue
                 if _is_literal(n.args[0]):
                     continue
@@ -667,15 +672,14 @@ class _Scope:
                 if rule is None:
                     continue
                 what = f"`{info.cls}.{f.attr}` on `{_base(n.args[0]) or 'the data'}`"
-                carrier = None
-                if any(x.part == "train" for x in o) and all(x.part == "train" for x in o if not isinstance(x, Carrier)):
-                    # a fit on a training part (X_train) leaks into a later CV of that part only through what
-                    # it fitted: the object and its outputs carry it (a Pipeline CV'd on raw X_train does not)
-                    carrier = Carrier(_key(f.value) or info.cls, n.lineno)
-                    self.fit_carriers[id(n)] = carrier
-                    if _key(f.value) is not None:
-                        self.roots[_key(f.value)] = self.roots.get(_key(f.value), frozenset()) | {carrier}
-                    self.memo = {}
+                # a fit leaks into a later cross-validation only through what it fitted: the object and the
+                # values computed with it carry it (a PCA drawn for a plot, or a scaler fitted on X_train for the
+                # final model, is no leak of a Pipeline cross-validated on the raw rows)
+                carrier = FitCarrier(_key(f.value) or info.cls, n.lineno)
+                self.fit_carriers[id(n)] = carrier
+                if _key(f.value) is not None:
+                    self.roots[_key(f.value)] = self.roots.get(_key(f.value), frozenset()) | {carrier}
+                self.memo = {}
                 self.add_pending(rule, n, o, what, _base(n.args[0]), carrier)
 
     def _built_here(self, node):
@@ -708,13 +712,20 @@ class _Scope:
             return
         self.pending.append(Pending(rule, node.lineno, node.col_offset, origins, what, var, carrier))
 
-    def split(self, src, line, how, upto=None):
+    def split(self, src, line, how, upto=None, cv=False):
+        """`cv`: the split is a cross-validation call or search, whose folds only see its inputs: a fit leaks
+        into them only when its object or outputs are among those inputs. The parts of any other split can
+        meet the fitted object later (scaler.transform(X_test)), so there a fit counts however it is carried."""
         if not src:
             return
         keep = []
         for p in self.pending:
             hit = next((o for o in p.origins if o in src), None)
-            if hit is not None and p.line <= (upto or line) and (p.carrier is None or p.carrier in src):
+            carried = p.carrier is None or p.carrier in src or (isinstance(p.carrier, FitCarrier) and not cv)
+            if hit is not None and p.line <= (upto or line) and isinstance(p.carrier, FitCarrier):
+                # not carried: its rows are cross-validated, but not what it fitted
+                (self.l.dataflow_fit_lines if carried else self.l.uncarried_fit_lines).add(p.line)
+            if hit is not None and p.line <= (upto or line) and carried:
                 self.l.add(p.rule, p.line, p.col,
                            f"{p.what} (line {p.line}) → `{hit.name}` (line {hit.line}) is split later by {how} "
                            f"(line {line}), which puts some of those rows into validation: the statistic has seen "
