@@ -66,6 +66,9 @@ class Carrier(Origin):
     __slots__ = ()
 
 
+FIT_RULES = ("fit-before-split", "select-before-split", "resample-before-split")
+
+
 class FitCarrier(Carrier):
     """Marks what a fit produced (the fitted object, its transform outputs)."""
     __slots__ = ()
@@ -716,12 +719,18 @@ class _Scope:
         """`cv`: the split is a cross-validation call or search, whose folds only see its inputs: a fit leaks
         into them only when its object or outputs are among those inputs. The parts of any other split can
         meet the fitted object later (scaler.transform(X_test)), so there a fit counts however it is carried."""
+        if cv:
+            self.l.cv_lines.add(line)
+            if any(isinstance(o, FitCarrier) for o in src):
+                self.l.cv_fit_lines.add(line)  # the CV is given something fitted outside it
         if not src:
             return
         keep = []
         for p in self.pending:
             hit = next((o for o in p.origins if o in src), None)
             carried = p.carrier is None or p.carrier in src or (isinstance(p.carrier, FitCarrier) and not cv)
+            if cv and hit is not None and carried and p.rule in FIT_RULES:
+                self.l.cv_fit_lines.add(line)
             if hit is not None and p.line <= (upto or line) and isinstance(p.carrier, FitCarrier):
                 # not carried: its rows are cross-validated, but not what it fitted
                 (self.l.dataflow_fit_lines if carried else self.l.uncarried_fit_lines).add(p.line)
