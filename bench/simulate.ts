@@ -24,8 +24,13 @@ const SAMPLES = path.join(ROOT, 'bench/data/grading-times.json');
  * report) is real. Killed workers are replaced at once by a new process.
  *
  * 1. Flood: the queue is held while --flood submissions of one assessment are uploaded (a class or
- *    a bulk regrade arriving at once), then let go; once every slot is busy one submission of
- *    another assessment is uploaded. Asserted: it waits at most one grading time (the flood's median).
+ *    a bulk regrade arriving at once), then let go. Once every slot has taken a second flood
+ *    grading (the flood runs steadily, slots busy, most of it still waiting), one submission of
+ *    another assessment is uploaded. Asserted: it waits at most one grading time (the flood's
+ *    median), and no flood grading queued before it starts ahead of it beyond those a worker had
+ *    already taken (one per slot). Right at the release every slot starts together, so the first
+ *    slot frees only after a whole grading, flood or not: that moment would measure the slots, not
+ *    the order.
  * 2. Bulk: the rest, over both assessments, while --kills workers are SIGKILLed at random moments.
  * Asserted at the end: every submission has one completed grading with one report (0 lost,
  * 0 duplicate). Exit code 1 when an assertion fails. Results: bench/results/simulate.json.
@@ -202,8 +207,16 @@ async function main(): Promise<number> {
     log(`flood: ${args.flood} uploaded in ${((Date.now() - tFlood) / 1000).toFixed(1)} s; releasing`);
     await queue.resume();
     const slots = args.processes * args.concurrency;
-    const deadline = Date.now() + 30_000;
-    while ((await queue.getActiveCount()) < slots && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const deadline = Date.now() + 120_000;
+    const floodDone = async () =>
+      Number(
+        (
+          await services.db.query<{ n: string }>(`SELECT count(*) AS n FROM gradings g JOIN submissions s ON s.id = g.submission_id WHERE s.assessment_id = $1 AND g.status = 'completed'`, [
+            FLOODED,
+          ])
+        ).rows[0]!.n,
+      );
+    while ((await floodDone()) < slots && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const probeId = await upload(OTHER);
 
     // 2. The bulk, both assessments, with kills at random moments (each killed worker replaced).
@@ -299,6 +312,11 @@ async function report(f: Finished): Promise<number> {
     0.5,
   );
   const probeWaitMs = probe?.started ? Number(probe.started) - Number(probe.queued) : Number.NaN;
+  // Fair order: once the probe is queued, the flood's waiting gradings start after it. Those that
+  // started while it waited were already handed to a worker (at most one per slot), or jumped it.
+  const floodStartedWhileProbeWaited = probe?.started
+    ? done.filter((r) => r.assessment_id === FLOODED && Number(r.started) > Number(probe.queued) && Number(r.started) < Number(probe.started)).length
+    : Number.NaN;
   const floodWaitingAtProbe = floodGradings.length
     ? done.filter((r) => r.assessment_id === FLOODED && probe && Number(r.queued) < Number(probe.queued) && Number(r.started) > Number(probe.started)).length
     : 0;
@@ -329,7 +347,7 @@ async function report(f: Finished): Promise<number> {
         0.99,
       ),
     },
-    flood: { size: args.flood, probeWaitMs, floodGradingMedianMs: floodGradingMs, floodStillWaitingBehindProbe: floodWaitingAtProbe },
+    flood: { size: args.flood, probeWaitMs, floodGradingMedianMs: floodGradingMs, floodStillWaitingBehindProbe: floodWaitingAtProbe, floodStartedWhileProbeWaited },
     elapsedS: f.elapsedMs / 1000,
     throughputPerS: rows.length / (f.bulkMs / 1000),
   };
@@ -340,6 +358,8 @@ async function report(f: Finished): Promise<number> {
   if (duplicates.length) problems.push(`${duplicates.length} submissions graded or reported more than once`);
   if (!(probeWaitMs <= floodGradingMs)) problems.push(`the other assessment's submission waited ${probeWaitMs} ms behind the flood, more than one grading (${floodGradingMs} ms)`);
   if (floodWaitingAtProbe === 0) problems.push('the flood had drained before the other submission arrived: the fairness case was not exercised');
+  if (!(floodStartedWhileProbeWaited <= result.slots))
+    problems.push(`${floodStartedWhileProbeWaited} flood gradings started while the other assessment's submission waited: more than the ${result.slots} slots could already have taken`);
   await fsp.mkdir(path.dirname(args.out), { recursive: true });
   await fsp.writeFile(args.out, JSON.stringify({ ...result, problems }, null, 2));
   process.stdout.write(`${JSON.stringify({ ...result, problems }, null, 2)}\n`);
