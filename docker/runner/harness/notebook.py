@@ -73,6 +73,12 @@ def read_notebook(path, rel_path=None):
 
 def parse_notebook(raw, rel_path):
     """Parse notebook bytes/text; see read_notebook."""
+    return build(load_node(raw, rel_path).cells, rel_path)
+
+
+def load_node(raw, rel_path):
+    """Notebook bytes/text -> the validated nbformat 4 node (size and cell limits of read_notebook).
+    Raises NotebookError with a readable reason."""
     import nbformat
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, (bytes, bytearray)) else raw
     try:
@@ -89,7 +95,7 @@ def parse_notebook(raw, rel_path):
     except Exception as exc:  # nbformat raises several types (NotJSONError, ValidationError, KeyError...)
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{rel_path} is not a valid notebook: {msg}"[:2000]) from None
-    return build(nb.cells, rel_path)
+    return nb
 
 
 def build(cells, rel_path):

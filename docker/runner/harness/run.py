@@ -6,8 +6,12 @@
       --primary prediction_time --id-column customer_id --out /out --target churned --positive yes \
       --negative no --seed 42 --phase-timeout-s 300 --wait-for /in/go-ahead.json
 
-train writes /out/result.json (+ model.pkl, model_repeat.pkl); predict writes /out/predictions.json.
-Both documents follow services/grading/harness-output.ts. The process exits 0 whenever it wrote its
+  python3 -I /opt/harness/run.py notebooks --submission /submission --data /in/train.csv --data-at train.csv \
+      --out /out --cell-timeout-s 60 --notebook-timeout-s 180 --total-timeout-s 300
+
+train writes /out/result.json (+ model.pkl, model_repeat.pkl); predict writes /out/predictions.json;
+notebooks writes /out/notebooks.json. The documents follow services/grading/harness-output.ts
+(notebooks.json: services/checks/notebook-runs-output.ts). The process exits 0 whenever it wrote its
 JSON, whatever the submission did.
 
 In the sandbox this process is the supervisor: root inside the container with only the capabilities
@@ -74,6 +78,16 @@ def _parser():
                            help="warm single-row predict() calls of the serving probe (0: no probe)")
             s.add_argument("--serving-budget-s", type=float, default=20.0,
                            help="the probe stops handing out single rows after this many seconds")
+    s = sub.add_parser("notebooks", help="run the exploratory notebooks top to bottom (notebook_runs.py)")
+    s.add_argument("--submission", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--data", required=True, help="the training data (supervisor-only)")
+    s.add_argument("--data-at", action="append", default=[],
+                   help="where the notebooks find the data, relative to a notebook's folder and to the submission "
+                        "root (repeatable)")
+    s.add_argument("--cell-timeout-s", type=float, default=60.0)
+    s.add_argument("--notebook-timeout-s", type=float, default=180.0)
+    s.add_argument("--total-timeout-s", type=float, default=300.0)
     return p
 
 
@@ -95,6 +109,10 @@ def _fallback(args, exc_text):
                          "resamplingLeaks": []},
                "models": [m for m in ("model.pkl", "model_repeat.pkl") if os.path.isfile(os.path.join(args.out, m))]}
         name = "result.json"
+    elif args.mode == "notebooks":
+        doc = {"harnessVersion": HARNESS_VERSION, "mode": "notebooks", "solutionPath": None, "notebooks": [],
+               "notRun": [], "limits": None, "error": phase["error"]}
+        name = "notebooks.json"
     else:
         doc = {"harnessVersion": HARNESS_VERSION, "mode": "predict", "phases": [phase], "variants": {},
                "repeat": None, "transductive": None, "serving": None}
@@ -110,6 +128,9 @@ def main(argv):
         if args.mode == "train":
             from _grader_harness import train_mode
             train_mode.run(args)
+        elif args.mode == "notebooks":
+            from _grader_harness import notebook_runs
+            notebook_runs.run(args)
         else:
             from _grader_harness import predict_mode
             predict_mode.run(args)
