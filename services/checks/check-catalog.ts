@@ -5,6 +5,7 @@ import { cvStratified } from './cv/stratified.ts';
 import { cvUsed } from './cv/used.ts';
 import { contractInterface } from './engineering/contract-interface.ts';
 import { reproducibilityDeterministic } from './engineering/reproducibility-deterministic.ts';
+import { reproducibilityNotebookRuns } from './reproducibility/notebook-runs.ts';
 import { sandboxResources } from './engineering/sandbox-resources.ts';
 import { imbalanceBeatsBaseline } from './imbalance/beats-baseline.ts';
 import { imbalanceMetric } from './imbalance/metric.ts';
@@ -43,6 +44,7 @@ export const CHECKS = [
   imbalanceMinorityRecall,
   robustnessMessyInput,
   reproducibilityDeterministic,
+  reproducibilityNotebookRuns,
   sandboxResources,
   servingLatency,
   servingFootprint,

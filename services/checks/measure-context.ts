@@ -4,6 +4,7 @@ import { confusion, type Confusion } from './metrics.ts';
 import { findScorer, type Scorer } from './scorers.ts';
 import type { SandboxResult } from '../sandbox/sandbox.ts';
 import type { FootprintScan } from './footprint-scan.ts';
+import type { NotebooksResult } from './notebook-runs-output.ts';
 
 /**
  * What every check's measure() receives: the sandbox steps' results, the hidden labels, and the
@@ -38,6 +39,8 @@ export interface MeasureInput {
   /** model.pkl as the host received it, and what footprint-scan.ts found in it; null without a model. */
   model?: { bytes: number; trainBytes: number; scan: FootprintScan } | null;
   topLevelEntries: string[];
+  /** The exploratory notebooks' run (reproducibility.notebook_runs); absent when the rubric did not ask for it. */
+  notebooks?: StepOutcome<NotebooksResult>;
 }
 
 type EvaluateResult = NonNullable<TrainResult['evaluate']>;

@@ -11,6 +11,8 @@ import type { Rubric } from '../rubrics/rubric-schema.ts';
 import { predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
 import { measure, type MeasureInput, type StepOutcome } from './measure.ts';
 import { modelFootprint } from './model-footprint.ts';
+import { mayHoldExploratoryNotebooks, noExploratoryNotebooks, runNotebookStep, wantsNotebookRuns } from './notebook-step.ts';
+import { notebooksResultSchema } from '../checks/notebook-runs-output.ts';
 import { reportScores } from './scoring.ts';
 import { assembleReport } from './report-assembly.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
@@ -237,6 +239,26 @@ export class Grader {
         await predictRun;
       }
 
+      // Optional (reproducibility.notebook_runs): after training and prediction, in its own container.
+      let notebooks: MeasureInput['notebooks'];
+      if (wantsNotebookRuns(req.rubric) && !mayHoldExploratoryNotebooks(scan.entries.map((e) => e.name))) notebooks = noExploratoryNotebooks();
+      else if (wantsNotebookRuns(req.rubric)) {
+        const notebooksOut = path.join(work, 'notebooks-out');
+        const run = await runNotebookStep({
+          sandbox,
+          gradingId: req.gradingId,
+          image: imageDigest,
+          submission,
+          trainCsv: dataset.trainCsv,
+          limits: limits(0, 0),
+          capSeconds: config.PHASE_TIMEOUT_CAP_S,
+          collectTo: notebooksOut,
+          signal: req.signal,
+        });
+        notebooks = await readStep(run, notebooksOut, 'notebooks.json', notebooksResultSchema);
+        log.info({ outcome: run.outcome, ms: Math.round(run.timings.totalMs) }, 'exploratory notebooks step finished');
+      }
+
       await req.onPhase?.('scoring');
       const measured = measure({
         manifest: m,
@@ -248,6 +270,7 @@ export class Grader {
         limits: { memoryBytes, trainSeconds, predictSeconds, pids: config.SANDBOX_PIDS, cpus: config.SANDBOX_CPUS },
         model,
         topLevelEntries: topLevel,
+        ...(notebooks ? { notebooks } : {}),
       });
       const scored = reportScores(measured.measurements, req.rubric, [], { hadPredictions: !!predict?.result });
       return assembleReport({

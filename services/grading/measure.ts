@@ -2,6 +2,7 @@ import { CHECKS, type CheckId, type Measurement } from '../checks/check-catalog.
 import { buildMeasureContext, type MeasureContext, type MeasureInput } from '../checks/measure-context.ts';
 import { averagePrecision, balancedAccuracy, cost, downsampleCurve, f1, prCurvePoints, precision, recall, rocAuc } from '../checks/metrics.ts';
 import type { HoldoutMetrics } from '../reports/report-schema.ts';
+import { NOTEBOOK_RUNS_ID } from '../checks/reproducibility/notebook-runs.ts';
 
 export { evaluateFaultIn, type MeasureInput, type StepOutcome } from '../checks/measure-context.ts';
 
@@ -18,7 +19,10 @@ export interface MeasureOutput {
  */
 export function measure(input: MeasureInput): MeasureOutput {
   const ctx = buildMeasureContext(input);
-  const measurements = Object.fromEntries(CHECKS.map((c) => [c.id, c.measure(ctx)])) as Record<CheckId, Measurement>;
+  // The optional notebook run leaves no measurement when it was not asked for: a regrade under a
+  // rubric that asks for it then goes back to the sandbox instead of rescoring a "not measured".
+  const checks = CHECKS.filter((c) => c.id !== NOTEBOOK_RUNS_ID || input.notebooks !== undefined);
+  const measurements = Object.fromEntries(checks.map((c) => [c.id, c.measure(ctx)])) as Record<CheckId, Measurement>;
   return { measurements, holdout: holdoutMetrics(ctx), evaluate: evaluateSummary(ctx, measurements['cv.estimate_calibrated']) };
 }
 
