@@ -4,8 +4,8 @@ import type { ArchiveEntry } from './archive-scanner.ts';
 import type { ArchiveFile } from './archive-reader.ts';
 import type { SourceParser } from './python-parser.ts';
 
-/** Folders the harness never looks into for solution.py (docker/runner/harness/contract.py, SKIP_DIRS). */
-const SKIP_DIRS = new Set(['__pycache__', '__MACOSX', '.git', '.ipynb_checkpoints', 'venv', '.venv', 'env', 'node_modules', 'site-packages']);
+/** Folders the harness never looks into (docker/runner/harness/contract.py, SKIP_DIRS), besides hidden ones. */
+export const SKIP_DIRS = new Set(['__pycache__', '__MACOSX', '.git', '.ipynb_checkpoints', 'venv', '.venv', 'env', 'node_modules', 'site-packages']);
 const REQUIRED = ['train', 'predict'] as const;
 /** solution.py (or .ipynb) larger than this is refused: no real pipeline is that long, and the parser reads it whole. */
 export const SOLUTION_MAX_BYTES = 2 * 1024 * 1024;

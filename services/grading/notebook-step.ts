@@ -4,6 +4,7 @@ import type { Rubric } from '../rubrics/rubric-schema.ts';
 import type { StepOutcome } from '../checks/measure-context.ts';
 import type { NotebooksResult } from '../checks/notebook-runs-output.ts';
 import { HARNESS_VERSION } from '../checks/harness-output.ts';
+import { SKIP_DIRS } from '../archive/solution-contract.ts';
 
 /** Per-cell, per-notebook and whole-run limits of the exploratory notebooks' run (seconds). */
 export const NOTEBOOK_LIMITS = { cellSeconds: 60, notebookSeconds: 180, totalSeconds: 300 };
@@ -13,9 +14,6 @@ export const NOTEBOOK_DATA_AT = ['train.csv', 'data/train.csv'];
 
 /** Whether this grading runs the exploratory notebooks: only when the rubric lists the check. */
 export const wantsNotebookRuns = (rubric: Rubric) => NOTEBOOK_RUNS_ID in rubric.checks;
-
-/** Folders the harness does not look into (contract.SKIP_DIRS), besides hidden ones. */
-const SKIP_DIRS = new Set(['__pycache__', '__MACOSX', '.git', '.ipynb_checkpoints', 'venv', '.venv', 'env', 'node_modules', 'site-packages']);
 
 /**
  * Whether an archive (its entry names, read as text) may hold an exploratory notebook: a `.ipynb`
