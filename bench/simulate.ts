@@ -44,6 +44,7 @@ const args = z
     flood: z.coerce.number().int().min(1),
     scale: z.coerce.number().positive(),
     uploaders: z.coerce.number().int().min(1),
+    'lock-ms': z.coerce.number().int().min(1000),
     'timeout-s': z.coerce.number().positive(),
     out: z.string(),
   })
@@ -58,6 +59,9 @@ const args = z
         flood: { type: 'string', default: '5000' },
         scale: { type: 'string', default: '0.05' },
         uploaders: { type: 'string', default: '24' },
+        // The workers' BullMQ lock: the service's own default. A shorter lock finds a killed worker's
+        // grading sooner, but on a starved machine it also expires under live workers (second attempts).
+        'lock-ms': { type: 'string', default: '30000' },
         'timeout-s': { type: 'string', default: '3600' },
         out: { type: 'string', default: path.join(ROOT, 'bench/results/simulate.json') },
       },
@@ -99,7 +103,7 @@ async function main(): Promise<number> {
     BLOB_STORE: 'postgres',
     QUEUE_MAX_DEPTH: '1000000',
     UPLOAD_RATE_PER_IP: '100000000',
-    WORKER_LOCK_MS: '5000',
+    WORKER_LOCK_MS: String(args['lock-ms']),
     LOG_LEVEL: 'warn',
     REPORT_CACHE_BYTES: '0',
   };
