@@ -27,6 +27,9 @@ from . import identity
 HEAD_BYTES = 32 * 1024
 TAIL_BYTES = 8 * 1024
 RESULT_CAP = 64 * 1024 * 1024
+# Reads of 64 KiB per pipe when a finished run's pipes are drained: more than a pipe can hold (1 MiB
+# at most, /proc/sys/fs/pipe-max-size), so only a writer that outlived the phase can reach the bound.
+DRAIN_READS = 32
 
 PIDS_MARKERS = (
     "resource temporarily unavailable", "can't start new thread", "pthread_create failed",
@@ -222,6 +225,7 @@ class Supervisor:
         wait = 0.05
         for run in list(self.running):
             if run.tick(now):
+                run.drain(self.sel)
                 self._close(run)
                 run.finalize()
                 self.running.remove(run)
@@ -427,17 +431,20 @@ class _Run:
             self.exited = self.exit is not None
             if self.exited:
                 self.end_processes()  # stray and detached processes (joblib workers...) end with the phase
-                self.drain_until = now + 2.0
+                # Counted from now, not from `now`: ending the processes can take seconds (end_all
+                # sweeps the shared places) and so can another run's tick in the same round.
+                self.drain_until = time.monotonic() + 2.0
             elif self.clock >= self.limit and not self.timed_out:
                 self.timed_out = True
                 self.end_processes()
         return self.exited and (not self.open_fds or now >= self.drain_until)
 
     def read(self, fd, sel):
+        """Takes what `fd` holds now. -> False when it held nothing (and is still open)."""
         try:
             data = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
@@ -454,7 +461,7 @@ class _Run:
                 self.result_over = True
                 self.pending.clear()
                 self.outcome.messages.clear()
-                return
+                return True
             self.pending += data
             while True:
                 nl = self.pending.find(b"\n")
@@ -463,6 +470,17 @@ class _Run:
                 line = bytes(self.pending[:nl])
                 del self.pending[:nl + 1]
                 self._message(line)
+        return True
+
+    def drain(self, sel):
+        """Reads what the pipes still hold, before they are closed: everything the child wrote before
+        it exited is there, however long the supervisor took to come back to them (the drain window
+        may have run out while it was ending this or another run's processes). Stops at a pipe that
+        is empty but still open: a writer outlived the phase, and what it writes later does not count."""
+        for fd in list(self.open_fds):
+            for _ in range(DRAIN_READS):
+                if fd not in self.open_fds or not self.read(fd, sel):
+                    break
 
     def _message(self, line):
         if not line.strip():
