@@ -11,7 +11,7 @@ import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
 import { Grader } from '../../services/grading/grader.ts';
 import type { ReportDocument } from '../../services/reports/report-schema.ts';
 import { tarGzOfFolder } from '../../tests/support/archives.ts';
-import { HostSandbox, SCRATCH } from '../../services/sandbox/host-sandbox.ts';
+import { HostSandbox, PYCACHE, SCRATCH } from '../../services/sandbox/host-sandbox.ts';
 import { RecordingSandbox, type RecordedRun } from './recording-sandbox.ts';
 import { LoadProbe } from './machine.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -205,7 +205,7 @@ async function runscGradings(
 async function bareRun(sub: string, trainCsv: string, holdoutCsv: string): Promise<BareSample> {
   const tmp = fs.mkdtempSync(path.join(SCRATCH, 'bench-bare-'));
   const t = performance.now();
-  const child = spawn(PYTHON, ['-X', `pycache_prefix=${path.join(os.tmpdir(), 'bench-host-pycache')}`, path.join(ROOT, 'bench/bare_candidate.py'), sub, trainCsv, holdoutCsv], {
+  const child = spawn(PYTHON, ['-X', `pycache_prefix=${PYCACHE}`, path.join(ROOT, 'bench/bare_candidate.py'), sub, trainCsv, holdoutCsv], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', TMPDIR: tmp, HOME: tmp },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
