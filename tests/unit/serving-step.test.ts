@@ -3,7 +3,7 @@ import { withServing } from '../../services/grading/serving-step.ts';
 import type { PredictResult, ServingResult } from '../../services/checks/harness-output.ts';
 import type { StepOutcome } from '../../services/checks/measure-context.ts';
 
-const labelled = { labels: [0, 1], probabilities: null, labelsProblem: null, probabilitiesProblem: null, durationMs: 5 };
+const labelled = { labels: [0, 1] as (0 | 1)[], probabilities: null, labelsProblem: null, probabilitiesProblem: null, durationMs: 5 };
 const predict = (labels: boolean): PredictResult => ({
   harnessVersion: '2.5.0',
   mode: 'predict',
