@@ -174,6 +174,7 @@ async function main(): Promise<number> {
 
     let uploaded = 0;
     const failures: string[] = [];
+    const retried: string[] = [];
     const upload = async (assessmentId: string): Promise<string | null> => {
       const n = uploaded++;
       const archive = await makeTarGz([
@@ -182,13 +183,22 @@ async function main(): Promise<number> {
       ]);
       const form = new FormData();
       form.append('archive', new Blob([new Uint8Array(archive)]), `sim-${n}.tar.gz`);
-      const res = await fetch(`${services.baseUrl}/v1/assessments/${assessmentId}/submissions`, { method: 'POST', body: form, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } });
-      const body = (await res.json().catch(() => ({}))) as { submissionId?: string };
-      if (res.status !== 202 || !body.submissionId) {
-        failures.push(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-        return null;
+      // A 503 says when to come back (retryAfterSeconds): a client does, at most twice more.
+      for (let attempt = 1; ; attempt++) {
+        const res = await fetch(`${services.baseUrl}/v1/assessments/${assessmentId}/submissions`, { method: 'POST', body: form, headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}` } });
+        const body = (await res.json().catch(() => ({}))) as { submissionId?: string; error?: { details?: { retryAfterSeconds?: number } } };
+        const retryAfterS = body.error?.details?.retryAfterSeconds;
+        if (res.status === 503 && typeof retryAfterS === 'number' && attempt < 3) {
+          retried.push(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+          await new Promise((r) => setTimeout(r, Math.min(retryAfterS, 30) * 1000));
+          continue;
+        }
+        if (res.status !== 202 || !body.submissionId) {
+          failures.push(`${res.status} ${JSON.stringify(body).slice(0, 200)}`);
+          return null;
+        }
+        return body.submissionId;
       }
-      return body.submissionId;
     };
     const uploadMany = async (count: number, pick: (i: number) => string, onProgress?: (done: number) => void) => {
       let next = 0;
@@ -257,7 +267,7 @@ async function main(): Promise<number> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
     const tDone = Date.now();
-    return await report({ services, queue, events, pidsKilled, failures, uploaded, probeId, elapsedMs: tDone - t0, bulkMs: tDone - tBulk });
+    return await report({ services, queue, events, pidsKilled, failures, retried, uploaded, probeId, elapsedMs: tDone - t0, bulkMs: tDone - tBulk });
   } finally {
     await cleanUp();
   }
@@ -269,6 +279,8 @@ interface Finished {
   events: SlotEvent[];
   pidsKilled: { pid: number; at: number }[];
   failures: string[];
+  /** Uploads answered 503 with a time to come back, and sent again (each time). */
+  retried: string[];
   uploaded: number;
   probeId: string | null;
   elapsedMs: number;
@@ -332,6 +344,8 @@ async function report(f: Finished): Promise<number> {
     slots: args.processes * args.concurrency,
     submissions: rows.length,
     uploadsRefused: f.failures.length,
+    uploadsRetriedAfter503: f.retried.length,
+    ...(f.retried.length ? { firstRetryReason: f.retried[0] } : {}),
     lost: lost.length,
     duplicates: duplicates.length,
     failedJobs,
