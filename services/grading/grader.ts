@@ -157,36 +157,37 @@ export class Grader {
           signal: req.signal,
         })
         .then(settled, failed);
-      // Under gVisor the kernel keeps no per-task CPU times: the probe's wall times must then be
-      // measured with the prediction container finished (the go-ahead waits for it).
+      // The serving probe's container starts once the model is handed over, so that its interpreter
+      // does not take CPU from training. Under gVisor the kernel keeps no per-task CPU times: the
+      // probe's wall times must then be measured with the prediction container finished.
       const servingAlone = config.SANDBOX_RUNTIME === 'runsc';
       const servingOut = path.join(work, 'serve-out');
-      let servingGoAheadAt: number | null = null;
-      const servingCalledAt = performance.now();
+      const servingGate = servingAlone ? Promise.all([later, predictRun]).then(([files]) => files) : later;
       const servingRun =
         config.SERVING_CALLS > 0 && holdoutFiles.includes(`${m.primaryVariant}.csv`)
-          ? startServingStep({
-              sandbox,
-              gradingId: req.gradingId,
-              image: imageDigest,
-              submission,
-              primaryCsv: path.join(dataset.holdoutDir, `${m.primaryVariant}.csv`),
-              idColumn: m.idColumn,
-              positive: m.positiveLabel,
-              negative: m.negativeLabel,
-              calls: config.SERVING_CALLS,
-              budgetS: config.SERVING_BUDGET_S,
-              later: (servingAlone ? Promise.all([later, predictRun]).then(([files]) => files) : later).then((files) => {
-                servingGoAheadAt = performance.now();
-                return files;
-              }),
-              goAheadName: GO_AHEAD,
-              limits: limits(0, 0),
-              waitBeforeGoAheadMs: trainLimits.wallMs + (servingAlone ? limits(predictSeconds, 4).wallMs : 0),
-              collectTo: servingOut,
-              signal: req.signal,
-            }).then(settled, failed)
-          : null;
+          ? servingGate.then((files) =>
+              files.some((f) => f.name === 'models/model.pkl')
+                ? startServingStep({
+                    sandbox,
+                    gradingId: req.gradingId,
+                    image: imageDigest,
+                    submission,
+                    primaryCsv: path.join(dataset.holdoutDir, `${m.primaryVariant}.csv`),
+                    idColumn: m.idColumn,
+                    positive: m.positiveLabel,
+                    negative: m.negativeLabel,
+                    calls: config.SERVING_CALLS,
+                    budgetS: config.SERVING_BUDGET_S,
+                    later: Promise.resolve(files),
+                    goAheadName: GO_AHEAD,
+                    limits: limits(0, 0),
+                    waitBeforeGoAheadMs: 60_000,
+                    collectTo: servingOut,
+                    signal: req.signal,
+                  }).then(settled, failed)
+                : null,
+            )
+          : Promise.resolve(null);
       let goAheadAt: number | null = null;
       const goAhead = async (models: string[]) => {
         if (goAheadAt !== null) return;
@@ -256,12 +257,11 @@ export class Grader {
           const own = ownTime(run, predictCalledAt, goAheadAt!);
           predict = await readStep(own, predictOut, 'predictions.json', predictResultSchema);
           log.info({ outcome: run.outcome, ms: Math.round(own.timings.totalMs), waitedMs: Math.round(run.timings.totalMs - own.timings.totalMs) }, 'prediction step finished');
-          if (servingRun) {
-            const served = await servingRun;
+          const served = await servingRun;
+          if (served) {
             if (!served.run) throw served.error;
-            const ownServing = ownTime(served.run, servingCalledAt, servingGoAheadAt ?? goAheadAt!);
-            serving = await readStep(ownServing, servingOut, 'serving.json', servingResultSchema);
-            log.info({ outcome: served.run.outcome, ms: Math.round(ownServing.timings.totalMs) }, 'serving step finished');
+            serving = await readStep(served.run, servingOut, 'serving.json', servingResultSchema);
+            log.info({ outcome: served.run.outcome, ms: Math.round(served.run.timings.totalMs) }, 'serving step finished');
             if (predict.result) predict = { ...predict, result: withServing(predict.result, m.primaryVariant, serving, config.SERVING_BUDGET_S) };
           }
         } else if (train.result) {

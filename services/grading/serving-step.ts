@@ -29,14 +29,14 @@ export interface ServingStepInput {
 }
 
 /**
- * The serving probe (`run.py serve`, harness serving.py) in a container of its own, started with the
- * prediction container: it imports its libraries and prepares the single-customer requests while
- * training runs, then times model.pkl answering them once the host hands it over. It runs beside
+ * The serving probe (`run.py serve`, harness serving.py) in a container of its own, started once the
+ * host hands over model.pkl (starting it with training took CPU from training: measured slower), to
+ * time the model answering single customers. It runs beside
  * the prediction container, sharing nothing with it (no network, no files, no processes), so the
  * single-row timings add little to a grading's wall time; each call is judged by its CPU time as
  * well as its wall time, so the neighbour's work is not counted against the model. Where the kernel
- * keeps no per-task CPU times (gVisor), the caller hands the model over only after the prediction
- * container has finished, so the wall times are measured with nothing else of the grading running.
+ * keeps no per-task CPU times (gVisor), the caller starts it only after the prediction container
+ * has finished, so the wall times are measured with nothing else of the grading running.
  * The caller reads `serving.json` from `collectTo` (servingResultSchema) and folds it into the
  * prediction result with `withServing`.
  */
