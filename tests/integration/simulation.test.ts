@@ -19,7 +19,25 @@ describe('scale simulation, small', () => {
   afterAll(() => fs.rmSync(path.dirname(out), { recursive: true, force: true }));
 
   it('1,000 submissions, one worker killed: none lost, none twice, the flood does not hold up the other assessment', async () => {
-    const args = ['--import', 'tsx', 'bench/simulate.ts', '--submissions', '1000', '--processes', '2', '--concurrency', '10', '--kills', '1', '--flood', '250', '--lock-ms', '5000', '--out', out];
+    const args = [
+      '--import',
+      'tsx',
+      'bench/simulate.ts',
+      '--submissions',
+      '1000',
+      '--processes',
+      '2',
+      '--concurrency',
+      '10',
+      '--kills',
+      '1',
+      '--flood',
+      '250',
+      '--lock-ms',
+      '5000',
+      '--out',
+      out,
+    ];
     const result = await run(process.execPath, args, { cwd: ROOT, maxBuffer: 16 << 20, timeout: 600_000 }).catch((err: { code?: number; stderr?: string }) => {
       throw new Error(`bench/simulate.ts exited with ${err.code}: ${err.stderr?.slice(-3000)}`);
     });

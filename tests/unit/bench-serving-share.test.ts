@@ -28,7 +28,7 @@ const probe = (coldStartMs: number, warm: number[], batchMs: number) => ({
 });
 
 describe("the bench's serving probe share (issue 13)", () => {
-  it("puts what the probe adds next to its own parts: cold start, warm calls, batch", () => {
+  it('puts what the probe adds next to its own parts: cold start, warm calls, batch', () => {
     const share = servingShare(round(20_000, 15_000, probe(400, Array(200).fill(10), 300)));
     expect(share).toEqual({ addedMs: 5000, coldStartMs: 400, warmCalls: 200, warmMs: 2000, batchMs: 300 });
     expect(servingShareText([round(20_000, 15_000, probe(400, Array(200).fill(10), 300))])).toBe(
