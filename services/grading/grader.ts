@@ -244,6 +244,7 @@ export class Grader {
           limits: trainLimits,
           signal: req.signal,
         });
+        assertHarnessAccepted(trainRun, 'train', 'result.json');
         train = await readStep(trainRun, trainOut, 'result.json', trainResultSchema);
         log.info({ outcome: trainRun.outcome, ms: Math.round(trainRun.timings.totalMs) }, 'training step finished');
 
@@ -254,12 +255,14 @@ export class Grader {
           await goAhead(models);
           const { run, error } = await predictRun;
           if (!run) throw error;
+          assertHarnessAccepted(run, 'predict', 'predictions.json');
           const own = ownTime(run, predictCalledAt, goAheadAt!);
           predict = await readStep(own, predictOut, 'predictions.json', predictResultSchema);
           log.info({ outcome: run.outcome, ms: Math.round(own.timings.totalMs), waitedMs: Math.round(run.timings.totalMs - own.timings.totalMs) }, 'prediction step finished');
           const served = await servingRun;
           if (served) {
             if (!served.run) throw served.error;
+            assertHarnessAccepted(served.run, 'serve', 'serving.json');
             serving = await readStep(served.run, servingOut, 'serving.json', servingResultSchema);
             log.info({ outcome: served.run.outcome, ms: Math.round(served.run.timings.totalMs) }, 'serving step finished');
             if (predict.result) predict = { ...predict, result: withServing(predict.result, m.primaryVariant, serving, config.SERVING_BUDGET_S) };
@@ -290,6 +293,7 @@ export class Grader {
           collectTo: notebooksOut,
           signal: req.signal,
         });
+        assertHarnessAccepted(run, 'notebooks', 'notebooks.json');
         notebooks = await readStep(run, notebooksOut, 'notebooks.json', notebooksResultSchema);
         log.info({ outcome: run.outcome, ms: Math.round(run.timings.totalMs) }, 'exploratory notebooks step finished');
       }
@@ -344,6 +348,19 @@ function ownTime(run: SandboxResult, calledAt: number, goAheadAt: number): Sandb
   const execStartedAt = calledAt + t.totalMs - t.runMs - t.collectMs - t.removeMs;
   const waited = Math.min(t.runMs, Math.max(0, goAheadAt - execStartedAt));
   return { ...run, timings: { ...t, runMs: t.runMs - waited, totalMs: t.totalMs - waited } };
+}
+
+/**
+ * The harness refused the command the grader gave it (argparse: exit 2, "run.py: error: ..." on the
+ * supervisor's stderr, no document written). That is the platform's fault — a grader and a runner
+ * image that disagree — not the candidate's: thrown, so the grading is retried and shows as failed
+ * instead of being graded. Candidate processes cannot cause it: their output never reaches the
+ * supervisor's stderr, and they cannot end the supervisor.
+ */
+export function assertHarnessAccepted(run: Pick<SandboxResult, 'exitCode' | 'stderr' | 'outputs'>, step: string, file: string): void {
+  if (run.exitCode !== 2 || run.outputs.some((o) => o.name === file)) return;
+  const refusal = /^run\.py: error: .*$/m.exec(run.stderr.text);
+  if (refusal) throw new Error(`the ${step} step's harness refused its command (grader and runner image disagree?): ${refusal[0].slice(0, 500)}`);
 }
 
 /** Parses a document the harness wrote, as untrusted input: problems become words, not crashes. */
