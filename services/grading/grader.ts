@@ -160,9 +160,10 @@ export class Grader {
       // The serving probe's container starts once the model is handed over, so that its interpreter
       // does not take CPU from training. Under gVisor the kernel keeps no per-task CPU times: the
       // probe's wall times must then be measured with the prediction container finished.
-      const servingAlone = config.SANDBOX_RUNTIME === 'runsc';
+      const servingAlone = config.SANDBOX_RUNTIME?.startsWith('runsc') ?? false;
       const servingOut = path.join(work, 'serve-out');
-      const servingGate = servingAlone ? Promise.all([later, predictRun]).then(([files]) => files) : later;
+      // No serving container for a grading that was stopped or whose prediction container failed.
+      const servingGate = (servingAlone ? Promise.all([later, predictRun]).then(([files, p]) => (p.run ? files : [])) : later).then((files) => (req.signal?.aborted ? [] : files));
       const servingRun =
         config.SERVING_CALLS > 0 && holdoutFiles.includes(`${m.primaryVariant}.csv`)
           ? servingGate.then((files) =>
@@ -192,7 +193,12 @@ export class Grader {
       const goAhead = async (models: string[]) => {
         if (goAheadAt !== null) return;
         goAheadAt = performance.now();
-        await fsp.writeFile(path.join(handover, GO_AHEAD), JSON.stringify({ proceed: models.length > 0 }), { mode: 0o600 });
+        try {
+          await fsp.writeFile(path.join(handover, GO_AHEAD), JSON.stringify({ proceed: models.length > 0 }), { mode: 0o600 });
+        } catch (err) {
+          handOver([]); // whatever waits for the hand-over stops waiting (the serving gate at once)
+          throw err;
+        }
         handOver([...models.map((f) => ({ name: `models/${f}`, hostPath: path.join(trainOut, f) })), { name: GO_AHEAD, hostPath: path.join(handover, GO_AHEAD) }]);
       };
 
