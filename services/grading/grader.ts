@@ -157,13 +157,13 @@ export class Grader {
           signal: req.signal,
         })
         .then(settled, failed);
-      // The serving probe's container starts once the model is handed over, so that its interpreter
-      // does not take CPU from training. Under gVisor the kernel keeps no per-task CPU times: the
-      // probe's wall times must then be measured with the prediction container finished.
-      const servingAlone = config.SANDBOX_RUNTIME?.startsWith('runsc') ?? false;
+      // The serving probe's container starts once the prediction container has finished: beside it,
+      // the probe took CPU that the prediction phases' wall-clock limits count (grading-e2e's clean
+      // submission failed twice under PHASE_TIMEOUT_CAP_S 6 with the probe beside it), and under gVisor the
+      // kernel keeps no per-task CPU times to tell the probe's own time from a neighbour's. Not for a
+      // grading that was stopped or whose prediction container failed.
       const servingOut = path.join(work, 'serve-out');
-      // No serving container for a grading that was stopped or whose prediction container failed.
-      const servingGate = (servingAlone ? Promise.all([later, predictRun]).then(([files, p]) => (p.run ? files : [])) : later).then((files) => (req.signal?.aborted ? [] : files));
+      const servingGate = Promise.all([later, predictRun]).then(([files, p]) => (p.run && !req.signal?.aborted ? files : []));
       const servingRun =
         config.SERVING_CALLS > 0 && holdoutFiles.includes(`${m.primaryVariant}.csv`)
           ? servingGate.then((files) =>

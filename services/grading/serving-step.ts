@@ -30,14 +30,11 @@ export interface ServingStepInput {
 
 /**
  * The serving probe (`run.py serve`, harness serving.py) in a container of its own, started once the
- * host hands over model.pkl (starting it with training took CPU from training: measured slower), to
- * time the model answering single customers. It runs beside
- * the prediction container, sharing nothing with it (no network, no files, no processes), so the
- * single-row timings add little to a grading's wall time; each call is judged by its CPU time as
- * well as its wall time, so the neighbour's work is not counted against the model. Where the kernel
- * keeps no per-task CPU times (gVisor), the caller starts it only after the prediction container
- * has finished, so the wall times are measured with nothing else of the grading running.
- * The caller reads `serving.json` from `collectTo` (servingResultSchema) and folds it into the
+ * prediction container has finished (the caller waits), to time model.pkl answering single
+ * customers with nothing else of the grading running. The container holds the primary holdout's
+ * features and model.pkl only, and shares nothing with the prediction container (no network, no
+ * files, no processes), so a serving process cannot look up answers another process computed. The
+ * caller reads `serving.json` from `collectTo` (servingResultSchema) and folds it into the
  * prediction result with `withServing`.
  */
 export function startServingStep(i: ServingStepInput): Promise<SandboxResult> {
