@@ -284,25 +284,23 @@ function renderGrading(g: GradingBenchResult, line: (s?: string) => void) {
   const med = (f: (s: GradingSample) => number, kind: 'sandbox' | 'host') => median(g.rounds.map((x) => f(x[kind])));
   line('## 1. Where the sandbox costs time');
   line();
-  line('Per container, medians over the rounds. The prediction and serving containers are started next to the training one and wait (idle,');
-  line('libraries already imported) until the host hands them the models; that wait is not on the critical path and not counted as their own time.');
-  line('The serving container then runs beside the prediction container.');
+  line('Per container, medians over the rounds. The prediction container is started next to the training one and waits (idle, libraries');
+  line('already imported) until the host hands it the models; that wait is not on the critical path and not counted as its own time.');
   line();
   line('| container | prepare (image, volume) | create | start | run (exec) | copy out | stop + remove | total | same step on the host |');
   line('|---|---|---|---|---|---|---|---|---|');
-  for (const step of ['train', 'predict', 'serve']) {
+  for (const step of ['train', 'predict']) {
     const d = g.rounds.map((x) => containerTimings(x.sandbox.runs).find((c) => c.step === step)!);
     const h = g.rounds.map((x) => containerTimings(x.host.runs).find((c) => c.step === step)!);
-    if (d.some((c) => !c) || h.some((c) => !c)) continue;
     const waited = (c: { calledAt: number; endedAt: number; runMs: number }, rounds: typeof g.rounds, i: number, kind: 'sandbox' | 'host') => {
-      if (step === 'train') return 0;
+      if (step !== 'predict') return 0;
       const train = containerTimings(rounds[i]![kind].runs).find((x) => x.step === 'train')!;
       return Math.max(0, Math.min(c.runMs, train.endedAt - c.calledAt));
     };
     const own = (cs: typeof d, kind: 'sandbox' | 'host') => cs.map((c, i) => c.runMs - waited(c, g.rounds, i, kind));
     const ms = (xs: number[]) => `${Math.round(median(xs))} ms`;
     line(
-      `| ${step} | ${ms(d.map((c) => c.prepareMs))} | ${ms(d.map((c) => c.createMs))} | ${ms(d.map((c) => c.startMs))} | ${ms(own(d, 'sandbox'))}${step !== 'train' ? ' after the go-ahead' : ''} | ` +
+      `| ${step} | ${ms(d.map((c) => c.prepareMs))} | ${ms(d.map((c) => c.createMs))} | ${ms(d.map((c) => c.startMs))} | ${ms(own(d, 'sandbox'))}${step === 'predict' ? ' after the go-ahead' : ''} | ` +
         `${ms(d.map((c) => c.collectMs))} | ${ms(d.map((c) => c.removeMs))} | ${ms(d.map((c, i) => c.totalMs - waited(c, g.rounds, i, 'sandbox')))} | ${ms(own(h, 'host'))} |`,
     );
   }
@@ -359,12 +357,11 @@ function renderGrading(g: GradingBenchResult, line: (s?: string) => void) {
   line();
   line(
     `Critical path of one sandbox grading (medians): training container ${sec(median(g.rounds.map((x) => containerTimings(x.sandbox.runs).find((c) => c.step === 'train')!.totalMs)))}, ` +
-      `then the prediction and serving containers side by side ${sec(
+      `then the prediction container's own time ${sec(
         median(
           g.rounds.map((x) => {
             const c = containerTimings(x.sandbox.runs);
-            const ended = Math.max(...c.filter((y) => y.step === 'predict' || y.step === 'serve').map((y) => y.endedAt));
-            return ended - c.find((y) => y.step === 'train')!.endedAt;
+            return c.find((y) => y.step === 'predict')!.endedAt - c.find((y) => y.step === 'train')!.endedAt;
           }),
         ),
       )}, ` +

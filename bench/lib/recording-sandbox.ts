@@ -8,7 +8,7 @@ export interface RecordedRun {
   calledAt: number;
   endedAt: number;
   result: SandboxResult;
-  /** The harness document the run left (result.json / predictions.json / serving.json), parsed, if any. */
+  /** The harness document the run left (result.json / predictions.json), parsed, if any. */
   document: unknown;
 }
 
@@ -39,7 +39,7 @@ export class RecordingSandbox implements Sandbox {
     const result = await this.inner.run(spec);
     const endedAt = performance.now();
     let document: unknown = null;
-    for (const name of ['result.json', 'predictions.json', 'serving.json']) {
+    for (const name of ['result.json', 'predictions.json']) {
       const file = path.join(spec.collectTo, name);
       if (result.outputs.some((o) => o.name === name) && fs.existsSync(file)) document = JSON.parse(fs.readFileSync(file, 'utf8'));
     }

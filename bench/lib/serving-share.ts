@@ -7,9 +7,7 @@ import { median, sec } from './stats.ts';
  * Where the serving probe's time goes in one round (issue 13: "the new measurements add at most 15%
  * to a grading's wall time; say where it goes if more"). What the probe adds is the sandbox grading
  * minus the same grading without it (SERVING_CALLS=0); its parts are the probe's own measurements in
- * serving.json, timed by the harness's supervisor. The probe runs in a container of its own beside
- * the prediction container, so its parts overlap the rest of the grading and need not add up to
- * what it adds.
+ * predictions.json, timed by the harness's supervisor.
  */
 export interface ServingShare {
   addedMs: number;
@@ -22,10 +20,10 @@ export interface ServingShare {
   batchMs: number | null;
 }
 
-const servingDocument = z.object({ serving: servingSchema.nullable() });
+const predictDocument = z.object({ serving: servingSchema.nullable() });
 
 export function servingShare(round: Round): ServingShare {
-  const doc = servingDocument.safeParse(round.sandbox.runs.find((r) => r.step === 'serve')?.document);
+  const doc = predictDocument.safeParse(round.sandbox.runs.find((r) => r.step === 'predict')?.document);
   const s = doc.success ? doc.data.serving : null;
   return {
     addedMs: round.sandbox.wallMs - round.noServing.wallMs,
@@ -45,10 +43,10 @@ export function servingShareText(rounds: readonly Round[]): string {
   };
   const added = med((s) => s.addedMs)!;
   const parts = [med((s) => s.coldStartMs), med((s) => s.warmMs), med((s) => s.batchMs)];
-  if (parts.some((p) => p === null)) return `the probe adds ${sec(added, 1)}; its parts were not recorded (no serving result in serving.json)`;
+  if (parts.some((p) => p === null)) return `the probe adds ${sec(added, 1)}; its parts were not recorded (no serving result in predictions.json)`;
   const [cold, warm, batch] = parts as number[];
   return (
-    `the probe adds ${sec(added, 1)}; in its own container, beside the prediction container, it spent ${sec(cold! + warm! + batch!)}: cold start ${sec(cold!)}, ` +
-    `${Math.round(med((s) => s.warmCalls)!)} warm single-row calls ${sec(warm!)}, batch ${sec(batch!)}`
+    `the probe adds ${sec(added, 1)}: cold start ${sec(cold!)}, ${Math.round(med((s) => s.warmCalls)!)} warm single-row calls ${sec(warm!)}, ` +
+    `batch ${sec(batch!)}; the other ${sec(added - cold! - warm! - batch!)} is the serving process's start before its first request, its clean-up, and the two gradings' spread`
   );
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../../services/context.ts';
 import { Grader } from '../../services/grading/grader.ts';
-import { predictResultSchema, servingResultSchema, trainResultSchema } from '../../services/grading/harness-output.ts';
+import { predictResultSchema, trainResultSchema } from '../../services/grading/harness-output.ts';
 import type { Sandbox, SandboxResult, SandboxRunSpec } from '../../services/sandbox/sandbox.ts';
 import { tarGzOfFolder } from '../../tests/support/archives.ts';
 import { RecordingSandbox } from './recording-sandbox.ts';
@@ -34,7 +34,6 @@ function stillValid(dir: string): boolean {
   try {
     trainResultSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, 'train/result.json'), 'utf8')));
     predictResultSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, 'predict/predictions.json'), 'utf8')));
-    servingResultSchema.parse(JSON.parse(fs.readFileSync(path.join(dir, 'serve/serving.json'), 'utf8')));
     return true;
   } catch {
     return false;

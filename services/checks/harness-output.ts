@@ -6,7 +6,7 @@ import { z } from 'zod';
  * a malformed document is a finding against the submission, never a worker crash.
  */
 
-export const HARNESS_VERSION = '2.5.0';
+export const HARNESS_VERSION = '2.4.0';
 
 const text = z.string().max(200_000);
 
@@ -222,25 +222,13 @@ export const predictResultSchema = z.object({
     .nullable(),
   /**
    * The serving probe (harness serving.py): single-customer calls timed by the harness supervisor,
-   * not by the candidate's process. Since harness 2.5.0 it runs in a container of its own
-   * (serving.json, below) and the grader puts its result here, so a stored document carries it as
-   * before for rescoring. Absent in documents of harness versions before 2.1.0.
+   * not by the candidate's process. Absent in documents of harness versions before 2.1.0.
    */
   serving: servingSchema.nullable().optional(),
 });
 
-/** serving.json, from `run.py serve` (harness 2.5.0 on): the serving probe's own container. */
-export const servingResultSchema = z.object({
-  harnessVersion: z.string().max(32),
-  mode: z.literal('serve'),
-  /** null: the probe did not run (no solution, no model, no go-ahead); `problem` says why. */
-  serving: servingSchema.nullable(),
-  problem: z.string().max(4000).nullable(),
-});
-
 export type TrainResult = z.infer<typeof trainResultSchema>;
 export type PredictResult = z.infer<typeof predictResultSchema>;
-export type ServingResult = z.infer<typeof servingResultSchema>;
 export type PhaseRecord = z.infer<typeof phaseRecordSchema>;
 export type LintFinding = z.infer<typeof lintFindingSchema>;
 export type SplitRecord = z.infer<typeof splitRecordSchema>;

@@ -8,12 +8,11 @@ import type { AssessmentRegistry } from '../assessments/assessment-registry.ts';
 import type { DatasetStore } from '../assessments/dataset-store.ts';
 import type { PrivateFile, Sandbox, SandboxLimits, SandboxResult } from '../sandbox/sandbox.ts';
 import type { Rubric } from '../rubrics/rubric-schema.ts';
-import { predictResultSchema, servingResultSchema, trainResultSchema, type PredictResult, type ServingResult, type TrainResult } from './harness-output.ts';
+import { predictResultSchema, trainResultSchema, type PredictResult, type TrainResult } from './harness-output.ts';
 import { measure, type MeasureInput, type StepOutcome } from './measure.ts';
 import { modelFootprint } from './model-footprint.ts';
 import { mayHoldExploratoryNotebooks, noExploratoryNotebooks, runNotebookStep, wantsNotebookRuns } from './notebook-step.ts';
 import { notebooksResultSchema } from '../checks/notebook-runs-output.ts';
-import { startServingStep, withServing } from './serving-step.ts';
 import { reportScores } from './scoring.ts';
 import { assembleReport } from './report-assembly.ts';
 import type { ReportDocument } from '../reports/report-schema.ts';
@@ -51,9 +50,8 @@ const MAX_NOTES_BYTES = 64 * 1024;
  *
  * The prediction container starts next to the training one and does everything that needs no model
  * (interpreter, libraries, preparing the inputs) while training runs; it runs no candidate code until
- * the host has copied the trained models in and said go. So does the serving probe's container
- * (serving-step.ts), which times the model answering one customer at a time beside the prediction
- * container. The containers share nothing: the training one never sees holdout rows, none sees labels. In both, the harness supervisor alone
+ * the host has copied the trained models in and said go. The two containers share nothing: the
+ * training one never sees holdout rows, neither sees labels. In both, the harness supervisor alone
  * reads the data and writes what the host reads back; each candidate process runs under a uid of its
  * own and is gone before anything is collected (docker/runner/harness/identity.py).
  */
@@ -143,6 +141,10 @@ export class Grader {
             ...common,
             '--phase-timeout-s',
             String(predictSeconds),
+            '--serving-calls',
+            String(config.SERVING_CALLS),
+            '--serving-budget-s',
+            String(config.SERVING_BUDGET_S),
           ],
           mounts: [submission],
           supervisor: true,
@@ -153,52 +155,18 @@ export class Grader {
           },
           outputPath: '/out',
           collectTo: predictOut,
-          limits: limits(predictSeconds, 4, trainLimits.wallMs),
+          limits: limits(predictSeconds, 4, trainLimits.wallMs + (config.SERVING_BUDGET_S + SERVING_GRACE_S) * 1000),
           signal: req.signal,
         })
-        .then(settled, failed);
-      // The serving probe's container starts once the prediction container has finished: beside it,
-      // the probe took CPU that the prediction phases' wall-clock limits count (grading-e2e's clean
-      // submission failed twice under PHASE_TIMEOUT_CAP_S 6 with the probe beside it), and under gVisor the
-      // kernel keeps no per-task CPU times to tell the probe's own time from a neighbour's. Not for a
-      // grading that was stopped or whose prediction container failed.
-      const servingOut = path.join(work, 'serve-out');
-      const servingGate = Promise.all([later, predictRun]).then(([files, p]) => (p.run && !req.signal?.aborted ? files : []));
-      const servingRun =
-        config.SERVING_CALLS > 0 && holdoutFiles.includes(`${m.primaryVariant}.csv`)
-          ? servingGate.then((files) =>
-              files.some((f) => f.name === 'models/model.pkl')
-                ? startServingStep({
-                    sandbox,
-                    gradingId: req.gradingId,
-                    image: imageDigest,
-                    submission,
-                    primaryCsv: path.join(dataset.holdoutDir, `${m.primaryVariant}.csv`),
-                    idColumn: m.idColumn,
-                    positive: m.positiveLabel,
-                    negative: m.negativeLabel,
-                    calls: config.SERVING_CALLS,
-                    budgetS: config.SERVING_BUDGET_S,
-                    later: Promise.resolve(files),
-                    goAheadName: GO_AHEAD,
-                    limits: limits(0, 0),
-                    waitBeforeGoAheadMs: 60_000,
-                    collectTo: servingOut,
-                    signal: req.signal,
-                  }).then(settled, failed)
-                : null,
-            )
-          : Promise.resolve(null);
+        .then(
+          (run) => ({ run, error: null }),
+          (error: unknown) => ({ run: null, error }),
+        );
       let goAheadAt: number | null = null;
       const goAhead = async (models: string[]) => {
         if (goAheadAt !== null) return;
         goAheadAt = performance.now();
-        try {
-          await fsp.writeFile(path.join(handover, GO_AHEAD), JSON.stringify({ proceed: models.length > 0 }), { mode: 0o600 });
-        } catch (err) {
-          handOver([]); // whatever waits for the hand-over stops waiting (the serving gate at once)
-          throw err;
-        }
+        await fsp.writeFile(path.join(handover, GO_AHEAD), JSON.stringify({ proceed: models.length > 0 }), { mode: 0o600 });
         handOver([...models.map((f) => ({ name: `models/${f}`, hostPath: path.join(trainOut, f) })), { name: GO_AHEAD, hostPath: path.join(handover, GO_AHEAD) }]);
       };
 
@@ -210,7 +178,6 @@ export class Grader {
       let trainRun: SandboxResult;
       let train: StepOutcome<TrainResult>;
       let predict: StepOutcome<PredictResult> | null = null;
-      let serving: StepOutcome<ServingResult> | null = null;
       let model: MeasureInput['model'] = null;
       try {
         await req.onPhase?.('training');
@@ -265,14 +232,6 @@ export class Grader {
           const own = ownTime(run, predictCalledAt, goAheadAt!);
           predict = await readStep(own, predictOut, 'predictions.json', predictResultSchema);
           log.info({ outcome: run.outcome, ms: Math.round(own.timings.totalMs), waitedMs: Math.round(run.timings.totalMs - own.timings.totalMs) }, 'prediction step finished');
-          const served = await servingRun;
-          if (served) {
-            if (!served.run) throw served.error;
-            assertHarnessAccepted(served.run, 'serve', 'serving.json');
-            serving = await readStep(served.run, servingOut, 'serving.json', servingResultSchema);
-            log.info({ outcome: served.run.outcome, ms: Math.round(served.run.timings.totalMs) }, 'serving step finished');
-            if (predict.result) predict = { ...predict, result: withServing(predict.result, m.primaryVariant, serving, config.SERVING_BUDGET_S) };
-          }
         } else if (train.result) {
           predict = { sandbox: null, result: null, problem: 'no trained model was produced, so nothing could be predicted' };
         }
@@ -280,11 +239,10 @@ export class Grader {
         // Without a model (or when training failed) the waiting container gives up and is removed.
         await goAhead([]).catch(() => {});
         await predictRun;
-        await servingRun;
       }
 
       // Optional (reproducibility.notebook_runs): after training and prediction, in its own container.
-      let notebooks: MeasureInput['notebooks'] | undefined;
+      let notebooks: MeasureInput['notebooks'];
       if (wantsNotebookRuns(req.rubric) && !mayHoldExploratoryNotebooks(scan.entries.map((e) => e.name))) notebooks = noExploratoryNotebooks();
       else if (wantsNotebookRuns(req.rubric)) {
         const notebooksOut = path.join(work, 'notebooks-out');
@@ -323,12 +281,7 @@ export class Grader {
         manifest: m,
         scored,
         measured,
-        steps: [
-          { step: 'train', run: trainRun },
-          { step: 'predict', run: predict?.sandbox },
-          { step: 'serve', run: serving?.sandbox },
-          { step: 'notebooks', run: notebooks?.sandbox },
-        ].filter((s): s is { step: string; run: SandboxResult } => !!s.run),
+        steps: [trainRun, predict?.sandbox].filter((s): s is SandboxResult => !!s),
         train: train.result,
         predict: predict?.result ?? null,
         notes,
@@ -341,6 +294,10 @@ export class Grader {
     }
   }
 }
+
+/** The serving probe's room in the prediction container's wall-clock limit beyond its budget: the
+ * harness's grace for import, model load and batch (predict_mode.SERVING_GRACE_S), and slack. */
+const SERVING_GRACE_S = 30 + 10;
 
 /** The file in the prediction container's /models folder that tells its harness to go on. */
 const GO_AHEAD = 'go-ahead.json';
@@ -412,6 +369,3 @@ async function readNotes(root: string, topLevel: string[]): Promise<string | nul
   }
   return null;
 }
-
-const settled = (run: SandboxResult) => ({ run, error: null });
-const failed = (error: unknown) => ({ run: null, error });

@@ -13,8 +13,8 @@ export interface ReportParts {
   manifest: AssessmentManifest;
   scored: ReportScores;
   measured: MeasureOutput;
-  /** The sandbox containers that ran, named by step (train, predict, serve, notebooks). */
-  steps: { step: string; run: SandboxResult }[];
+  /** The sandbox steps that ran: training, then prediction. */
+  steps: SandboxResult[];
   train: TrainResult | null;
   predict: PredictResult | null;
   notes: string | null;
@@ -25,6 +25,7 @@ export interface ReportParts {
 
 /** The report document of a grading, from what the grading measured and scored; validated. */
 export function assembleReport({ req, manifest: m, scored, measured, steps, train, predict, notes, datasetSha256, runnerImage, runnerImageDigest }: ReportParts): ReportDocument {
+  const stepName = (i: number) => (i === 0 ? 'train' : 'predict');
   const phases = [...(train?.phases ?? []).map((p) => ({ step: 'train', p })), ...(predict?.phases ?? []).map((p) => ({ step: 'predict', p }))];
   const doc: ReportDocument = {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -34,8 +35,8 @@ export function assembleReport({ req, manifest: m, scored, measured, steps, trai
     ...scored.fields,
     checks: scored.checks,
     metrics: { holdout: measured.holdout, evaluate: measured.evaluate },
-    sandbox: steps.map(({ step, run: s }) => ({
-      step,
+    sandbox: steps.map((s, i) => ({
+      step: stepName(i),
       outcome: s.outcome,
       exitCode: s.exitCode,
       durationMs: Math.round(s.timings.totalMs),
@@ -53,8 +54,8 @@ export function assembleReport({ req, manifest: m, scored, measured, steps, trai
         stderrBytes: p.stderrBytes,
         truncated: p.stdoutBytes > Buffer.byteLength(p.stdout) || p.stderrBytes > Buffer.byteLength(p.stderr),
       })),
-      ...steps.map(({ step, run: s }) => ({
-        step,
+      ...steps.map((s, i) => ({
+        step: stepName(i),
         phase: 'harness',
         stdout: s.stdout.text,
         stderr: s.stderr.text,

@@ -11,7 +11,7 @@ export const gradingTimeSchema = z.object({ trainMs: z.number().positive(), pred
 export type GradingTime = z.infer<typeof gradingTimeSchema>;
 
 export interface TimingSandboxOptions {
-  /** A folder with `train/`, `predict/` and `serve/`: the files a real grading's steps left in their output folders. */
+  /** A folder with `train/` and `predict/`: the files a real grading's two steps left in their output folders. */
   recording: string;
   /** The measured distribution the durations are drawn from. */
   samples: GradingTime[];
@@ -21,19 +21,18 @@ export interface TimingSandboxOptions {
   nodeEnv?: string;
 }
 
-const STEPS = ['train', 'predict', 'serve'] as const;
+const STEPS = ['train', 'predict'] as const;
 
 /**
  * NO CANDIDATE CODE, NO ISOLATION — for the scale simulation (bench/simulate.ts) only; refused when
  * NODE_ENV=production, and no setting selects it (createSandbox does not know it): only the
  * simulation's worker entry builds one.
  *
- * Plays a grading's sandbox steps back without running anything: each step sleeps for a duration
- * drawn from measured gradings (the same draw for every step of a grading, chosen by its id, so a
+ * Plays a grading's two sandbox steps back without running anything: each step sleeps for a duration
+ * drawn from measured gradings (the same draw for both steps of a grading, chosen by its id, so a
  * retried grading takes as long again) times `scale`, then leaves the recorded harness documents in
- * the step's output folder. The prediction and serving steps wait for the host's go-ahead first, as
- * the harness does, and then run side by side for the measured prediction time, so the host's side
- * of a grading (archive, measure, score, report) runs for real.
+ * the step's output folder. The prediction step waits for the host's go-ahead first, as the harness
+ * does, so the host's side of a grading (archive, measure, score, report) runs for real.
  */
 export class TimingSandbox implements Sandbox {
   constructor(private readonly opts: TimingSandboxOptions) {
@@ -59,9 +58,9 @@ export class TimingSandbox implements Sandbox {
 
   async run(spec: SandboxRunSpec): Promise<SandboxResult> {
     const step = STEPS.find((s) => s === spec.step);
-    if (!step) throw new Error(`the timing sandbox plays ${STEPS.join(', ')} steps only, not ${spec.step}`);
+    if (!step) throw new Error(`the timing sandbox plays train and predict steps only, not ${spec.step}`);
     const t0 = performance.now();
-    if (step !== 'train' && spec.privateInputs?.later) {
+    if (step === 'predict' && spec.privateInputs?.later) {
       const files = await spec.privateInputs.later;
       const goAhead = files.find((f) => f.name === 'go-ahead.json');
       const proceed = goAhead ? (JSON.parse(await fsp.readFile(goAhead.hostPath, 'utf8')) as { proceed?: boolean }).proceed : false;

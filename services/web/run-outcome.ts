@@ -25,8 +25,7 @@ export function didNotRun(doc: ReportDocument): DidNotRun | null {
   const stepOf = (s: string): DidNotRun['step'] => (s === 'predict' ? 'predicting' : 'training');
   const phase = doc.resources.find((r) => STATUS_WORDS[r.status]);
   if (phase) return { step: stepOf(phase.step), reason: `${phase.phase.replace(/_/g, ' ')} ${STATUS_WORDS[phase.status]}` };
-  // The serving probe's and the notebooks' containers never decide whether predictions exist.
-  const container = doc.sandbox.find((s) => (s.step === 'train' || s.step === 'predict') && OUTCOME_WORDS[s.outcome]);
+  const container = doc.sandbox.find((s) => OUTCOME_WORDS[s.outcome]);
   if (container) return { step: stepOf(container.step), reason: `the ${container.step} step ${OUTCOME_WORDS[container.outcome]}` };
   return {
     step: doc.sandbox.some((s) => s.step === 'predict') ? 'predicting' : 'training',

@@ -9,8 +9,8 @@ from _grader_harness import predict_mode
 def test_disguised_inputs_map_back_and_share_no_ids():
     df = pd.DataFrame({"customer_id": [f"C{100000 + i}" for i in range(50)], "x": [str(i) for i in range(50)]})
     rng = np.random.default_rng(1)
-    data_a, order_a = predict_mode.disguise(df, "customer_id", rng)
-    data_b, order_b = predict_mode.disguise(df, "customer_id", rng)
+    data_a, order_a = predict_mode._disguise(df, "customer_id", rng)
+    data_b, order_b = predict_mode._disguise(df, "customer_id", rng)
     a = pd.read_csv(__import__("io").BytesIO(data_a), dtype=str)
     b = pd.read_csv(__import__("io").BytesIO(data_b), dtype=str)
     assert order_a != order_b
@@ -35,7 +35,7 @@ def test_a_go_ahead_file_still_being_written_is_waited_for(tmp_path):
         time.sleep(0.2)
         go.write_bytes(b'{"proceed": true}')
     threading.Thread(target=finish).start()
-    assert predict_mode.wait_for(str(go), 5) == (True, None)
+    assert predict_mode._wait_for(str(go), 5) == (True, None)
     go.write_bytes(b'{"proceed": false}')
-    ok, why = predict_mode.wait_for(str(go), 5)
+    ok, why = predict_mode._wait_for(str(go), 5)
     assert not ok and "no trained model" in why

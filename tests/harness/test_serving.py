@@ -1,10 +1,8 @@
 """serving.py: single-row latency timed by the supervisor, one request at a time, the batch file
 readable only once handed over, peak memory from the kernel."""
-import json
 import os
 import pickle
 import shutil
-import subprocess
 import tempfile
 import time
 
@@ -64,8 +62,8 @@ def _probe(tmp_path, delay, calls=30, budget=20.0, offload=0, timeout=None):
            "solution_path": "solution.py", "positive": "yes", "negative": "no"}
     df = pd.DataFrame({"id": [f"C{1000 + i}" for i in range(40)], "x": list(range(40))})
     rng = np.random.default_rng(3)
-    plan = serving.plan(df, lambda d, r: predict_mode.disguise(d, "id", r), rng, calls)
-    batch = (predict_mode.disguise(df, "id", rng)[0], len(df))
+    plan = serving.plan(df, lambda d, r: predict_mode._disguise(d, "id", r), rng, calls)
+    batch = (predict_mode._disguise(df, "id", rng)[0], len(df))
     z = zygote.Zygote({"serve": lambda spec: serving.child(ctx, spec)}).start()
     try:
         return df, serving.probe(z, pickle.dumps({"delay": delay, "offload": offload}), plan, batch, budget,
@@ -117,49 +115,3 @@ def test_a_model_that_hangs_is_stopped_at_the_probes_timeout(tmp_path, monkeypat
     assert "did not finish within 4 s" in r["problem"]
     assert r["warmMs"] == [] and r["coldStartMs"] is None
 
-
-
-def _serve(tmp_path, proceed):
-    """`run.py serve` as the sandbox runs it: the submission, the holdout, a go-ahead with model.pkl."""
-    sub = tempfile.mkdtemp(prefix="serving-sub-")
-    os.chmod(sub, 0o755)
-    try:
-        with open(os.path.join(sub, "solution.py"), "w") as fh:
-            fh.write(SOLUTION)
-        os.chmod(os.path.join(sub, "solution.py"), 0o644)
-        holdout = tmp_path / "holdout.csv"
-        pd.DataFrame({"id": [f"C{1000 + i}" for i in range(25)], "x": list(range(25))}).to_csv(holdout, index=False)
-        models, out = tmp_path / "models", tmp_path / "out"
-        models.mkdir()
-        out.mkdir()
-        (models / "model.pkl").write_bytes(pickle.dumps({"delay": 0.0}))
-        (tmp_path / "go-ahead.json").write_text('{"proceed": %s}' % ("true" if proceed else "false"))
-        run_py = os.path.join(os.path.dirname(__file__), "..", "..", "docker", "runner", "harness", "run.py")
-        done = subprocess.run(["/usr/bin/python3", "-I", run_py, "serve", "--submission", sub, "--models", str(models),
-                               "--input", str(holdout), "--id-column", "id", "--positive", "yes", "--negative", "no",
-                               "--serving-calls", "12", "--serving-budget-s", "20",
-                               "--wait-for", str(tmp_path / "go-ahead.json"), "--wait-timeout-s", "30", "--out", str(out)],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        with open(out / "serving.json") as fh:
-            return json.load(fh)
-    finally:
-        shutil.rmtree(sub, ignore_errors=True)
-
-
-@needs_root
-def test_serve_mode_writes_the_probe_of_the_handed_over_model(tmp_path):
-    doc = _serve(tmp_path, proceed=True)
-    assert doc["mode"] == "serve" and doc["problem"] is None
-    s = doc["serving"]
-    assert s["problem"] is None and s["coldStartMs"] is not None and len(s["warmMs"]) == 12
-    # Each answer is the model's for that row of the holdout (odd x: yes).
-    assert len(s["answers"]) == 13 and all(label == row % 2 for row, label in s["answers"])
-    assert s["batchRows"] == 25 and s["batchMs"] is not None
-
-
-@needs_root
-def test_serve_mode_without_a_model_says_why_and_runs_nothing(tmp_path):
-    doc = _serve(tmp_path, proceed=False)
-    assert doc["serving"] is None
-    assert doc["problem"] == "no trained model was produced, so nothing could be predicted"

@@ -15,10 +15,9 @@ only where a check reads probabilities (the primary and the as-recorded inputs);
 tells them apart anyway. The supervisor maps the answers back to the holdout's order.
 
 Order of work (so a timeout loses the least important part): primary variant, the other variants,
-model_repeat.pkl on the primary variant, the shuffled chunks, the single rows. The inputs are
-prepared while the training container runs; the models arrive with the host's go-ahead. The serving
-probe (single-customer latency) runs beside this, in a container of its own (`run.py serve`,
-serving.py).
+model_repeat.pkl on the primary variant, the shuffled chunks, the single rows; then, on a time
+budget of its own and with no other candidate process alive, the serving probe (serving.py). The
+inputs are prepared while the training container runs; the models arrive with the host's go-ahead.
 """
 from __future__ import annotations
 
@@ -31,13 +30,14 @@ import secrets
 import signal
 import time
 
-from . import contract, procs, zygote
+from . import contract, procs, serving, zygote
 from .common import HARNESS_VERSION, csv_bytes, preimport, read_csv_text, warm_up, write_json_atomic
 
 N_CHUNKS = 5
 N_SAMPLE_ROWS = 10
 INPUT_NAME = "holdout.csv"
 MODEL_NAME = "model.pkl"
+SERVING_GRACE_S = 30  # beyond the serving budget: importing, loading the model, the batch
 
 
 def _child(ctx, spec):
@@ -144,7 +144,7 @@ class Task:
         self.alone = False
 
 
-def disguise(df, id_column, rng):
+def _disguise(df, id_column, rng):
     """The rows in a fresh order, the id column re-keyed with fresh ids of the same shape.
     -> (csv bytes, order) where row i of the file is row order[i] of `df`."""
     order = rng.permutation(len(df))
@@ -180,7 +180,7 @@ def run(args):
     sub = os.path.realpath(args.submission)
     paths = contract.SubmissionPaths(sub)
     result = {"harnessVersion": HARNESS_VERSION, "mode": "predict", "phases": [], "variants": {},
-              "repeat": None, "transductive": None}
+              "repeat": None, "transductive": None, "serving": None}
     out_path = os.path.join(args.out, "predictions.json")
     import_root, sol_path, problem = contract.locate_solution(sub)
     zyg = None
@@ -190,7 +190,7 @@ def run(args):
         ctx = {"sub": sub, "paths": paths, "import_root": import_root, "solution_path": sol_path,
                "positive": args.positive, "negative": args.negative}
         # Forked before this process reads any input: candidate processes inherit none of them.
-        zyg = zygote.Zygote({"predict": lambda spec: _child(ctx, spec)}).start()
+        zyg = zygote.Zygote({"predict": lambda spec: _child(ctx, spec), "serve": lambda spec: serving.child(ctx, spec)}).start()
     try:
         _predict_all(args, result, import_root, problem, zyg, np)
     finally:
@@ -217,20 +217,23 @@ def _predict_all(args, result, import_root, problem, zyg, np):
 
     # Probabilities are kept only where a check reads them (the primary and the as-recorded variants).
     with_proba = set(order) if args.proba_variants is None else set(args.proba_variants.split(",")) | {primary}
-    tasks, probe = [], None
+    tasks, probe, serving_plan, serving_batch = [], None, [], None
     if import_root is not None:
         rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
         for v in order:
             if frames[v] is not None:
                 anchor = v in with_proba  # the primary and the as-recorded variant
-                tasks.append(Task(f"variant:{v}", MODEL_NAME, *disguise(frames[v], args.id_column, rng), anchor,
+                tasks.append(Task(f"variant:{v}", MODEL_NAME, *_disguise(frames[v], args.id_column, rng), anchor,
                                   None if anchor else "messy"))
         if primary is not None and frames[primary] is not None:
-            tasks.append(Task("repeat", "model_repeat.pkl", *disguise(frames[primary], args.id_column, rng), False))
+            tasks.append(Task("repeat", "model_repeat.pkl", *_disguise(frames[primary], args.id_column, rng), False))
             probe = _probe_tasks(frames[primary], args, rng, tasks)
+            if args.serving_calls > 0:
+                serving_plan = serving.plan(frames[primary], lambda d, r: _disguise(d, args.id_column, r), rng, args.serving_calls)
+                serving_batch = (_disguise(frames[primary], args.id_column, rng)[0], len(frames[primary]))
 
     if args.wait_for:
-        go, why = wait_for(args.wait_for, args.wait_timeout_s)
+        go, why = _wait_for(args.wait_for, args.wait_timeout_s)
         if not go:
             _give_up(result, order, why)
             return
@@ -265,6 +268,10 @@ def _predict_all(args, result, import_root, problem, zyg, np):
         result["repeat"] = _pset(m, len(frames[primary]), t.order, False) if m else _empty_set(missing_why)
     if probe is not None:
         result["transductive"] = _assemble_probe(probe, primary, got, by_key, missing_why)
+    # Last, on its own time budget: a slow model answers fewer single-row requests, nothing else is lost.
+    if serving_plan and MODEL_NAME in models and (result["variants"].get(primary) or {}).get("labels") is not None:
+        result["serving"] = serving.probe(zyg, models[MODEL_NAME], serving_plan, serving_batch,
+                                          args.serving_budget_s, args.serving_budget_s + SERVING_GRACE_S)
 
 
 def _give_up(result, order, why):
@@ -340,7 +347,7 @@ def _run_tasks(zyg, tasks, models, timeout_s, jobs):
     return got, phase
 
 
-def wait_for(path, timeout_s):
+def _wait_for(path, timeout_s):
     """Waits for the host's go-ahead file: {"proceed": true} once the models are in place.
     -> (True, None) or (False, why). Only this supervisor can read the folder. The file arrives
     through the engine's archive copy, after the models, and is not written atomically: a file
@@ -380,12 +387,12 @@ def _probe_tasks(df, args, rng, tasks):
         for i in range(0, n, chunk_size):
             idx = perm[i:i + chunk_size]
             key = f"chunk:{len(info['chunks'])}"
-            data, order = disguise(df.iloc[idx], args.id_column, rng)
+            data, order = _disguise(df.iloc[idx], args.id_column, rng)
             tasks.append(Task(key, MODEL_NAME, data, order, False, "chunk"))
             info["chunks"].append((key, idx))
         for k, row in enumerate(sample):
             key = f"row:{k}"
-            data, order = disguise(df.iloc[[row]], args.id_column, rng)
+            data, order = _disguise(df.iloc[[row]], args.id_column, rng)
             tasks.append(Task(key, MODEL_NAME, data, order, False, "row"))
             info["rows"].append((key, row))
     except Exception as exc:

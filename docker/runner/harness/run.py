@@ -5,15 +5,12 @@
   python3 -I /opt/harness/run.py predict --submission /submission --models /in/models --inputs /in/holdout \
       --primary prediction_time --id-column customer_id --out /out --target churned --positive yes \
       --negative no --seed 42 --phase-timeout-s 300 --wait-for /in/go-ahead.json
-  python3 -I /opt/harness/run.py serve --submission /submission --models /in/models \
-      --input /in/holdout/prediction_time.csv --id-column customer_id --out /out --positive yes --negative no \
-      --serving-calls 200 --serving-budget-s 20 --wait-for /in/go-ahead.json
 
   python3 -I /opt/harness/run.py notebooks --submission /submission --data /in/train.csv --data-at train.csv \
       --out /out --cell-timeout-s 60 --notebook-timeout-s 180 --total-timeout-s 300
 
 train writes /out/result.json (+ model.pkl, model_repeat.pkl); predict writes /out/predictions.json;
-serve writes /out/serving.json; notebooks writes /out/notebooks.json. The documents follow services/grading/harness-output.ts
+notebooks writes /out/notebooks.json. The documents follow services/grading/harness-output.ts
 (notebooks.json: services/checks/notebook-runs-output.ts). The process exits 0 whenever it wrote its
 JSON, whatever the submission did.
 
@@ -77,19 +74,10 @@ def _parser():
             s.add_argument("--wait-for", default=None,
                            help="wait for this go-ahead file before loading the models (written by the host)")
             s.add_argument("--wait-timeout-s", type=float, default=3600.0)
-    s = sub.add_parser("serve", help="the serving probe: single-customer latency (serving.py)")
-    s.add_argument("--submission", required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--models", required=True)
-    s.add_argument("--input", required=True, help="the primary holdout (no labels), the single customers' source")
-    s.add_argument("--id-column", default="id", help="re-keyed in every request")
-    s.add_argument("--positive", required=True)
-    s.add_argument("--negative", required=True)
-    s.add_argument("--wait-for", default=None, help="wait for this go-ahead file before loading the model")
-    s.add_argument("--wait-timeout-s", type=float, default=3600.0)
-    s.add_argument("--serving-calls", type=int, default=200, help="warm single-row predict() calls")
-    s.add_argument("--serving-budget-s", type=float, default=20.0,
-                   help="single rows stop being handed out after this many seconds")
+            s.add_argument("--serving-calls", type=int, default=200,
+                           help="warm single-row predict() calls of the serving probe (0: no probe)")
+            s.add_argument("--serving-budget-s", type=float, default=20.0,
+                           help="the probe stops handing out single rows after this many seconds")
     s = sub.add_parser("notebooks", help="run the exploratory notebooks top to bottom (notebook_runs.py)")
     s.add_argument("--submission", required=True)
     s.add_argument("--out", required=True)
@@ -121,16 +109,13 @@ def _fallback(args, exc_text):
                          "resamplingLeaks": []},
                "models": [m for m in ("model.pkl", "model_repeat.pkl") if os.path.isfile(os.path.join(args.out, m))]}
         name = "result.json"
-    elif args.mode == "serve":
-        doc = {"harnessVersion": HARNESS_VERSION, "mode": "serve", "serving": None, "problem": phase["error"]}
-        name = "serving.json"
     elif args.mode == "notebooks":
         doc = {"harnessVersion": HARNESS_VERSION, "mode": "notebooks", "solutionPath": None, "notebooks": [],
                "notRun": [], "limits": None, "error": phase["error"]}
         name = "notebooks.json"
     else:
         doc = {"harnessVersion": HARNESS_VERSION, "mode": "predict", "phases": [phase], "variants": {},
-               "repeat": None, "transductive": None}
+               "repeat": None, "transductive": None, "serving": None}
         name = "predictions.json"
     write_json_atomic(os.path.join(args.out, name), doc)
 
@@ -146,9 +131,6 @@ def main(argv):
         elif args.mode == "notebooks":
             from _grader_harness import notebook_runs
             notebook_runs.run(args)
-        elif args.mode == "serve":
-            from _grader_harness import serving
-            serving.run(args)
         else:
             from _grader_harness import predict_mode
             predict_mode.run(args)

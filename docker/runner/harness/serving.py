@@ -1,10 +1,7 @@
-"""`run.py serve`, the serving probe: the trained model answering one customer at a time.
+"""The serving probe of `run.py predict`: the trained model answering one customer at a time.
 
 A production scoring service gets one row per request. This probe measures what that costs with the
-contract's own `predict(model, csv)`. It runs in a container of its own, beside the prediction
-container (which it shares nothing with), holding only the primary holdout without labels; it
-prepares everything while training runs and gets model.pkl with the host's go-ahead. A fresh
-candidate process (forked by the zygote, its own uid,
+contract's own `predict(model, csv)`: a fresh candidate process (forked by the zygote, its own uid,
 nothing else alive) loads model.pkl when the first request arrives, and the supervisor hands it one
 single-row file at a time on its standard input, each only after the answer to the one before. The
 times are the supervisor's own clock from handing a request over to reading the answer, so the
@@ -25,59 +22,13 @@ import os
 import pickle
 import time
 
-from . import contract, identity, procs, zygote
-from .common import HARNESS_VERSION, preimport, read_csv_text, warm_up, write_json_atomic
-from .predict_mode import disguise, wait_for
+from . import contract, identity, procs
 
 INPUT_NAME = "holdout.csv"
 MODEL_NAME = "model.pkl"
 BATCH_NAME = "batch.csv"  # in the workspace from the start, readable only once handed over
 MAX_REQUEST_BYTES = 4096  # at most PIPE_BUF: a request is written to the pipe whole or not at all
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-GRACE_S = 30  # beyond the budget: importing, loading the model, the batch
-
-
-def run(args):
-    """Writes <out>/serving.json: {harnessVersion, mode: "serve", serving: probe() or None, problem}."""
-    import numpy as np
-
-    doc = {"harnessVersion": HARNESS_VERSION, "mode": "serve", "serving": None, "problem": None}
-    sub = os.path.realpath(args.submission)
-    import_root, sol_path, problem = contract.locate_solution(sub)
-    zyg = None
-    try:
-        if import_root is None:
-            doc["problem"] = problem
-            return
-        preimport(trace=False)
-        warm_up()
-        ctx = {"sub": sub, "paths": contract.SubmissionPaths(sub), "import_root": import_root,
-               "solution_path": sol_path, "positive": args.positive, "negative": args.negative}
-        # Forked before this process reads any input: the candidate process inherits none of it.
-        zyg = zygote.Zygote({"serve": lambda spec: child(ctx, spec)}).start()
-        df, read_problem = read_csv_text(args.input)
-        if df is None:
-            doc["problem"] = f"the harness could not read the holdout: {read_problem}"
-            return
-        rng = np.random.default_rng(int.from_bytes(os.urandom(16), "little"))
-        requests = plan(df, lambda d, r: disguise(d, args.id_column, r), rng, args.serving_calls)
-        batch = (disguise(df, args.id_column, rng)[0], len(df))
-        if args.wait_for:
-            go, why = wait_for(args.wait_for, args.wait_timeout_s)
-            if not go:
-                doc["problem"] = why
-                return
-        try:
-            with open(os.path.join(args.models, MODEL_NAME), "rb") as fh:
-                model = fh.read()
-        except OSError as exc:
-            doc["problem"] = f"no model.pkl to serve: {exc.strerror or exc}"
-            return
-        doc["serving"] = probe(zyg, model, requests, batch, args.serving_budget_s, args.serving_budget_s + GRACE_S)
-    finally:
-        if zyg is not None:
-            zyg.close()
-        write_json_atomic(os.path.join(args.out, "serving.json"), doc)
 
 
 def uid_cpu_ns(uid):
