@@ -6,7 +6,7 @@ import { z } from 'zod';
  * a malformed document is a finding against the submission, never a worker crash.
  */
 
-export const HARNESS_VERSION = '2.4.0';
+export const HARNESS_VERSION = '2.4.1';
 
 const text = z.string().max(200_000);
 

@@ -145,6 +145,10 @@ export class Grader {
             String(config.SERVING_CALLS),
             '--serving-budget-s',
             String(config.SERVING_BUDGET_S),
+            // A container's cgroup counts every CPU second its processes spend, the ended ones too;
+            // the host sandbox has no cgroup of its own, only the candidate's live processes.
+            '--cpu-clock',
+            config.SANDBOX === 'docker' ? 'cgroup' : 'processes',
           ],
           mounts: [submission],
           supervisor: true,

@@ -67,7 +67,8 @@ def _probe(tmp_path, delay, calls=30, budget=20.0, offload=0, timeout=None):
     z = zygote.Zygote({"serve": lambda spec: serving.child(ctx, spec)}).start()
     try:
         return df, serving.probe(z, pickle.dumps({"delay": delay, "offload": offload}), plan, batch, budget,
-                                 budget + 30 if timeout is None else timeout)
+                                 budget + 30 if timeout is None else timeout,
+                                 serving.uid_cpu_ns)  # outside a container: no cgroup of its own
     finally:
         z.close()
         shutil.rmtree(sub, ignore_errors=True)
@@ -115,3 +116,18 @@ def test_a_model_that_hangs_is_stopped_at_the_probes_timeout(tmp_path, monkeypat
     assert "did not finish within 4 s" in r["problem"]
     assert r["warmMs"] == [] and r["coldStartMs"] is None
 
+
+
+def test_the_cgroup_clock_reads_v2_then_v1_and_never_counts_the_supervisor(tmp_path, monkeypatch):
+    v2, v1 = tmp_path / "cpu.stat", tmp_path / "cpuacct.usage"
+    v2.write_text("usage_usec 5000000\nuser_usec 4000000\nsystem_usec 1000000\n")
+    v1.write_text("7000000000\n")
+    monkeypatch.setattr(time, "process_time_ns", lambda: 1_000_000_000)
+    monkeypatch.setattr(serving, "CGROUP_CPU", ((str(v2), "usage_usec ", 1000), (str(v1), "", 1)))
+    assert serving.cgroup_cpu_ns() == 4_000_000_000  # 5 s in the container, 1 s of it the supervisor's
+    v2.unlink()
+    assert serving.cgroup_cpu_ns() == 6_000_000_000
+    v1.write_text("garbled\n")
+    assert serving.cgroup_cpu_ns() is None  # an unreadable counter leaves the wall time to judge
+    v1.unlink()
+    assert serving.cgroup_cpu_ns() is None  # no cgroup files (gVisor)

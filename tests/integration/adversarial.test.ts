@@ -42,7 +42,7 @@ async function gradeTampered(twin: string, tamper: string): Promise<ReportDocume
   return gradeArchive(ctx, 'churn-messy-csv', tamper, await makeTarGz(entries), work);
 }
 
-// Under gVisor the kernel keeps no per-thread CPU time (schedstat), so serving.latency is wall time
+// Under gVisor the sandbox has no cgroup CPU counter, so serving.latency is wall time
 // through gVisor's system-call layer and cannot be held to the statuses measured under runc.
 const comparable = (id: string) => !(process.env.SANDBOX_RUNTIME === 'runsc' && id === 'serving.latency');
 const statuses = (r: ReportDocument) => Object.fromEntries(r.checks.filter((c) => comparable(c.id)).map((c) => [c.id, c.status]));
@@ -113,6 +113,20 @@ describe('tampering submissions get exactly the statuses of their honest twins',
         'recognise the shuffled-label rerun (path, the file compared with the first call, call order, a marker, the harness memory)',
         'same path, same writer, same tracing, fresh process and folder, random order: leakage.null_labels still fails',
       );
+    },
+    SLOW,
+  );
+
+  // Under gVisor there is no CPU counter to fool: serving.latency is wall time there.
+  it.skipIf(process.env.SANDBOX_RUNTIME === 'runsc')(
+    'serving CPU hidden in a thread or an orphaned grandchild that ends before the call does',
+    async () => {
+      const r = await gradeTampered('serving-slow', 'hide-serving-cpu');
+      expect(statuses(r), summaries(r)).toEqual(expectedOf('serving-slow'));
+      const latency = r.checks.find((c) => c.id === 'serving.latency')!;
+      expect(latency.status).toBe('fail');
+      // Not one of the two halves slipped through: the typical call still costs its ~240 ms of CPU.
+      expect(Number(latency.values.p50Ms)).toBeGreaterThan(100);
     },
     SLOW,
   );

@@ -6,7 +6,7 @@ import math
 import os
 import warnings
 
-HARNESS_VERSION = "2.4.0"  # = HARNESS_VERSION in services/grading/harness-output.ts
+HARNESS_VERSION = "2.4.1"  # = HARNESS_VERSION in services/grading/harness-output.ts
 
 
 def preimport(trace=False, wrap=True):

@@ -271,7 +271,8 @@ def _predict_all(args, result, import_root, problem, zyg, np):
     # Last, on its own time budget: a slow model answers fewer single-row requests, nothing else is lost.
     if serving_plan and MODEL_NAME in models and (result["variants"].get(primary) or {}).get("labels") is not None:
         result["serving"] = serving.probe(zyg, models[MODEL_NAME], serving_plan, serving_batch,
-                                          args.serving_budget_s, args.serving_budget_s + SERVING_GRACE_S)
+                                          args.serving_budget_s, args.serving_budget_s + SERVING_GRACE_S,
+                                          serving.CPU_CLOCKS[args.cpu_clock])
 
 
 def _give_up(result, order, why):

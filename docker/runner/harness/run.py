@@ -78,6 +78,9 @@ def _parser():
                            help="warm single-row predict() calls of the serving probe (0: no probe)")
             s.add_argument("--serving-budget-s", type=float, default=20.0,
                            help="the probe stops handing out single rows after this many seconds")
+            s.add_argument("--cpu-clock", choices=("cgroup", "processes"), default="cgroup",
+                           help="the serving probe's CPU time: the container's cgroup (a run in its own "
+                                "container), or the candidate's live processes (outside a container)")
     s = sub.add_parser("notebooks", help="run the exploratory notebooks top to bottom (notebook_runs.py)")
     s.add_argument("--submission", required=True)
     s.add_argument("--out", required=True)

@@ -11,8 +11,12 @@ whole-file predictions of the same rows). The first request includes loading the
 start); the rest are warm. Last, the whole primary holdout is given as one file (batch throughput): it lies in the process's
 folder from the start, but stays the supervisor's until it is handed over with the request.
 The process's peak memory comes from the kernel (the zygote's wait4), not from the candidate. Next
-to each call's wall time the probe records the CPU time the identity's processes used during it
-(schedstat): on a busy machine the wall time includes waiting for a CPU, which is not the model's.
+to each call's wall time the probe records the CPU time used during it: on a busy machine the wall
+time includes waiting for a CPU, which is not the model's. In a container that is the container's
+own cgroup counter less the supervisor's own CPU: everything the candidate runs is in it, threads
+and processes that ended during the call included (a thread, or a grandchild handed to PID 1, takes
+its CPU out of any per-process count; the cgroup keeps it). A count can only be too high, which
+leaves the wall time to judge.
 """
 from __future__ import annotations
 
@@ -31,10 +35,38 @@ MAX_REQUEST_BYTES = 4096  # at most PIPE_BUF: a request is written to the pipe w
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+# The container's CPU counter: cgroup v2 (microseconds), then v1's cpuacct (nanoseconds).
+CGROUP_CPU = (("/sys/fs/cgroup/cpu.stat", "usage_usec ", 1000),
+              ("/sys/fs/cgroup/cpuacct/cpuacct.usage", "", 1),
+              ("/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage", "", 1))
+
+
+def cgroup_cpu_ns(_uid=None):
+    """CPU time of everything in this container's cgroup, the dead included, less this process's own
+    (ns). Only for a run in its own container (run.py --cpu-clock cgroup): elsewhere the file is the
+    machine's. None where there is no such counter (gVisor has no cgroup files)."""
+    for path, key, scale in CGROUP_CPU:
+        try:
+            with open(path) as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        try:
+            if key:
+                value = next(int(line[len(key):]) for line in text.splitlines() if line.startswith(key))
+            else:
+                value = int(text.strip())
+        except (StopIteration, ValueError):
+            return None
+        return max(0, value * scale - time.process_time_ns())
+    return None
+
+
 def uid_cpu_ns(uid):
     """CPU time of every live process of `uid` (all threads, ns, from the kernel's schedstat) plus
     what their waited-for children used (cutime, cstime; clock ticks), from one look at /proc. None
-    where the kernel does not keep schedstat (gVisor)."""
+    where the kernel does not keep schedstat (gVisor). Not proof: a thread or an orphaned grandchild
+    that ends during a call takes its CPU with it; for runs outside a container (the host sandbox)."""
     total, seen = 0, False
     for pid in identity.live_processes(uid):
         try:
@@ -122,8 +154,12 @@ def plan(df, disguise, rng, calls):
     return out
 
 
-def probe(zyg, model, requests, batch, budget_s, timeout_s):
+CPU_CLOCKS = {"cgroup": cgroup_cpu_ns, "processes": uid_cpu_ns}
+
+
+def probe(zyg, model, requests, batch, budget_s, timeout_s, cpu_clock):
     """Runs the probe. `requests` from plan(); `batch`: (csv bytes, rows) of the whole primary input.
+    `cpu_clock(uid)` -> ns or None: one of CPU_CLOCKS.
     Requests stop when `budget_s` (cold start included) has passed (a slow model answers fewer).
     -> dict of supervisor-measured results (see harness-output.ts, servingSchema)."""
     st = {"state": "waiting", "next": 0, "k": None, "sent": 0.0, "cpu0": None, "until": math.inf, "cold": None,
@@ -176,7 +212,7 @@ def probe(zyg, model, requests, batch, budget_s, timeout_s):
             finish()
         elif st["state"] == "single" and msg.get("k") == st["k"]:
             ms = round((now - st["sent"]) * 1000.0, 3)
-            cpu1 = uid_cpu_ns(run.uid)
+            cpu1 = cpu_clock(run.uid)
             label = msg.get("labels")
             label = label[0] if isinstance(label, list) and len(label) == 1 and label[0] in (0, 1) else None
             st["answers"].append([requests[st["k"]][0], label])
@@ -206,8 +242,8 @@ def probe(zyg, model, requests, batch, budget_s, timeout_s):
     return {
         "coldStartMs": st["cold"],
         "warmMs": st["warm"],
-        # On-CPU time of the same calls (all the identity's processes): the latency without the
-        # waiting that other work on the machine causes; empty where the kernel keeps no schedstat.
+        # On-CPU time of the same calls (see cpu_clock): the latency without the waiting that other
+        # work on the machine causes; empty where there is no counter (gVisor).
         "warmCpuMs": cpu if len(cpu) == len(st["warm"]) and all(c is not None for c in cpu) else [],
         "budgetS": float(budget_s),
         "answers": st["answers"],
