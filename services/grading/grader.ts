@@ -247,23 +247,26 @@ export class Grader {
 
       // Optional (reproducibility.notebook_runs): after training and prediction, in its own container.
       let notebooks: MeasureInput['notebooks'];
-      if (wantsNotebookRuns(req.rubric) && !mayHoldExploratoryNotebooks(scan.entries.map((e) => e.name))) notebooks = noExploratoryNotebooks();
-      else if (wantsNotebookRuns(req.rubric)) {
-        const notebooksOut = path.join(work, 'notebooks-out');
-        const run = await runNotebookStep({
-          sandbox,
-          gradingId: req.gradingId,
-          image: imageDigest,
-          submission,
-          trainCsv: dataset.trainCsv,
-          limits: limits(0, 0),
-          capSeconds: config.PHASE_TIMEOUT_CAP_S,
-          collectTo: notebooksOut,
-          signal: req.signal,
-        });
-        assertHarnessAccepted(run, 'notebooks', 'notebooks.json');
-        notebooks = await readStep(run, notebooksOut, 'notebooks.json', notebooksResultSchema);
-        log.info({ outcome: run.outcome, ms: Math.round(run.timings.totalMs) }, 'exploratory notebooks step finished');
+      if (wantsNotebookRuns(req.rubric)) {
+        if (!mayHoldExploratoryNotebooks(scan.entries.map((e) => e.name))) notebooks = noExploratoryNotebooks();
+        else {
+          await req.onPhase?.('notebooks');
+          const notebooksOut = path.join(work, 'notebooks-out');
+          const run = await runNotebookStep({
+            sandbox,
+            gradingId: req.gradingId,
+            image: imageDigest,
+            submission,
+            trainCsv: dataset.trainCsv,
+            limits: limits(0, 0),
+            capSeconds: config.PHASE_TIMEOUT_CAP_S,
+            collectTo: notebooksOut,
+            signal: req.signal,
+          });
+          assertHarnessAccepted(run, 'notebooks', 'notebooks.json');
+          notebooks = await readStep(run, notebooksOut, 'notebooks.json', notebooksResultSchema);
+          log.info({ outcome: run.outcome, ms: Math.round(run.timings.totalMs) }, 'exploratory notebooks step finished');
+        }
       }
 
       await req.onPhase?.('scoring');
@@ -285,7 +288,11 @@ export class Grader {
         manifest: m,
         scored,
         measured,
-        steps: [trainRun, predict?.sandbox].filter((s): s is SandboxResult => !!s),
+        steps: [
+          { step: 'train' as const, run: trainRun },
+          { step: 'predict' as const, run: predict?.sandbox },
+          { step: 'notebooks' as const, run: notebooks?.sandbox },
+        ].flatMap(({ step, run }) => (run ? [{ step, run }] : [])),
         train: train.result,
         predict: predict?.result ?? null,
         notes,

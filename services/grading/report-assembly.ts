@@ -7,14 +7,17 @@ import { HARNESS_VERSION } from './harness-output.ts';
 import type { MeasureOutput } from './measure.ts';
 import type { ReportScores } from './scoring.ts';
 
+/** The containers of a grading, in the order they run. */
+export type SandboxStep = 'train' | 'predict' | 'notebooks';
+
 export interface ReportParts {
   /** The grading request's ids and pins (Grader's GradeRequest is one). */
   req: { submissionId: string; gradingId: string; archiveSha256: string; rubric: { id: string }; rubricVersion: number };
   manifest: AssessmentManifest;
   scored: ReportScores;
   measured: MeasureOutput;
-  /** The sandbox steps that ran: training, then prediction. */
-  steps: SandboxResult[];
+  /** The sandbox containers that ran, each named by its step: train, predict, notebooks. */
+  steps: { step: SandboxStep; run: SandboxResult }[];
   train: TrainResult | null;
   predict: PredictResult | null;
   notes: string | null;
@@ -25,7 +28,6 @@ export interface ReportParts {
 
 /** The report document of a grading, from what the grading measured and scored; validated. */
 export function assembleReport({ req, manifest: m, scored, measured, steps, train, predict, notes, datasetSha256, runnerImage, runnerImageDigest }: ReportParts): ReportDocument {
-  const stepName = (i: number) => (i === 0 ? 'train' : 'predict');
   const phases = [...(train?.phases ?? []).map((p) => ({ step: 'train', p })), ...(predict?.phases ?? []).map((p) => ({ step: 'predict', p }))];
   const doc: ReportDocument = {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -35,8 +37,8 @@ export function assembleReport({ req, manifest: m, scored, measured, steps, trai
     ...scored.fields,
     checks: scored.checks,
     metrics: { holdout: measured.holdout, evaluate: measured.evaluate },
-    sandbox: steps.map((s, i) => ({
-      step: stepName(i),
+    sandbox: steps.map(({ step, run: s }) => ({
+      step,
       outcome: s.outcome,
       exitCode: s.exitCode,
       durationMs: Math.round(s.timings.totalMs),
@@ -54,8 +56,8 @@ export function assembleReport({ req, manifest: m, scored, measured, steps, trai
         stderrBytes: p.stderrBytes,
         truncated: p.stdoutBytes > Buffer.byteLength(p.stdout) || p.stderrBytes > Buffer.byteLength(p.stderr),
       })),
-      ...steps.map((s, i) => ({
-        step: stepName(i),
+      ...steps.map(({ step, run: s }) => ({
+        step,
         phase: 'harness',
         stdout: s.stdout.text,
         stderr: s.stderr.text,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The closed lists a grading row moves through, kept once: the code, the API schemas and the
- * database CHECK constraints (migrations/008_grading_states.sql) agree on them.
+ * database CHECK constraints (migrations/009_grading_states.sql, 015_notebooks_phase.sql) agree on them.
  */
 
 /** Where a grading stands. */
@@ -11,7 +11,7 @@ export type GradingStatus = (typeof GRADING_STATUSES)[number];
 export const gradingStatusSchema = z.enum(GRADING_STATUSES);
 
 /** The steps the Grader reports while it runs (GradeRequest.onPhase). */
-export const GRADER_PHASES = ['preparing', 'training', 'predicting', 'scoring'] as const;
+export const GRADER_PHASES = ['preparing', 'training', 'predicting', 'notebooks', 'scoring'] as const;
 export type GraderPhase = (typeof GRADER_PHASES)[number];
 
 /** Every phase a grading row may show: waiting, one of the Grader's steps, or where it ended. */

@@ -25,7 +25,8 @@ export function didNotRun(doc: ReportDocument): DidNotRun | null {
   const stepOf = (s: string): DidNotRun['step'] => (s === 'predict' ? 'predicting' : 'training');
   const phase = doc.resources.find((r) => STATUS_WORDS[r.status]);
   if (phase) return { step: stepOf(phase.step), reason: `${phase.phase.replace(/_/g, ' ')} ${STATUS_WORDS[phase.status]}` };
-  const container = doc.sandbox.find((s) => OUTCOME_WORDS[s.outcome]);
+  // The exploratory notebooks' container runs after prediction and never stops the pipeline.
+  const container = doc.sandbox.find((s) => s.step !== 'notebooks' && OUTCOME_WORDS[s.outcome]);
   if (container) return { step: stepOf(container.step), reason: `the ${container.step} step ${OUTCOME_WORDS[container.outcome]}` };
   return {
     step: doc.sandbox.some((s) => s.step === 'predict') ? 'predicting' : 'training',

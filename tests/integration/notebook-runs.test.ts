@@ -65,5 +65,12 @@ describe('reproducibility.notebook_runs', () => {
     expect(check.evidence[2]!.detail).toMatch(/^scratch\/malformed\.ipynb: could not be read: scratch\/malformed\.ipynb is not a valid notebook: the file is not JSON/);
     // The notebooks' run changes nothing else: the model's checks are the smoke submission's own.
     expect(report.checks.find((c) => c.id === 'contract.interface')!.status).toBe('pass');
+    // Its container is in the report under its own name, with its harness log, after the other two.
+    expect(report.sandbox.map((s) => [s.step, s.outcome])).toEqual([
+      ['train', 'completed'],
+      ['predict', 'completed'],
+      ['notebooks', 'completed'],
+    ]);
+    expect(report.logs.filter((l) => l.phase === 'harness').map((l) => l.step)).toEqual(['train', 'predict', 'notebooks']);
   });
 });

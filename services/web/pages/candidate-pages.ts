@@ -144,6 +144,9 @@ export function phaseInfo(g: Pick<GradingRow, 'status' | 'phase'>, position: num
       return { ...base, step: 'training', label: 'Training your pipeline and running your evaluation…', terminal: false };
     case 'predicting':
       return { ...base, step: 'predicting', label: 'Predicting on the hidden data…', terminal: false };
+    case 'notebooks':
+      // Only when the rubric runs the exploratory notebooks: a sub-step of the last sandbox step.
+      return { ...base, step: 'predicting', label: 'Running your exploratory notebooks top to bottom…', terminal: false };
     case 'scoring':
       return { ...base, step: 'scoring', label: 'Scoring the results…', terminal: false };
     case 'retrying':
