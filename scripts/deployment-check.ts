@@ -13,7 +13,8 @@
  *   npx tsx scripts/deployment-check.ts     # after scripts/lib.sh's setup_all and both image builds
  *
  * Asserted: the API has no Docker socket and is healthy without one; both workers become healthy;
- * every upload is graded once, by a worker container, with a report. Exit code 1 otherwise.
+ * every upload is graded once, by a worker container, with a report whose check statuses are the
+ * reference set's (tests/fixtures/submissions/churn/expected.json). Exit code 1 otherwise.
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -30,6 +31,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const PG_ADMIN = process.env.DEPLOY_CHECK_PG ?? 'postgres://grader@127.0.0.1:55432/postgres';
 const REDIS = process.env.DEPLOY_CHECK_REDIS ?? 'redis://127.0.0.1:56379/7';
 const SUBMISSIONS = ['exemplary', 'leak-preprocessing', 'serving-slow', 'imbalance-accuracy'];
+const expected: Record<string, { checks: Record<string, string> }> = JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/fixtures/submissions/churn/expected.json'), 'utf8'));
 const log = (msg: string) => console.error(`[deployment-check ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 const healthSchema = z.object({ test: z.array(z.string()).min(2), interval: z.string(), timeout: z.string(), retries: z.number().int() });
@@ -197,7 +199,10 @@ async function main(): Promise<number> {
         provenance: { workerHost: string; runnerImage: string };
       };
       log(`${name}: score ${report.score}, graded by ${report.provenance.workerHost} with ${report.provenance.runnerImage} after ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-      if (!report.checks?.length) problems.push(`${name}: a report without checks`);
+      // The same verdicts as the reference set's (tests/fixtures/submissions/churn/expected.json).
+      const got = Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+      const differ = Object.entries(expected[name]!.checks).filter(([check, status]) => got[check] !== status);
+      if (differ.length) problems.push(`${name}: ${differ.map(([check, status]) => `${check} ${got[check]} (expected ${status})`).join(', ')}`);
     }
     const graded = await pgCount(databaseUrl, "SELECT count(*) AS n FROM gradings WHERE status = 'completed'");
     const reports = await pgCount(databaseUrl, 'SELECT count(*) AS n FROM reports');
@@ -213,7 +218,10 @@ async function main(): Promise<number> {
   } finally {
     if (problems.length)
       for (const n of names) {
-        const out = await run('docker', ['logs', '--tail', '15', n]).then((r) => r.stdout + r.stderr, () => '');
+        const out = await run('docker', ['logs', '--tail', '15', n]).then(
+          (r) => r.stdout + r.stderr,
+          () => '',
+        );
         log(`last lines of ${n}:\n${out}`);
       }
     await docker('rm', '-f', ...names).catch(() => '');
