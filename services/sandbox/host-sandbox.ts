@@ -70,8 +70,13 @@ export class HostSandbox implements Sandbox {
     // reach their private folders under tmp (but not list what is there).
     for (const dir of [root, fsRoot, tmp]) await fsp.chmod(dir, 0o711);
     const inputs = spec.privateInputs;
+    // Inputs handed over later (the prediction step's models) may arrive after the run has ended:
+    // then nothing is written, and the clean-up waits for a copy that is under way.
+    let ended = false;
+    let lateCopy: Promise<void> = Promise.resolve();
     const putPrivate = async (files: PrivateFile[]) => {
       for (const f of files) {
+        if (ended) return;
         const target = path.join(fsRoot, inputs!.containerPath, f.name);
         await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
         await fsp.copyFile(f.hostPath, `${target}.part`);
@@ -81,7 +86,12 @@ export class HostSandbox implements Sandbox {
     if (inputs) {
       await fsp.mkdir(path.join(fsRoot, inputs.containerPath), { recursive: true, mode: 0o700 });
       await putPrivate(inputs.files);
-      void inputs.later?.then(putPrivate).catch(() => {});
+      void inputs.later?.then(
+        (files) => {
+          if (!ended) lateCopy = putPrivate(files).catch(() => {});
+        },
+        () => {},
+      );
     }
     for (const [target, source] of [...spec.mounts.map((m) => [m.containerPath, m.hostPath] as const), ['/opt/harness', HARNESS] as const]) {
       await fsp.mkdir(path.dirname(path.join(fsRoot, target)), { recursive: true });
@@ -156,6 +166,8 @@ export class HostSandbox implements Sandbox {
       };
     } finally {
       const tRemove = performance.now();
+      ended = true;
+      await lateCopy;
       await fsp.rm(root, { recursive: true, force: true });
       timings.removeMs = performance.now() - tRemove;
       timings.totalMs = performance.now() - t0;

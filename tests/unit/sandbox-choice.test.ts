@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../services/config.ts';
 import { createSandbox } from '../../services/sandbox/create-sandbox.ts';
 import { DockerSandbox } from '../../services/sandbox/docker-sandbox.ts';
-import { HostSandbox } from '../../services/sandbox/host-sandbox.ts';
+import { HostSandbox, SCRATCH } from '../../services/sandbox/host-sandbox.ts';
 import type { SandboxLimits } from '../../services/sandbox/sandbox.ts';
 
 const PRODUCTION = { NODE_ENV: 'production', ADMIN_API_KEY: 'a-real-admin-key-0123456789', INVITE_SECRET: 'a-real-invite-secret-0123456789' };
@@ -70,5 +70,27 @@ describe('HostSandbox.run', () => {
     expect(result.ignoredOutputs.sort()).toEqual(['link', 'top.txt']);
     expect(fs.readFileSync(path.join(collectTo, 'ds/labels/a.csv'), 'utf8')).toBe('seven');
     expect(fs.existsSync(path.join(collectTo, 'top.txt'))).toBe(false);
+  });
+
+  it('leaves nothing behind when inputs handed over later arrive after the run has ended', async () => {
+    fs.writeFileSync(path.join(work, 'late.bin'), 'model');
+    let handOver!: (files: { name: string; hostPath: string }[]) => void;
+    const later = new Promise<{ name: string; hostPath: string }[]>((resolve) => (handOver = resolve));
+    const step = `late-${process.pid}`;
+    const result = await new HostSandbox({ nodeEnv: 'test' }).run({
+      gradingId: '00000000-0000-0000-0000-000000000000',
+      step,
+      image: 'unused',
+      command: ['python3', '-I', '-c', 'pass'],
+      mounts: [],
+      privateInputs: { containerPath: '/in', files: [], later },
+      outputPath: '/out',
+      collectTo: path.join(work, 'late-out'),
+      limits,
+    });
+    expect(result.outcome).toBe('completed');
+    handOver([{ name: 'models/model.pkl', hostPath: path.join(work, 'late.bin') }]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readdirSync(SCRATCH).filter((n) => n.startsWith(`host-sandbox-${step}-`))).toEqual([]);
   });
 });
