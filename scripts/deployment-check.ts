@@ -86,10 +86,17 @@ function dockerRunArgs(name: string, s: Service, vars: Record<string, string>, e
 
 const docker = async (...args: string[]) => (await run('docker', args, { maxBuffer: 64 * 1024 * 1024 })).stdout.trim();
 
+/** A probe's failure that waiting longer cannot mend (a container that exited). */
+class Fatal extends Error {}
+
+/** Polls `probe` every second until it gives a value; a failed probe counts as "not yet" unless it throws a Fatal. */
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const got = await probe().catch(() => null);
+    const got = await probe().catch((err) => {
+      if (err instanceof Fatal) throw err;
+      return null;
+    });
     if (got !== null) return got;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -104,6 +111,15 @@ async function main(): Promise<number> {
     'worker-2': serviceSchema.parse(compose.services['worker-2']),
   };
 
+  // The compose file publishes the API on 3000 and its health check asks there: so does this run.
+  const port = '3000';
+  if (
+    await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new Error(`port ${port} is taken on this machine: stop what listens there`);
   const runnerImage = (await run('bash', [path.join(ROOT, 'scripts/build-runner-image.sh')], { maxBuffer: 16 * 1024 * 1024 })).stdout.trim().split('\n').at(-1)!;
   const serviceImage = (await run('bash', [path.join(ROOT, 'scripts/build-service-image.sh')], { maxBuffer: 16 * 1024 * 1024 })).stdout.trim().split('\n').at(-1)!;
   log(`images: ${serviceImage}, ${runnerImage}`);
@@ -115,15 +131,6 @@ async function main(): Promise<number> {
   const databaseUrl = Object.assign(new URL(PG_ADMIN), { pathname: `/${db}` }).toString();
   const dataRoot = fs.mkdtempSync(path.join('/var/tmp', 'grader-deploy-'));
   fs.chmodSync(dataRoot, 0o755);
-  // The compose file publishes the API on 3000 and its health check asks there: so does this run.
-  const port = '3000';
-  if (
-    await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    )
-  )
-    throw new Error(`port ${port} is taken on this machine: stop what listens there`);
   const key = crypto.randomBytes(24).toString('hex');
   const vars: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -144,8 +151,7 @@ async function main(): Promise<number> {
       fs.mkdirSync(dir);
       fs.chownSync(dir, 65534, 65534);
       const volumes = (s.volumes ?? []).map((v) => (v.startsWith(`/var/lib/grader/${w}:`) ? `${dir}:${dir}` : v));
-      services[w] = { ...s, volumes };
-      services[w].environment = { ...s.environment, DATA_DIR: dir };
+      services[w] = { ...s, volumes, environment: { ...s.environment, DATA_DIR: dir } };
     }
     if ((services.api.volumes ?? []).some((v) => v.includes('docker.sock'))) problems.push('the API service mounts the Docker socket');
     await docker(...dockerRunArgs(names[0]!, services.api, vars, { ...common, HOST: '127.0.0.1' }));
@@ -153,17 +159,11 @@ async function main(): Promise<number> {
     await docker(...dockerRunArgs(names[2]!, services['worker-2'], vars, common));
     const health = (name: string) => docker('inspect', '-f', '{{.State.Health.Status}} {{.State.Status}}', name);
     for (const name of names) {
+      // Its last log lines are printed with the problems (below).
       await waitFor(`${name} to be healthy`, 180_000, async () => {
         const h = await health(name);
-        if (h.endsWith('exited')) throw Object.assign(new Error(`${name} exited: ${await docker('logs', '--tail', '30', name).catch(() => '')}`), { fatal: true });
+        if (h.endsWith('exited')) throw new Fatal(`${name} exited`);
         return h.startsWith('healthy') ? h : null;
-      }).catch(async (err) => {
-        throw new Error(
-          `${err.message}\n${await run('docker', ['logs', '--tail', '40', name]).then(
-            (r) => r.stdout + r.stderr,
-            () => '',
-          )}`,
-        );
       });
       log(`${name}: healthy`);
     }
